@@ -1,0 +1,89 @@
+//! The apply stage: one rendered revision per cluster → one proxy service
+//! per `[Extensions.NAME]` on Swarm.
+//!
+//! Per cluster, [`apply_cluster`]:
+//! 1. delivers the revision: with Interlock's rolling delivery, one Docker
+//!    config object per rendered file, named `<ProxyServiceName>-<hash12>`
+//!    (reused when it already exists, so re-applying is free);
+//! 2. builds the proxy's service spec ([`spec::proxy_service_spec`], pure):
+//!    every `Proxy*` key, the routes' networks and secrets, and owner labels
+//!    including the hash of the spec itself;
+//! 3. reconciles the service ([`reconcile_proxy`]): created when absent,
+//!    left alone when its spec-hash label matches (no API write, so a
+//!    restarted daemon with nothing changed updates nothing), updated
+//!    otherwise; a same-named service another owner made is never touched;
+//! 4. removes this cluster's superseded config objects that no service
+//!    (current or rollback spec) refers to.
+//!
+//! Every object is found through its `com.docker.sluice.instance` and
+//! `com.docker.sluice.extension` labels (see [`owner`]), so applying one
+//! cluster never touches another cluster's, or another instance's, objects.
+//! [`remove_orphans`] removes the services and config objects of extensions
+//! that are no longer configured.
+//!
+//! A hitless delivery (an agent in the proxy task fetches each revision)
+//! plugs in as [`ProxyDelivery::Agent`]: its spec mounts no per-revision
+//! config, so a new revision leaves the service as it is.
+
+pub mod config_object;
+pub mod engine;
+pub mod error;
+pub mod owner;
+pub mod service;
+pub mod spec;
+
+pub use engine::{Endpoint, Engine};
+pub use error::ApplyError;
+pub use service::{Outcome, reconcile_proxy, remove_orphans};
+pub use spec::{DeliveredConfig, ProxyDelivery, SpecContext, proxy_service_spec};
+
+use crate::config::Extension;
+use crate::plan::ClusterPlan;
+use crate::render::Revision;
+use crate::snapshot::Snapshot;
+
+/// Apply one cluster's revision to its proxy service. On error nothing of
+/// the running service has changed (the caller keeps the last good revision);
+/// config objects created on the way are reused by the next attempt.
+pub async fn apply_cluster(
+    engine: &Engine,
+    ext: &Extension,
+    plan: &ClusterPlan,
+    revision: &Revision,
+    snapshot: &Snapshot,
+    instance: &str,
+) -> Result<Outcome, ApplyError> {
+    // Hitless clusters also go through config objects until the proxy
+    // agent exists; then `crate::config::Delivery::Hitless` selects
+    // `ProxyDelivery::Agent` here.
+    let ctx = SpecContext::from_snapshot(instance, snapshot);
+    // A missing secret or network fails here, before any object is created.
+    let no_configs = ProxyDelivery::ConfigObjects {
+        revision: revision.hash.clone(),
+        configs: Vec::new(),
+    };
+    proxy_service_spec(ext, plan, &no_configs, &ctx)?;
+    let configs = config_object::ensure_config_objects(engine, ext, revision, instance).await?;
+    let delivery = ProxyDelivery::ConfigObjects {
+        revision: revision.hash.clone(),
+        configs,
+    };
+    let desired = proxy_service_spec(ext, plan, &delivery, &ctx)?;
+    let outcome = reconcile_proxy(&engine.docker, desired).await?;
+    if outcome != Outcome::Unchanged {
+        // The service runs the new revision already; a failed clean-up only
+        // leaves objects for the next change to remove.
+        match config_object::remove_superseded(engine, instance, &ext.name, Some(&revision.hash))
+            .await
+        {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::info!(cluster = %ext.name, removed = ?removed, "removed superseded config objects")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(cluster = %ext.name, error = %e, "superseded config objects not removed")
+            }
+        }
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,42 @@
+//! Printing findings for a person at a terminal.
+
+use sluice::plan::{Diagnostic, Severity};
+use sluice::wit::latest as wit;
+
+/// `error: service web, label com.docker.lb.port: ...`
+pub fn plan_diagnostic(d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut at = Vec::new();
+    if let Some(c) = &d.cluster {
+        at.push(format!("cluster {c}"));
+    }
+    if let Some(s) = &d.service {
+        at.push(format!("service {s}"));
+    }
+    if let Some(l) = &d.label {
+        at.push(format!("label {l}"));
+    }
+    if at.is_empty() {
+        format!("{level}: {}", d.message)
+    } else {
+        format!("{level}: {}: {}", at.join(", "), d.message)
+    }
+}
+
+/// `warning: cluster east, plugin `nginx`, key Foo: ...`
+pub fn plugin_diagnostic(cluster: &str, plugin: &str, d: &wit::Diagnostic) -> String {
+    let level = match d.severity {
+        wit::Severity::Error => "error",
+        wit::Severity::Warning => "warning",
+    };
+    match &d.key {
+        Some(k) => format!(
+            "{level}: cluster {cluster}, plugin {plugin}, key Extensions.{cluster}.Config.{k}: {}",
+            d.message
+        ),
+        None => format!("{level}: cluster {cluster}, plugin {plugin}: {}", d.message),
+    }
+}

@@ -1,0 +1,361 @@
+//! `config.toml` → [`Config`]: walks the spanned TOML tree so every warning
+//! and error can name the dotted key and its line.
+//!
+//! Messages come in two kinds, both for the caller to log:
+//! - `warnings`: the file probably does not say what its author meant
+//!   (unknown keys, which are ignored; a `Plugin` that contradicts `ProxyImage`).
+//! - `notes` (info level): Interlock keys that are accepted and stored but have
+//!   no effect in Sluice because rendering runs in-process. One per key name.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use toml::de::{DeTable, DeValue};
+
+use super::error::{ConfigError, Pos};
+use super::model::{Config, Delivery, Extension, PluginRef, PublishMode};
+use super::plugin_choice::{default_proxy_image, derive_plugin, parse_plugin, parse_sha256};
+use super::settings::read_settings;
+use super::validate::{ExtensionSpans, validate};
+use super::values::{Item, Reader, join_key};
+
+/// A parsed config and what the caller should tell the user about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    pub config: Config,
+    /// Likely mistakes, each naming the key and line; log as warnings.
+    pub warnings: Vec<String>,
+    /// Interlock keys that Sluice accepts but ignores, one per key name; log as info.
+    pub notes: Vec<String>,
+}
+
+/// Reads the config file at `path`; relative `Plugin` paths are relative to its folder.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let base_dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    parse_str(&text, base_dir).map_err(|source| ConfigError::InFile {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+/// Parses config text; `base_dir` resolves relative `Plugin` paths.
+pub fn parse_str(text: &str, base_dir: &Path) -> Result<Loaded, ConfigError> {
+    let root = DeTable::parse(text).map_err(|e| ConfigError::Syntax {
+        pos: Pos::of(text, e.span().map_or(0, |span| span.start)),
+        message: e.message().trim_end().to_owned(),
+    })?;
+    let mut parser = Parser {
+        reader: Reader { text },
+        base_dir,
+        warnings: Vec::new(),
+        ignored: BTreeMap::new(),
+    };
+    let (config, spans) = parser.core(root.get_ref())?;
+    validate(&config, &spans)?;
+    let notes = parser
+        .ignored
+        .into_iter()
+        .map(|(key, extensions)| no_effect_note(key, &extensions))
+        .collect();
+    Ok(Loaded {
+        config,
+        warnings: parser.warnings,
+        notes,
+    })
+}
+
+const CORE_KEYS: &[&str] = &[
+    "ListenAddr",
+    "DockerURL",
+    "TLSCACert",
+    "TLSCert",
+    "TLSKey",
+    "AllowInsecure",
+    "PollInterval",
+    "EndpointOverride",
+    "Extensions",
+];
+
+const EXTENSION_KEYS: &[&str] = &[
+    "Image",
+    "Args",
+    "ServiceName",
+    "Labels",
+    "ContainerLabels",
+    "Constraints",
+    "PlacementPreferences",
+    "Template",
+    "HitlessServiceUpdate",
+    "ConfigImage",
+    "ConfigServiceName",
+    "Networks",
+    "ProxyImage",
+    "ProxyArgs",
+    "ProxyServiceName",
+    "ProxyConfigPath",
+    "ProxyReplicas",
+    "ProxyStopSignal",
+    "ProxyStopGracePeriod",
+    "ProxyConstraints",
+    "ProxyPlacementPreferences",
+    "ProxyLabels",
+    "ProxyContainerLabels",
+    "ProxyUpdateDelay",
+    "ServiceCluster",
+    "PublishMode",
+    "PublishedPort",
+    "TargetPort",
+    "PublishedSSLPort",
+    "TargetSSLPort",
+    "Config",
+    "Plugin",
+    "PluginSha256",
+    "Delivery",
+];
+
+/// Why a stored-but-ignored Interlock key does nothing here.
+fn no_effect_reason(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "Image" => {
+            "Sluice runs no extension service (rendering is in-process); used only to choose the plugin when neither `Plugin` nor `ProxyImage` is set"
+        }
+        "Args"
+        | "ServiceName"
+        | "Labels"
+        | "ContainerLabels"
+        | "Constraints"
+        | "PlacementPreferences" => "Sluice runs no extension service (rendering is in-process)",
+        "Template" => "templates are replaced by renderer plugins (see `Plugin`)",
+        "ConfigImage" | "ConfigServiceName" => {
+            "Sluice runs no config service; proxies are updated as `Delivery` says"
+        }
+        "HitlessServiceUpdate" => "updates are hitless unless `Delivery = \"rolling\"`",
+        _ => return None,
+    })
+}
+
+fn no_effect_note(key: &str, extensions: &[String]) -> String {
+    let reason = no_effect_reason(key).unwrap_or_default();
+    format!(
+        "`{key}` (in Extensions {}) has no effect in Sluice: {reason}",
+        extensions.join(", ")
+    )
+}
+
+struct Parser<'t> {
+    reader: Reader<'t>,
+    base_dir: &'t Path,
+    warnings: Vec<String>,
+    /// No-effect key name → the extensions that set it.
+    ignored: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Parser<'_> {
+    fn unknown(&mut self, path: &str, key: &toml::Spanned<toml::de::DeString<'_>>, known: &[&str]) {
+        let pos = self.reader.pos(key);
+        let hint = known
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(key.get_ref()))
+            .map(|k| format!(" (did you mean `{k}`? keys are case-sensitive)"))
+            .unwrap_or_default();
+        self.warnings.push(format!(
+            "unknown key `{path}` (line {}), ignored{hint}",
+            pos.line
+        ));
+    }
+
+    fn core(
+        &mut self,
+        root: &DeTable<'_>,
+    ) -> Result<(Config, BTreeMap<String, ExtensionSpans>), ConfigError> {
+        let r = self.reader;
+        let mut config = Config::new();
+        let mut spans = BTreeMap::new();
+        for (key, item) in root {
+            let path = join_key("", key.get_ref());
+            match key.get_ref().as_ref() {
+                "ListenAddr" => config.listen_addr = r.string(&path, item)?,
+                "DockerURL" => config.docker_url = r.string(&path, item)?,
+                "TLSCACert" => config.tls_ca_cert = Some(r.path(&path, item)?),
+                "TLSCert" => config.tls_cert = Some(r.path(&path, item)?),
+                "TLSKey" => config.tls_key = Some(r.path(&path, item)?),
+                "AllowInsecure" => config.allow_insecure = r.bool(&path, item)?,
+                "PollInterval" => config.poll_interval = r.duration(&path, item)?,
+                "EndpointOverride" => config.endpoint_override = Some(r.string(&path, item)?),
+                "Extensions" => {
+                    if let DeValue::Array(_) = item.get_ref() {
+                        return Err(r.bad(
+                            &path,
+                            item,
+                            "Interlock 1.x `[[Extensions]]` arrays are not supported; write one `[Extensions.<name>]` table per service cluster",
+                        ));
+                    }
+                    for (name, block) in r.table(&path, item)? {
+                        let ext_path = join_key(&path, name.get_ref());
+                        let mut ext_spans = ExtensionSpans {
+                            header: r.pos(name),
+                            keys: BTreeMap::new(),
+                        };
+                        let table = r.table(&ext_path, block)?;
+                        let extension =
+                            self.extension(name.get_ref(), &ext_path, table, &mut ext_spans)?;
+                        config.extensions.insert(extension.name.clone(), extension);
+                        spans.insert(name.get_ref().to_string(), ext_spans);
+                    }
+                }
+                _ => self.unknown(&path, key, CORE_KEYS),
+            }
+        }
+        if config.extensions.is_empty() {
+            return Err(ConfigError::NoExtensions);
+        }
+        Ok((config, spans))
+    }
+
+    fn extension(
+        &mut self,
+        name: &str,
+        ext_path: &str,
+        table: &DeTable<'_>,
+        spans: &mut ExtensionSpans,
+    ) -> Result<Extension, ConfigError> {
+        let r = self.reader;
+        let mut ext = Extension::new(name);
+        let mut plugin = None;
+        let mut proxy_image: Option<String> = None;
+        for (key, item) in table {
+            let path = join_key(ext_path, key.get_ref());
+            let key_name = key.get_ref().as_ref();
+            match key_name {
+                "Image" => ext.image = Some(r.string(&path, item)?),
+                "Args" => ext.args = r.strings(&path, item)?,
+                "ServiceName" => ext.service_name = Some(r.string(&path, item)?),
+                "Labels" => ext.labels = r.string_map(&path, item)?,
+                "ContainerLabels" => ext.container_labels = r.string_map(&path, item)?,
+                "Constraints" => ext.constraints = r.strings(&path, item)?,
+                "PlacementPreferences" => ext.placement_preferences = r.strings(&path, item)?,
+                "Template" => ext.template = Some(r.string(&path, item)?),
+                "HitlessServiceUpdate" => ext.hitless_service_update = r.bool(&path, item)?,
+                "ConfigImage" => ext.config_image = Some(r.string(&path, item)?),
+                "ConfigServiceName" => ext.config_service_name = Some(r.string(&path, item)?),
+                // Interlock treats an empty list like no list (`len(Networks) > 0`).
+                "Networks" => {
+                    ext.networks = Some(r.strings(&path, item)?).filter(|n| !n.is_empty())
+                }
+                "ProxyImage" => proxy_image = Some(r.string(&path, item)?),
+                "ProxyArgs" => ext.proxy_args = r.strings(&path, item)?,
+                "ProxyServiceName" => ext.proxy_service_name = r.string(&path, item)?,
+                "ProxyConfigPath" => ext.proxy_config_path = Some(r.string(&path, item)?),
+                "ProxyReplicas" => ext.proxy_replicas = r.count(&path, item)?,
+                "ProxyStopSignal" => ext.proxy_stop_signal = r.string(&path, item)?,
+                "ProxyStopGracePeriod" => ext.proxy_stop_grace_period = r.duration(&path, item)?,
+                "ProxyConstraints" => ext.proxy_constraints = r.strings(&path, item)?,
+                "ProxyPlacementPreferences" => {
+                    ext.proxy_placement_preferences = r.strings(&path, item)?
+                }
+                "ProxyLabels" => ext.proxy_labels = r.string_map(&path, item)?,
+                "ProxyContainerLabels" => ext.proxy_container_labels = r.string_map(&path, item)?,
+                "ProxyUpdateDelay" => ext.proxy_update_delay = Some(r.duration(&path, item)?),
+                "ServiceCluster" => ext.service_cluster = r.string(&path, item)?,
+                "PublishMode" => ext.publish_mode = publish_mode(r, &path, item)?,
+                "PublishedPort" => ext.published_port = r.port(&path, item)?,
+                "TargetPort" => ext.target_port = r.port(&path, item)?,
+                "PublishedSSLPort" => ext.published_ssl_port = r.port(&path, item)?,
+                "TargetSSLPort" => ext.target_ssl_port = r.port(&path, item)?,
+                "Config" => ext.config = read_settings(r, &path, r.table(&path, item)?)?,
+                "Plugin" => {
+                    let value = r.string(&path, item)?;
+                    plugin = Some(
+                        parse_plugin(&value, self.base_dir).map_err(|m| r.bad(&path, item, m))?,
+                    );
+                }
+                "PluginSha256" => {
+                    let value = r.string(&path, item)?;
+                    ext.plugin_sha256 =
+                        Some(parse_sha256(&value).map_err(|m| r.bad(&path, item, m))?);
+                }
+                "Delivery" => ext.delivery = delivery(r, &path, item)?,
+                _ => {
+                    self.unknown(&path, key, EXTENSION_KEYS);
+                    continue;
+                }
+            }
+            let known = EXTENSION_KEYS.iter().find(|k| **k == key_name).copied();
+            if let Some(known) = known {
+                spans.keys.insert(known, r.pos(key));
+                if no_effect_reason(known).is_some() {
+                    self.ignored.entry(known).or_default().push(name.to_owned());
+                }
+            }
+        }
+        self.choose_plugin(&mut ext, ext_path, plugin, proxy_image);
+        Ok(ext)
+    }
+
+    /// `Plugin` if given, else what the images imply; and the proxy image that
+    /// goes with the plugin when `ProxyImage` is not given.
+    fn choose_plugin(
+        &mut self,
+        ext: &mut Extension,
+        ext_path: &str,
+        plugin: Option<PluginRef>,
+        proxy_image: Option<String>,
+    ) {
+        let implied = derive_plugin(proxy_image.as_deref(), ext.image.as_deref());
+        ext.plugin = match plugin {
+            Some(plugin) => {
+                if let (Some(image), PluginRef::Builtin(_)) = (&proxy_image, &plugin)
+                    && plugin != implied
+                {
+                    self.warnings.push(format!(
+                        "`{ext_path}.Plugin` is {:?} but `{ext_path}.ProxyImage` {image:?} looks like {:?}; check that the proxy image runs the plugin's proxy",
+                        plugin_name(&plugin),
+                        plugin_name(&implied),
+                    ));
+                }
+                plugin
+            }
+            None => implied,
+        };
+        ext.proxy_image =
+            proxy_image.unwrap_or_else(|| default_proxy_image(&ext.plugin).to_owned());
+    }
+}
+
+fn plugin_name(plugin: &PluginRef) -> String {
+    match plugin {
+        PluginRef::Builtin(name) => name.clone(),
+        PluginRef::Path(path) => path.display().to_string(),
+    }
+}
+
+fn publish_mode(r: Reader<'_>, path: &str, item: &Item<'_>) -> Result<PublishMode, ConfigError> {
+    match r.string(path, item)?.as_str() {
+        "ingress" => Ok(PublishMode::Ingress),
+        "host" => Ok(PublishMode::Host),
+        other => Err(r.bad(
+            path,
+            item,
+            format!("expected \"ingress\" or \"host\", got {other:?}"),
+        )),
+    }
+}
+
+fn delivery(r: Reader<'_>, path: &str, item: &Item<'_>) -> Result<Delivery, ConfigError> {
+    match r.string(path, item)?.as_str() {
+        "hitless" => Ok(Delivery::Hitless),
+        "rolling" => Ok(Delivery::Rolling),
+        other => Err(r.bad(
+            path,
+            item,
+            format!("expected \"hitless\" or \"rolling\", got {other:?}"),
+        )),
+    }
+}

@@ -1,0 +1,132 @@
+//! Checks that need the whole file: what one extension or two extensions
+//! together ask for that Swarm cannot give.
+
+use std::collections::BTreeMap;
+
+use super::error::{ConfigError, Pos};
+use super::model::{Config, Extension, PublishMode};
+use super::values::join_key;
+
+/// Where an extension's table and keys are, for errors about defaulted or
+/// combined values.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExtensionSpans {
+    /// The extension's name in its `[Extensions.NAME]` header.
+    pub header: Pos,
+    pub keys: BTreeMap<&'static str, Pos>,
+}
+
+pub(crate) fn validate(
+    config: &Config,
+    spans: &BTreeMap<String, ExtensionSpans>,
+) -> Result<(), ConfigError> {
+    let at = |ext: &Extension, key: &'static str| -> (String, Pos) {
+        let path = join_key(&join_key("Extensions", &ext.name), key);
+        let ext_spans = spans.get(&ext.name).cloned().unwrap_or_default();
+        let pos = ext_spans.keys.get(key).copied().unwrap_or(ext_spans.header);
+        (path, pos)
+    };
+    for ext in config.extensions.values() {
+        check_service_name(ext, at(ext, "ProxyServiceName"))?;
+        for (a, b) in [
+            ("PublishedPort", "PublishedSSLPort"),
+            ("TargetPort", "TargetSSLPort"),
+        ] {
+            if port(ext, a) == port(ext, b) {
+                let (key, pos) = at(ext, b);
+                return Err(ConfigError::Value {
+                    key,
+                    pos,
+                    message: format!(
+                        "{b} equals {a} ({}); HTTP and HTTPS need different ports",
+                        port(ext, a)
+                    ),
+                });
+            }
+        }
+    }
+    let extensions: Vec<&Extension> = config.extensions.values().collect();
+    for (i, second) in extensions.iter().enumerate() {
+        for first in &extensions[..i] {
+            let conflict = |key: &'static str, message: String| {
+                let (key, pos) = at(second, key);
+                ConfigError::Conflict {
+                    key,
+                    pos,
+                    first: first.name.clone(),
+                    second: second.name.clone(),
+                    message,
+                }
+            };
+            if first.service_cluster == second.service_cluster {
+                return Err(conflict(
+                    "ServiceCluster",
+                    format!(
+                        "both use ServiceCluster {:?}; each service cluster needs its own extension",
+                        first.service_cluster
+                    ),
+                ));
+            }
+            if first.proxy_service_name == second.proxy_service_name {
+                return Err(conflict(
+                    "ProxyServiceName",
+                    format!("both use ProxyServiceName {:?}", first.proxy_service_name),
+                ));
+            }
+            // An ingress port is reserved on every node, so it clashes with
+            // the same port published by any other proxy, in either mode.
+            if first.publish_mode == PublishMode::Ingress
+                || second.publish_mode == PublishMode::Ingress
+            {
+                for key in ["PublishedPort", "PublishedSSLPort"] {
+                    let port = port(second, key);
+                    if [first.published_port, first.published_ssl_port].contains(&port) {
+                        return Err(conflict(
+                            key,
+                            format!(
+                                "both publish port {port}, and PublishMode \"ingress\" reserves a port on every node; use different ports or PublishMode = \"host\" for both"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn port(ext: &Extension, key: &str) -> u16 {
+    match key {
+        "PublishedPort" => ext.published_port,
+        "PublishedSSLPort" => ext.published_ssl_port,
+        "TargetPort" => ext.target_port,
+        "TargetSSLPort" => ext.target_ssl_port,
+        _ => unreachable!("not a port key: {key}"),
+    }
+}
+
+/// Swarm's rule for service names (a DNS label: letters, digits, inner `-`
+/// or `_`, at most 63), checked here so that a bad extension name or
+/// `ProxyServiceName` is reported against the config rather than by Docker.
+fn check_service_name(ext: &Extension, (key, pos): (String, Pos)) -> Result<(), ConfigError> {
+    let name = &ext.proxy_service_name;
+    let bytes = name.as_bytes();
+    let valid = !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric();
+    if valid {
+        Ok(())
+    } else {
+        Err(ConfigError::Value {
+            key,
+            pos,
+            message: format!(
+                "proxy service name {name:?} is not a valid Swarm service name (letters, digits, inner '-' or '_', at most 63)"
+            ),
+        })
+    }
+}

@@ -1,0 +1,19 @@
+//! Sluice: Docker Swarm layer-7 routing, a drop-in for Interlock.
+//!
+//! # Layout
+//! The pipeline has one module per stage:
+//! - `observe`: Swarm → [`snapshot::Snapshot`] (services, tasks, networks).
+//! - [`plan`]: pure; snapshot + [`config::Config`] → routes per service cluster.
+//! - [`render`]: the wasm plugin host; routes → proxy config files.
+//! - `diff`: pure; rendered revision vs. what runs.
+//! - `apply`: Docker and the proxies.
+//!
+//! [`wit`] holds the bindings of each renderer interface version.
+
+pub mod apply;
+pub mod config;
+pub mod labels;
+pub mod plan;
+pub mod render;
+pub mod snapshot;
+pub mod wit;

@@ -1,0 +1,213 @@
+//! The planner's pipeline: labels → cluster → targets → merge, per service,
+//! then one [`ClusterPlan`] per Extension.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bollard::models::Service;
+
+use super::merge::{self, Routed};
+use super::partition::Partition;
+use super::targets;
+use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
+use crate::config::{Config, Extension};
+use crate::labels::{self, Parsed, ServiceRoute};
+use crate::snapshot::Snapshot;
+use crate::wit::latest::{Cluster, RenderInput};
+
+pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
+    let mut diagnostics = Vec::new();
+    let partition = Partition::new(config, &mut diagnostics);
+    let mut routed: BTreeMap<String, Vec<Routed>> = BTreeMap::new();
+
+    let mut services: Vec<(&str, &Service)> = snapshot
+        .services
+        .iter()
+        .filter_map(|s| Some((s.spec.as_ref()?.name.as_deref()?, s)))
+        .collect();
+    services.sort_by_key(|(name, _)| *name);
+
+    for (name, service) in services {
+        let empty = Default::default();
+        let service_labels = service
+            .spec
+            .as_ref()
+            .and_then(|s| s.labels.as_ref())
+            .unwrap_or(&empty);
+        let (route, warnings) = match labels::parse(service_labels) {
+            Parsed::NotRouted => continue,
+            Parsed::Invalid(errors, warnings) => {
+                let found = warnings
+                    .into_iter()
+                    .map(|w| (Severity::Warning, w.label, w.message));
+                let found = found.chain(
+                    errors
+                        .into_iter()
+                        .map(|e| (Severity::Error, e.label, e.message)),
+                );
+                for (severity, label, message) in found {
+                    diagnostics.push(for_service(severity, name, Some(&label), message));
+                }
+                continue;
+            }
+            Parsed::Routed(route, warnings) => (*route, warnings),
+        };
+        let assigned = partition.assign(name, &route);
+        let cluster = assigned.as_ref().ok().map(|ext| ext.to_string());
+        for w in warnings {
+            let mut d = for_service(Severity::Warning, name, Some(&w.label), w.message);
+            d.cluster = cluster.clone();
+            diagnostics.push(d);
+        }
+        let extension = match assigned {
+            Ok(ext) => ext.to_owned(),
+            Err(d) => {
+                diagnostics.push(d);
+                continue;
+            }
+        };
+        let in_cluster = |mut d: Diagnostic| {
+            d.cluster = Some(extension.clone());
+            d
+        };
+        if let Some(d) = missing_secret(snapshot, name, &route) {
+            diagnostics.push(in_cluster(d));
+            continue;
+        }
+        match targets::resolve(snapshot, service, name, &route) {
+            Ok(t) => {
+                for w in t.warnings {
+                    diagnostics.push(in_cluster(for_service(Severity::Warning, name, None, w)));
+                }
+                routed.entry(extension.clone()).or_default().push(Routed {
+                    name: name.to_owned(),
+                    route,
+                    servers: t.servers,
+                    network: t.network,
+                });
+            }
+            Err(e) => diagnostics.push(in_cluster(for_service(
+                Severity::Error,
+                name,
+                e.label,
+                e.message,
+            ))),
+        }
+    }
+
+    let mut clusters = BTreeMap::new();
+    for (ext_name, ext) in &config.extensions {
+        let services = routed.remove(ext_name).unwrap_or_default();
+        let (cluster, found) = cluster_plan(ext, services);
+        diagnostics.extend(found);
+        clusters.insert(ext_name.clone(), cluster);
+    }
+    diagnostics.sort();
+    diagnostics.dedup();
+    Plan {
+        clusters,
+        diagnostics,
+    }
+}
+
+fn for_service(
+    severity: Severity,
+    service: &str,
+    label: Option<&str>,
+    message: String,
+) -> Diagnostic {
+    Diagnostic {
+        severity,
+        cluster: None,
+        service: Some(service.to_owned()),
+        label: label.map(str::to_owned),
+        message,
+    }
+}
+
+/// A secret the proxy would have to mount but Swarm does not have: attaching
+/// it would fail the whole proxy update, so the service is left out instead.
+/// Checked only when the snapshot lists secrets at all.
+fn missing_secret(snapshot: &Snapshot, service: &str, route: &ServiceRoute) -> Option<Diagnostic> {
+    if snapshot.secrets.is_empty() || route.ssl_passthrough {
+        return None;
+    }
+    let known: BTreeSet<&str> = snapshot
+        .secrets
+        .iter()
+        .filter_map(|s| s.spec.as_ref()?.name.as_deref())
+        .collect();
+    [
+        (labels::SSL_CERT, &route.ssl_cert),
+        (labels::SSL_KEY, &route.ssl_key),
+    ]
+    .into_iter()
+    .find_map(|(label, name)| {
+        let name = name.as_deref()?;
+        (!known.contains(name)).then(|| {
+            for_service(
+                Severity::Error,
+                service,
+                Some(label),
+                format!("names secret {name:?}, which does not exist"),
+            )
+        })
+    })
+}
+
+fn cluster_plan(ext: &Extension, services: Vec<Routed>) -> (ClusterPlan, Vec<Diagnostic>) {
+    let networks_by_service: BTreeMap<String, _> = services
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.network.clone()?)))
+        .collect();
+    let merged = merge::merge(services);
+    let mut diagnostics = merged.diagnostics;
+    let mut networks = BTreeSet::new();
+    for (service, net) in networks_by_service
+        .iter()
+        .filter(|(s, _)| merged.used.contains(*s))
+    {
+        networks.insert(net.id.clone());
+        // With a fixed `Networks` list the proxy joins only those (Interlock ≥ 3.0).
+        if let Some(pinned) = &ext.networks
+            && !pinned.iter().any(|p| p == &net.name || p == &net.id)
+        {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                cluster: None,
+                service: Some(service.clone()),
+                label: Some(labels::NETWORK.to_owned()),
+                message: format!(
+                    "uses network {}, which is not in Extensions.{}.Networks; the proxy will not be able to reach it",
+                    net.name, ext.name
+                ),
+            });
+        }
+    }
+    for d in &mut diagnostics {
+        d.cluster = Some(ext.name.clone());
+    }
+    let input = RenderInput {
+        cluster: Cluster {
+            name: ext.name.clone(),
+            service_cluster: ext.service_cluster.clone(),
+            http_port: ext.target_port,
+            https_port: ext.target_ssl_port,
+            config_path: ext.proxy_config_path.clone().unwrap_or_default(),
+            settings: ext.config.clone(),
+            server_info: SERVER_INFO.to_owned(),
+        },
+        hosts: merged.hosts,
+        default_backend: merged.default_backend,
+    };
+    let plan = ClusterPlan {
+        extension: ext.name.clone(),
+        input,
+        networks,
+        secrets: merged.secrets,
+    };
+    (plan, diagnostics)
+}
+
+#[cfg(test)]
+#[path = "assemble_tests.rs"]
+mod tests;

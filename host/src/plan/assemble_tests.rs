@@ -1,0 +1,430 @@
+use std::path::Path;
+
+use serde_json::json;
+
+use super::*;
+use crate::config::{Extension, parse_str};
+use crate::plan::fixtures::{network, service, snapshot, task};
+use crate::wit::latest::Host;
+
+const SEED: &str = include_str!("../../../examples/seed/snapshot.json");
+const FEATURES: &str = include_str!("../../../examples/features/snapshot.json");
+const FEATURES_CONFIG: &str = include_str!("../../../examples/features/config.toml");
+
+const APPNET: &str = "appnetid00000000000000001";
+
+fn ext(name: &str, cluster: &str) -> Extension {
+    let mut e = Extension::new(name);
+    e.service_cluster = cluster.into();
+    e
+}
+
+fn config(exts: Vec<Extension>) -> Config {
+    let mut c = Config::new();
+    for e in exts {
+        c.extensions.insert(e.name.clone(), e);
+    }
+    c
+}
+
+fn host<'a>(p: &'a Plan, cluster: &str, name: &str) -> &'a Host {
+    p.clusters[cluster]
+        .input
+        .hosts
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+fn addrs(h: &Host) -> Vec<String> {
+    h.upstream
+        .as_ref()
+        .unwrap()
+        .servers
+        .iter()
+        .map(|s| format!("{}:{}", s.address, s.port))
+        .collect()
+}
+
+/// (severity, service, label) of every diagnostic.
+fn summary(p: &Plan) -> Vec<(Severity, Option<&str>, Option<&str>)> {
+    p.diagnostics
+        .iter()
+        .map(|d| (d.severity, d.service.as_deref(), d.label.as_deref()))
+        .collect()
+}
+
+fn seed_config() -> Config {
+    let mut east = ext("east", "east");
+    east.networks = Some(vec!["eastnet".into()]);
+    east.proxy_config_path = Some("/etc/nginx/nginx.conf".into());
+    east.target_ssl_port = 443;
+    let mut west = ext("west", "west");
+    west.networks = Some(vec!["westnet".into()]);
+    config(vec![east, west])
+}
+
+#[test]
+fn seed_scenario() {
+    let snap: Snapshot = serde_json::from_str(SEED).unwrap();
+    let p = plan(&snap, &seed_config());
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.clusters.keys().collect::<Vec<_>>(), ["east", "west"]);
+
+    let east = &p.clusters["east"];
+    assert_eq!(east.extension, "east");
+    assert_eq!(east.input.hosts.len(), 1);
+    let h = host(&p, "east", "demo.a");
+    assert_eq!(addrs(h), ["10.0.1.3:8000"]);
+    let u = h.upstream.as_ref().unwrap();
+    assert_eq!(
+        (
+            u.name.as_str(),
+            u.servers[0].service.as_str(),
+            u.servers[0].weight
+        ),
+        ("demo_a", "demoeast", 1)
+    );
+    assert_eq!(
+        east.networks,
+        ["k4l0v2u1tn8dp0l5qjw3bzx7e".to_string()].into()
+    );
+    assert!(east.secrets.is_empty());
+    let c = &east.input.cluster;
+    assert_eq!(
+        (c.name.as_str(), c.service_cluster.as_str()),
+        ("east", "east")
+    );
+    assert_eq!((c.http_port, c.https_port), (80, 443));
+    assert_eq!(c.config_path, "/etc/nginx/nginx.conf");
+    assert_eq!(c.server_info, SERVER_INFO);
+    assert!(east.input.default_backend.is_none());
+
+    let west = &p.clusters["west"];
+    assert_eq!(addrs(host(&p, "west", "demo.b")), ["10.0.2.3:8000"]);
+    assert_eq!(
+        west.networks,
+        ["p8s2m6c9yf0rq3hv7nd1gtj4w".to_string()].into()
+    );
+    assert_eq!(
+        west.input.cluster.config_path, "",
+        "no ProxyConfigPath: the plugin's default"
+    );
+}
+
+#[test]
+fn seed_snapshot_round_trips_its_task_attachments() {
+    let snap: Snapshot = serde_json::from_str(SEED).unwrap();
+    assert_eq!(
+        snap.tasks[0].networks_attachments[0].addresses,
+        ["10.0.1.3/24"]
+    );
+    let again: Snapshot = serde_json::from_value(serde_json::to_value(&snap).unwrap()).unwrap();
+    assert_eq!(
+        again.tasks[0].networks_attachments[0].network.spec.name,
+        "eastnet"
+    );
+}
+
+#[test]
+fn features_example_plans_every_label() {
+    let snap: Snapshot = serde_json::from_str(FEATURES).unwrap();
+    let cfg = parse_str(FEATURES_CONFIG, Path::new(".")).unwrap().config;
+    let p = plan(&snap, &cfg);
+    assert_eq!(
+        summary(&p),
+        [
+            (Severity::Warning, Some("empty"), None),
+            (
+                Severity::Warning,
+                Some("legacy"),
+                Some("com.docker.lb.ssl_only")
+            ),
+        ],
+        "{:#?}",
+        p.diagnostics
+    );
+    let main = &p.clusters["main"].input;
+    let names: Vec<&str> = main.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "*.books.example",
+            "app.example.org",
+            "backend.example.org",
+            "demo.local",
+            "empty.local",
+            "hostmode.local",
+            "legacy.local",
+            "multi.local",
+            "old.local",
+            "secure.example.org",
+            "shop.local",
+            "xn--bcher-kva.example"
+        ]
+    );
+    // Canary weight 10 vs unlabelled demo (100) over 3 tasks.
+    let demo = host(&p, "main", "demo.local").upstream.as_ref().unwrap();
+    let w: Vec<(&str, u32, Option<u32>)> = demo
+        .servers
+        .iter()
+        .map(|s| (s.service.as_str(), s.weight, s.max_fails))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            ("demo", 10, Some(3)),
+            ("demo", 10, Some(3)),
+            ("demo", 10, Some(3)),
+            ("demo-canary", 3, None)
+        ]
+    );
+    let app = host(&p, "main", "app.example.org");
+    assert_eq!(app.websocket_endpoints, ["/live", "/ws"]);
+    assert_eq!(app.redirects.len(), 1);
+    assert_eq!(
+        app.tls.as_ref().unwrap().key_path.as_deref(),
+        Some("/run/secrets/app.example.org.key")
+    );
+    assert!(host(&p, "main", "secure.example.org").passthrough);
+    assert_eq!(host(&p, "main", "shop.local").context_roots.len(), 2);
+    assert!(
+        host(&p, "main", "empty.local")
+            .upstream
+            .as_ref()
+            .unwrap()
+            .servers
+            .is_empty()
+    );
+    assert_eq!(
+        host(&p, "main", "hostmode.local")
+            .upstream
+            .as_ref()
+            .unwrap()
+            .servers
+            .len(),
+        2
+    );
+    assert_eq!(
+        host(&p, "main", "backend.example.org")
+            .upstream
+            .as_ref()
+            .unwrap()
+            .servers
+            .len(),
+        1
+    );
+    assert!(main.default_backend.is_some());
+    assert_eq!(p.clusters["main"].secrets.len(), 2);
+    assert_eq!(p.clusters["main"].networks.len(), 2, "appnet and backnet");
+
+    let edge = &p.clusters["edge"];
+    assert_eq!(edge.input.hosts.len(), 3);
+    assert_eq!(edge.secrets, ["edge.example.com.pem".to_string()].into());
+    assert_eq!(edge.networks.len(), 1);
+    assert_eq!(
+        edge.input.cluster.config_path,
+        "/usr/local/etc/haproxy/haproxy.cfg"
+    );
+    assert!(edge.input.default_backend.is_some());
+}
+
+fn one_service_snapshot(services: Vec<serde_json::Value>) -> Snapshot {
+    let tasks: Vec<_> = (0..services.len())
+        .map(|i| {
+            let sid = services[i]["ID"].as_str().unwrap().to_owned();
+            task(
+                &format!("t{i}"),
+                &sid,
+                "n1",
+                "running",
+                "running",
+                &[(APPNET, "appnet", &format!("10.0.9.{}/24", i + 10))],
+                &[],
+            )
+        })
+        .collect();
+    snapshot(
+        json!({"services": services, "tasks": tasks, "networks": [network(APPNET, "appnet", "10.0.9.0/24")]}),
+    )
+}
+
+fn svc(id: &str, name: &str, labels: &[(&str, &str)]) -> serde_json::Value {
+    service(id, name, labels, &[(APPNET, "10.0.9.2/24")], &[])
+}
+
+#[test]
+fn bad_label_excludes_only_that_service() {
+    let snap = one_service_snapshot(vec![
+        svc(
+            "s1",
+            "good",
+            &[
+                ("com.docker.lb.hosts", "good.local"),
+                ("com.docker.lb.port", "80"),
+            ],
+        ),
+        svc(
+            "s2",
+            "bad",
+            &[
+                ("com.docker.lb.hosts", "bad.local"),
+                ("com.docker.lb.port", "eighty"),
+            ],
+        ),
+        svc("s3", "ignored", &[("com.docker.stack.namespace", "x")]),
+    ]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    assert_eq!(
+        summary(&p),
+        [(Severity::Error, Some("bad"), Some("com.docker.lb.port"))]
+    );
+    assert!(p.diagnostics[0].message.contains("eighty"));
+    let hosts: Vec<&str> = p.clusters["default"]
+        .input
+        .hosts
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(hosts, ["good.local"]);
+}
+
+#[test]
+fn partition_and_empty_clusters() {
+    let l = |cluster: Option<&'static str>, host: &'static str| {
+        let mut v = vec![("com.docker.lb.hosts", host), ("com.docker.lb.port", "80")];
+        if let Some(c) = cluster {
+            v.push(("com.docker.lb.service_cluster", c));
+        }
+        v
+    };
+    let snap = one_service_snapshot(vec![
+        svc("s1", "a", &l(Some("east"), "a.local")),
+        svc("s2", "b", &l(None, "b.local")),
+        svc("s3", "c", &l(Some("north"), "c.local")),
+    ]);
+    // No "" cluster: b is warned about; c names no cluster: error.
+    let p = plan(
+        &snap,
+        &config(vec![ext("east", "east"), ext("west", "west")]),
+    );
+    assert_eq!(
+        summary(&p),
+        [
+            (Severity::Warning, Some("b"), None),
+            (
+                Severity::Error,
+                Some("c"),
+                Some("com.docker.lb.service_cluster")
+            ),
+        ]
+    );
+    assert_eq!(p.clusters["east"].input.hosts.len(), 1);
+    assert!(
+        p.clusters["west"].input.hosts.is_empty(),
+        "every Extension gets a plan"
+    );
+    assert!(p.clusters["west"].networks.is_empty());
+
+    let p = plan(
+        &snap,
+        &config(vec![ext("east", "east"), ext("default", "")]),
+    );
+    assert_eq!(p.clusters["default"].input.hosts[0].name, "b.local");
+}
+
+#[test]
+fn no_extensions_means_no_clusters() {
+    let snap = one_service_snapshot(vec![svc(
+        "s1",
+        "a",
+        &[
+            ("com.docker.lb.hosts", "a.local"),
+            ("com.docker.lb.port", "80"),
+        ],
+    )]);
+    let p = plan(&snap, &Config::new());
+    assert!(p.clusters.is_empty());
+    assert_eq!(p.diagnostics.len(), 1);
+}
+
+#[test]
+fn unreachable_service_is_an_error_in_its_cluster() {
+    let snap = one_service_snapshot(vec![svc(
+        "s1",
+        "a",
+        &[
+            ("com.docker.lb.hosts", "a.local"),
+            ("com.docker.lb.port", "80"),
+            ("com.docker.lb.network", "nope"),
+        ],
+    )]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    let d = &p.diagnostics[0];
+    assert_eq!(
+        (d.severity, d.cluster.as_deref(), d.label.as_deref()),
+        (
+            Severity::Error,
+            Some("default"),
+            Some("com.docker.lb.network")
+        )
+    );
+    assert!(p.clusters["default"].input.hosts.is_empty());
+}
+
+#[test]
+fn missing_secret_is_an_error_when_secrets_are_known() {
+    let labels = [
+        ("com.docker.lb.hosts", "a.local"),
+        ("com.docker.lb.port", "80"),
+        ("com.docker.lb.ssl_cert", "a.cert"),
+    ];
+    let mut snap = one_service_snapshot(vec![svc("s1", "a", &labels)]);
+    // Secrets not captured: no check.
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    assert!(p.diagnostics.is_empty());
+    assert_eq!(p.clusters["default"].secrets, ["a.cert".to_string()].into());
+
+    snap.secrets =
+        serde_json::from_value(json!([{"ID": "x", "Spec": {"Name": "other.cert"}}])).unwrap();
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    assert_eq!(
+        summary(&p),
+        [(Severity::Error, Some("a"), Some("com.docker.lb.ssl_cert"))]
+    );
+    assert!(p.clusters["default"].secrets.is_empty());
+}
+
+#[test]
+fn pinned_networks_warn_about_networks_outside_them() {
+    let snap = one_service_snapshot(vec![svc(
+        "s1",
+        "a",
+        &[
+            ("com.docker.lb.hosts", "a.local"),
+            ("com.docker.lb.port", "80"),
+        ],
+    )]);
+    let mut e = ext("default", "");
+    e.networks = Some(vec!["othernet".into()]);
+    let p = plan(&snap, &config(vec![e]));
+    assert_eq!(
+        summary(&p),
+        [(Severity::Warning, Some("a"), Some("com.docker.lb.network"))]
+    );
+    assert!(p.diagnostics[0].message.contains("appnet"));
+    let mut e = ext("default", "");
+    e.networks = Some(vec!["appnet".into()]);
+    assert!(plan(&snap, &config(vec![e])).diagnostics.is_empty());
+}
+
+#[test]
+fn plan_is_independent_of_snapshot_order() {
+    let snap: Snapshot = serde_json::from_str(FEATURES).unwrap();
+    let cfg = parse_str(FEATURES_CONFIG, Path::new(".")).unwrap().config;
+    let mut reversed = snap.clone();
+    reversed.services.reverse();
+    reversed.tasks.reverse();
+    reversed.networks.reverse();
+    assert_eq!(plan(&snap, &cfg), plan(&reversed, &cfg));
+}

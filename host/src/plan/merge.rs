@@ -1,0 +1,406 @@
+//! One cluster's routed services → its hosts and default backend.
+//!
+//! Services sharing a host share its upstream (Interlock's canary); services
+//! sharing host + context root share that path's upstream. Interlock took
+//! shared settings from whichever backend came first; here every conflict is
+//! settled by the lexicographically smallest service name, and every
+//! disagreement is reported naming both services:
+//! - host-level (`ssl_cert`/`ssl_key`) and upstream-level (`sticky_session_cookie`,
+//!   `ip_hash`, `ssl_backend`, `ssl_backend_tls_verify`, `context_root_rewrite`)
+//!   settings: the smallest name's value is used; a Warning names the other.
+//! - two `default_backend` services: the smallest name wins; the other is not
+//!   routed at all (Error).
+//! - a host that is `ssl_passthrough` for one service and not for another: the
+//!   smallest name's mode wins; the others are not routed for that host (Error).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::net::IpAddr;
+
+use super::naming::{self, UpstreamKey};
+use super::targets::NetRef;
+use super::weights;
+use super::{Diagnostic, Severity};
+use crate::labels::{self, ServiceRoute, TlsVerify};
+use crate::wit::latest::{self as wit, ContextRoot, Host, Redirect, Server, TlsFiles, Upstream};
+
+/// Where the proxy reads secrets from (Docker's default secret target).
+pub const SECRETS_DIR: &str = "/run/secrets";
+
+/// A service whose labels parsed and whose targets resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routed {
+    pub name: String,
+    pub route: ServiceRoute,
+    /// Weight 1 each; [`merge`] sets weights and order.
+    pub servers: Vec<Server>,
+    pub network: Option<NetRef>,
+}
+
+/// One cluster's routes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Merged {
+    pub hosts: Vec<Host>,
+    pub default_backend: Option<Upstream>,
+    /// Services serving at least one route: only their networks matter.
+    pub used: BTreeSet<String>,
+    /// Secret names the chosen TLS settings need.
+    pub secrets: BTreeSet<String>,
+    /// Without `cluster`; the caller fills it in.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn merge(mut services: Vec<Routed>) -> Merged {
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = Merged::default();
+
+    let defaults: Vec<&Routed> = services
+        .iter()
+        .filter(|s| s.route.default_backend)
+        .collect();
+    let mut excluded = BTreeSet::new();
+    if let Some((winner, losers)) = defaults.split_first() {
+        for loser in losers {
+            out.diagnostics.push(diag(
+                Severity::Error,
+                &loser.name,
+                labels::DEFAULT_BACKEND,
+                format!(
+                    "services {} and {} are both default_backend in this cluster; {} wins (smallest name), {} is not routed",
+                    winner.name, loser.name, winner.name, loser.name
+                ),
+            ));
+            excluded.insert(loser.name.clone());
+        }
+    }
+    let services: Vec<&Routed> = services
+        .iter()
+        .filter(|s| !excluded.contains(&s.name))
+        .collect();
+    let default = services.iter().copied().find(|s| s.route.default_backend);
+
+    let mut by_host: BTreeMap<&str, Vec<&Routed>> = BTreeMap::new();
+    for s in &services {
+        for h in &s.route.hosts {
+            by_host.entry(h.as_str()).or_default().push(s);
+        }
+    }
+    for (host, members) in by_host.iter_mut() {
+        resolve_passthrough(host, members, &mut out.diagnostics);
+    }
+
+    let mut keys = BTreeSet::new();
+    if default.is_some() {
+        keys.insert(UpstreamKey::Default);
+    }
+    for (host, members) in &by_host {
+        for m in members {
+            keys.insert(match &m.route.context_root {
+                None => UpstreamKey::root(host),
+                Some(p) => UpstreamKey::context(host, p),
+            });
+        }
+    }
+    let names = naming::assign(&keys);
+
+    if let Some(d) = default {
+        let name = names[&UpstreamKey::Default].clone();
+        out.default_backend = Some(upstream(name, "default backend", &[d], &mut out));
+    }
+    for (host, members) in &by_host {
+        let h = build_host(host, members, &names, &mut out);
+        out.hosts.push(h);
+    }
+    out
+}
+
+fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity,
+        cluster: None,
+        service: Some(service.to_owned()),
+        label: Some(label.to_owned()),
+        message,
+    }
+}
+
+/// Keep only the services whose passthrough mode matches the smallest name's.
+fn resolve_passthrough(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut Vec<Diagnostic>) {
+    let first = members[0];
+    let mode = first.route.ssl_passthrough;
+    let says = |on: bool| if on { "uses" } else { "does not use" };
+    members.retain(|m| {
+        if m.route.ssl_passthrough == mode {
+            return true;
+        }
+        diagnostics.push(diag(
+            Severity::Error,
+            &m.name,
+            labels::SSL_PASSTHROUGH,
+            format!(
+                "host {host}: service {} {} ssl_passthrough but service {} {}; {} wins (smallest name), {} is not routed for {host}",
+                first.name,
+                says(mode),
+                m.name,
+                says(!mode),
+                first.name,
+                m.name
+            ),
+        ));
+        false
+    });
+}
+
+/// The smallest name's value of a shared setting; a Warning for each service
+/// that disagrees.
+fn agree<T: PartialEq + Debug>(
+    what: &str,
+    label: &str,
+    members: &[&Routed],
+    get: impl Fn(&ServiceRoute) -> T,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> T {
+    let first = members[0];
+    let value = get(&first.route);
+    for m in &members[1..] {
+        let other = get(&m.route);
+        if other != value {
+            diagnostics.push(diag(
+                Severity::Warning,
+                &m.name,
+                label,
+                format!(
+                    "{what}: services {} ({}) and {} ({}) disagree on {label}; using {}'s (smallest name)",
+                    first.name,
+                    show(&value),
+                    m.name,
+                    show(&other),
+                    first.name
+                ),
+            ));
+        }
+    }
+    value
+}
+
+/// A setting's value for a message: `Some("x")` → `"x"`, `None` → unset.
+fn show<T: Debug>(value: &T) -> String {
+    let text = format!("{value:?}");
+    match text.as_str() {
+        "None" => "unset".into(),
+        t => match t.strip_prefix("Some(").and_then(|t| t.strip_suffix(')')) {
+            Some(inner) => inner.to_owned(),
+            None => t.to_owned(),
+        },
+    }
+}
+
+fn upstream(name: String, what: &str, members: &[&Routed], out: &mut Merged) -> Upstream {
+    let mut servers: Vec<Server> = members
+        .iter()
+        .flat_map(|m| m.servers.iter().cloned())
+        .collect();
+    let weight_labels = members
+        .iter()
+        .map(|m| (m.name.clone(), m.route.weight))
+        .collect();
+    if !weights::assign(&mut servers, &weight_labels) {
+        out.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            cluster: None,
+            service: None,
+            label: Some(labels::WEIGHT.to_owned()),
+            message: format!(
+                "{what}: the weights of services {} differ by more than a proxy can express; the lightest servers get weight 1",
+                members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    servers.sort_by(|a, b| {
+        let key = |s: &Server| {
+            (
+                s.service.clone(),
+                s.address.parse::<IpAddr>().ok(),
+                s.address.clone(),
+                s.port,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    out.used.extend(members.iter().map(|m| m.name.clone()));
+    let d = &mut out.diagnostics;
+    Upstream {
+        name,
+        servers,
+        sticky_cookie: agree(
+            what,
+            labels::STICKY_SESSION_COOKIE,
+            members,
+            |r| r.sticky_session_cookie.clone(),
+            d,
+        ),
+        ip_hash: agree(what, labels::IP_HASH, members, |r| r.ip_hash, d),
+        tls: agree(what, labels::SSL_BACKEND, members, |r| r.ssl_backend, d),
+        tls_verify: match agree(
+            what,
+            labels::SSL_BACKEND_TLS_VERIFY,
+            members,
+            |r| r.ssl_backend_tls_verify,
+            d,
+        ) {
+            TlsVerify::None => wit::TlsVerify::None,
+            TlsVerify::Required => wit::TlsVerify::Required,
+        },
+    }
+}
+
+fn build_host(
+    host: &str,
+    members: &[&Routed],
+    names: &BTreeMap<UpstreamKey, String>,
+    out: &mut Merged,
+) -> Host {
+    let roots: Vec<&Routed> = members
+        .iter()
+        .copied()
+        .filter(|m| m.route.context_root.is_none())
+        .collect();
+    let mut by_path: BTreeMap<&str, Vec<&Routed>> = BTreeMap::new();
+    for m in members {
+        if let Some(p) = &m.route.context_root {
+            by_path.entry(p.as_str()).or_default().push(m);
+        }
+    }
+
+    let what = format!("host {host}");
+    let passthrough = members[0].route.ssl_passthrough;
+    let tls = if passthrough {
+        None
+    } else {
+        let cert_key = agree(
+            &what,
+            labels::SSL_CERT,
+            members,
+            |r| r.ssl_cert.clone().map(|c| (c, r.ssl_key.clone())),
+            &mut out.diagnostics,
+        );
+        match cert_key {
+            Some((cert, key)) => {
+                out.secrets.insert(cert.clone());
+                out.secrets.extend(key.clone());
+                Some(TlsFiles {
+                    cert_path: format!("{SECRETS_DIR}/{cert}"),
+                    key_path: key.map(|k| format!("{SECRETS_DIR}/{k}")),
+                })
+            }
+            None => None,
+        }
+    };
+
+    let root_upstream = (!roots.is_empty())
+        .then(|| upstream(names[&UpstreamKey::root(host)].clone(), &what, &roots, out));
+
+    let mut context_roots: Vec<ContextRoot> = by_path
+        .iter()
+        .map(|(path, ms)| {
+            let what = format!("host {host} context root {path}");
+            let rewrite = agree(
+                &what,
+                labels::CONTEXT_ROOT_REWRITE,
+                ms,
+                |r| r.context_root_rewrite,
+                &mut out.diagnostics,
+            );
+            ContextRoot {
+                path: path.to_string(),
+                rewrite,
+                upstream: upstream(
+                    names[&UpstreamKey::context(host, path)].clone(),
+                    &what,
+                    ms,
+                    out,
+                ),
+            }
+        })
+        .collect();
+    context_roots.sort_by(|a, b| {
+        b.path
+            .len()
+            .cmp(&a.path.len())
+            .then_with(|| a.path.cmp(&b.path))
+    });
+
+    let websocket_endpoints =
+        websocket_endpoints(host, members, root_upstream.is_some(), &mut out.diagnostics);
+    let redirects = redirects(host, members, &mut out.diagnostics);
+
+    Host {
+        name: host.to_owned(),
+        upstream: root_upstream,
+        context_roots,
+        websocket_endpoints,
+        redirects,
+        tls,
+        passthrough,
+    }
+}
+
+/// Union of the root services' endpoints. The WIT proxies websocket paths to
+/// the host's root upstream, so a context-root service's endpoints cannot be
+/// honoured; they are reported.
+fn websocket_endpoints(
+    host: &str,
+    members: &[&Routed],
+    has_root: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for m in members
+        .iter()
+        .filter(|m| !m.route.websocket_endpoints.is_empty())
+    {
+        if m.route.context_root.is_none() && has_root {
+            out.extend(m.route.websocket_endpoints.iter().cloned());
+        } else {
+            diagnostics.push(diag(
+                Severity::Warning,
+                &m.name,
+                labels::WEBSOCKET_ENDPOINTS,
+                format!("host {host}: ignored for a service with com.docker.lb.context_root (websocket paths go to the host's root upstream)"),
+            ));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Redirects whose source is this host, one per scheme; the smallest name wins.
+fn redirects(host: &str, members: &[&Routed], diagnostics: &mut Vec<Diagnostic>) -> Vec<Redirect> {
+    let mut chosen: BTreeMap<Option<String>, (&str, String)> = BTreeMap::new();
+    for m in members {
+        for r in m.route.redirects.iter().filter(|r| r.source_host == host) {
+            match chosen.get(&r.scheme) {
+                None => {
+                    chosen.insert(r.scheme.clone(), (&m.name, r.target.clone()));
+                }
+                Some((first, target)) if *target != r.target => diagnostics.push(diag(
+                    Severity::Warning,
+                    &m.name,
+                    labels::REDIRECTS,
+                    format!(
+                        "host {host}: services {first} (to {target}) and {} (to {}) redirect the same source; using {first}'s (smallest name)",
+                        m.name, r.target
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|(scheme, (_, target))| Redirect { scheme, target })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "merge_tests.rs"]
+mod tests;

@@ -1,0 +1,515 @@
+use super::*;
+use crate::labels::{BackendMode, RedirectRule};
+
+fn servers(service: &str, addrs: &[&str]) -> Vec<Server> {
+    addrs
+        .iter()
+        .map(|a| Server {
+            address: a.to_string(),
+            port: 8080,
+            weight: 1,
+            max_fails: None,
+            fail_timeout_seconds: None,
+            service: service.into(),
+        })
+        .collect()
+}
+
+fn svc(name: &str, hosts: &[&str], addrs: &[&str]) -> Routed {
+    Routed {
+        name: name.into(),
+        route: ServiceRoute {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            port: 8080,
+            ..ServiceRoute::default()
+        },
+        servers: servers(name, addrs),
+        network: Some(NetRef {
+            id: format!("{name}-net"),
+            name: format!("{name}net"),
+        }),
+    }
+}
+
+fn with(mut s: Routed, f: impl FnOnce(&mut ServiceRoute)) -> Routed {
+    f(&mut s.route);
+    s
+}
+
+fn host<'a>(m: &'a Merged, name: &str) -> &'a Host {
+    m.hosts
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+fn server_list(u: &Upstream) -> Vec<String> {
+    u.servers
+        .iter()
+        .map(|s| format!("{}/{}:{}w{}", s.service, s.address, s.port, s.weight))
+        .collect()
+}
+
+fn errors(m: &Merged) -> Vec<&Diagnostic> {
+    m.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
+}
+
+fn warnings(m: &Merged) -> Vec<&Diagnostic> {
+    m.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect()
+}
+
+#[test]
+fn canary_services_share_one_upstream_sorted() {
+    let m = merge(vec![
+        svc("web-v2", &["demo.local"], &["10.0.1.9"]),
+        svc(
+            "web",
+            &["demo.local"],
+            &["10.0.1.10", "10.0.1.2", "10.0.1.3", "10.0.1.4"],
+        ),
+    ]);
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let u = host(&m, "demo.local").upstream.as_ref().unwrap();
+    assert_eq!(u.name, "demo_local");
+    // Service, then numeric address order; weights 1: share ∝ tasks (Interlock).
+    assert_eq!(
+        server_list(u),
+        [
+            "web/10.0.1.2:8080w1",
+            "web/10.0.1.3:8080w1",
+            "web/10.0.1.4:8080w1",
+            "web/10.0.1.10:8080w1",
+            "web-v2/10.0.1.9:8080w1"
+        ]
+    );
+    assert_eq!(m.used, ["web".to_string(), "web-v2".to_string()].into());
+}
+
+#[test]
+fn weights_apply_per_upstream() {
+    let m = merge(vec![
+        with(
+            svc(
+                "stable",
+                &["a.local"],
+                &["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"],
+            ),
+            |r| r.weight = Some(90),
+        ),
+        with(svc("canary", &["a.local"], &["10.0.0.9"]), |r| {
+            r.weight = Some(10)
+        }),
+        svc("other", &["b.local"], &["10.0.0.20", "10.0.0.21"]),
+    ]);
+    let a = host(&m, "a.local").upstream.as_ref().unwrap();
+    let weights: Vec<(String, u32)> = a
+        .servers
+        .iter()
+        .map(|s| (s.service.clone(), s.weight))
+        .collect();
+    assert_eq!(weights[0], ("canary".into(), 4));
+    assert!(weights[1..].iter().all(|(s, w)| s == "stable" && *w == 9));
+    let b = host(&m, "b.local").upstream.as_ref().unwrap();
+    assert!(b.servers.iter().all(|s| s.weight == 1));
+}
+
+#[test]
+fn unrepresentable_weights_warn() {
+    let m = merge(vec![
+        with(svc("big", &["a.local"], &["10.0.0.1"]), |r| {
+            r.weight = Some(1000)
+        }),
+        with(svc("tiny", &["a.local"], &["10.0.0.2"]), |r| {
+            r.weight = Some(1)
+        }),
+    ]);
+    let w = warnings(&m);
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].label.as_deref(), Some(labels::WEIGHT));
+    assert!(w[0].message.contains("big") && w[0].message.contains("tiny"));
+}
+
+#[test]
+fn hosts_sorted_and_each_service_in_all_its_hosts() {
+    let m = merge(vec![
+        svc("zeta", &["z.local", "a.local"], &["10.0.0.1"]),
+        svc("alpha", &["m.local"], &["10.0.0.2"]),
+    ]);
+    let names: Vec<&str> = m.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["a.local", "m.local", "z.local"]);
+}
+
+#[test]
+fn upstream_settings_from_smallest_name_with_warning() {
+    // (label, setter for service "b" only) → the "a" value wins, warning names both.
+    type Setter = fn(&mut ServiceRoute);
+    let cases: &[(&str, Setter)] = &[
+        (labels::STICKY_SESSION_COOKIE, |r| {
+            r.sticky_session_cookie = Some("sid".into())
+        }),
+        (labels::IP_HASH, |r| r.ip_hash = true),
+        (labels::SSL_BACKEND, |r| r.ssl_backend = true),
+        (labels::SSL_BACKEND_TLS_VERIFY, |r| {
+            r.ssl_backend_tls_verify = TlsVerify::Required
+        }),
+        (labels::SSL_CERT, |r| r.ssl_cert = Some("b.cert".into())),
+    ];
+    for (label, set) in cases {
+        let m = merge(vec![
+            with(svc("b", &["x.local"], &["10.0.0.2"]), *set),
+            svc("a", &["x.local"], &["10.0.0.1"]),
+        ]);
+        let h = host(&m, "x.local");
+        let u = h.upstream.as_ref().unwrap();
+        assert_eq!(u.sticky_cookie, None);
+        assert!(!u.ip_hash && !u.tls && u.tls_verify == wit::TlsVerify::None);
+        assert!(h.tls.is_none());
+        let w = warnings(&m);
+        assert_eq!(w.len(), 1, "{label}: {w:?}");
+        assert_eq!(w[0].label.as_deref(), Some(*label));
+        assert_eq!(w[0].service.as_deref(), Some("b"));
+        assert!(
+            w[0].message.contains("services a") && w[0].message.contains(" b "),
+            "{}",
+            w[0].message
+        );
+        assert!(m.secrets.is_empty());
+    }
+}
+
+#[test]
+fn agreeing_settings_are_used_silently() {
+    let set = |r: &mut ServiceRoute| {
+        r.sticky_session_cookie = Some("sid".into());
+        r.ssl_backend = true;
+        r.ssl_backend_tls_verify = TlsVerify::Required;
+        r.ssl_cert = Some("x.cert".into());
+        r.ssl_key = Some("x.key".into());
+    };
+    let m = merge(vec![
+        with(svc("a", &["x.local"], &["10.0.0.1"]), set),
+        with(svc("b", &["x.local"], &["10.0.0.2"]), set),
+    ]);
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let h = host(&m, "x.local");
+    let u = h.upstream.as_ref().unwrap();
+    assert_eq!(u.sticky_cookie.as_deref(), Some("sid"));
+    assert!(u.tls && u.tls_verify == wit::TlsVerify::Required);
+    assert_eq!(
+        h.tls,
+        Some(TlsFiles {
+            cert_path: "/run/secrets/x.cert".into(),
+            key_path: Some("/run/secrets/x.key".into())
+        })
+    );
+    assert_eq!(
+        m.secrets,
+        ["x.cert".to_string(), "x.key".to_string()].into()
+    );
+}
+
+#[test]
+fn cert_without_key_gives_combined_pem_path() {
+    let m = merge(vec![with(svc("a", &["x.local"], &["10.0.0.1"]), |r| {
+        r.ssl_cert = Some("x.pem".into())
+    })]);
+    assert_eq!(
+        host(&m, "x.local").tls,
+        Some(TlsFiles {
+            cert_path: "/run/secrets/x.pem".into(),
+            key_path: None
+        })
+    );
+}
+
+#[test]
+fn two_default_backends_smallest_wins() {
+    let m = merge(vec![
+        with(svc("zz-fallback", &[], &["10.0.0.9"]), |r| {
+            r.default_backend = true
+        }),
+        with(svc("aa-fallback", &[], &["10.0.0.1"]), |r| {
+            r.default_backend = true
+        }),
+    ]);
+    let d = m.default_backend.as_ref().unwrap();
+    assert_eq!(d.name, "default_backend");
+    assert_eq!(server_list(d), ["aa-fallback/10.0.0.1:8080w1"]);
+    let e = errors(&m);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].service.as_deref(), Some("zz-fallback"));
+    assert_eq!(e[0].label.as_deref(), Some(labels::DEFAULT_BACKEND));
+    assert!(e[0].message.contains("aa-fallback") && e[0].message.contains("zz-fallback"));
+    assert!(!m.used.contains("zz-fallback"));
+}
+
+#[test]
+fn losing_default_backend_is_excluded_from_its_hosts_too() {
+    let m = merge(vec![
+        with(svc("a", &[], &["10.0.0.1"]), |r| r.default_backend = true),
+        with(svc("b", &["b.local"], &["10.0.0.2"]), |r| {
+            r.default_backend = true
+        }),
+    ]);
+    assert!(m.hosts.is_empty());
+}
+
+#[test]
+fn default_backend_with_hosts_serves_both() {
+    let m = merge(vec![with(svc("a", &["a.local"], &["10.0.0.1"]), |r| {
+        r.default_backend = true
+    })]);
+    assert!(m.default_backend.is_some());
+    assert_eq!(m.hosts.len(), 1);
+    assert_ne!(
+        m.default_backend.unwrap().name,
+        m.hosts[0].upstream.as_ref().unwrap().name
+    );
+}
+
+#[test]
+fn passthrough_conflict_smallest_name_mode_wins_per_host() {
+    // (passthrough of "a", of "b") — "a" decides, "b" dropped for the shared host only.
+    for (a_pt, b_pt) in [(true, false), (false, true)] {
+        let m = merge(vec![
+            with(svc("a", &["x.local"], &["10.0.0.1"]), |r| {
+                r.ssl_passthrough = a_pt
+            }),
+            with(svc("b", &["x.local", "y.local"], &["10.0.0.2"]), |r| {
+                r.ssl_passthrough = b_pt
+            }),
+        ]);
+        let x = host(&m, "x.local");
+        assert_eq!(x.passthrough, a_pt);
+        assert_eq!(
+            server_list(x.upstream.as_ref().unwrap()),
+            ["a/10.0.0.1:8080w1"]
+        );
+        let y = host(&m, "y.local");
+        assert_eq!(y.passthrough, b_pt);
+        let e = errors(&m);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].service.as_deref(), Some("b"));
+        assert_eq!(e[0].label.as_deref(), Some(labels::SSL_PASSTHROUGH));
+        assert!(e[0].message.contains("x.local") && e[0].message.contains("service a"));
+        assert!(m.used.contains("b"), "b still serves y.local");
+    }
+}
+
+#[test]
+fn passthrough_host_has_no_tls_files() {
+    let m = merge(vec![with(svc("a", &["x.local"], &["10.0.0.1"]), |r| {
+        r.ssl_passthrough = true;
+        r.ssl_cert = Some("ignored.cert".into());
+    })]);
+    let h = host(&m, "x.local");
+    assert!(h.passthrough && h.tls.is_none());
+    assert!(m.secrets.is_empty());
+}
+
+#[test]
+fn context_roots_get_own_upstreams_longest_first() {
+    let ctx = |p: &'static str, rw: bool| {
+        move |r: &mut ServiceRoute| {
+            r.context_root = Some(p.into());
+            r.context_root_rewrite = rw;
+        }
+    };
+    let m = merge(vec![
+        with(
+            svc("app", &["shop.local"], &["10.0.0.1"]),
+            ctx("/app", true),
+        ),
+        with(
+            svc("app-canary", &["shop.local"], &["10.0.0.2"]),
+            ctx("/app", true),
+        ),
+        with(
+            svc("api", &["shop.local"], &["10.0.0.3"]),
+            ctx("/app/api", false),
+        ),
+        with(svc("b", &["shop.local"], &["10.0.0.4"]), ctx("/b", false)),
+    ]);
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let h = host(&m, "shop.local");
+    assert!(h.upstream.is_none(), "only context roots");
+    let paths: Vec<(&str, bool, &str)> = h
+        .context_roots
+        .iter()
+        .map(|c| (c.path.as_str(), c.rewrite, c.upstream.name.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("/app/api", false, "shop_local__app_api"),
+            ("/app", true, "shop_local__app"),
+            ("/b", false, "shop_local__b")
+        ]
+    );
+    assert_eq!(
+        server_list(&h.context_roots[1].upstream),
+        ["app/10.0.0.1:8080w1", "app-canary/10.0.0.2:8080w1"]
+    );
+}
+
+#[test]
+fn root_and_context_root_on_one_host() {
+    let m = merge(vec![
+        svc("web", &["shop.local"], &["10.0.0.1"]),
+        with(svc("app", &["shop.local"], &["10.0.0.2"]), |r| {
+            r.context_root = Some("/app".into())
+        }),
+    ]);
+    let h = host(&m, "shop.local");
+    assert_eq!(
+        server_list(h.upstream.as_ref().unwrap()),
+        ["web/10.0.0.1:8080w1"]
+    );
+    assert_eq!(h.context_roots.len(), 1);
+}
+
+#[test]
+fn context_root_rewrite_disagreement_warns() {
+    let m = merge(vec![
+        with(svc("a", &["s.local"], &["10.0.0.1"]), |r| {
+            r.context_root = Some("/app".into())
+        }),
+        with(svc("b", &["s.local"], &["10.0.0.2"]), |r| {
+            r.context_root = Some("/app".into());
+            r.context_root_rewrite = true;
+        }),
+    ]);
+    assert!(!host(&m, "s.local").context_roots[0].rewrite);
+    let w = warnings(&m);
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].label.as_deref(), Some(labels::CONTEXT_ROOT_REWRITE));
+}
+
+#[test]
+fn websocket_endpoints_union_of_root_services() {
+    let m = merge(vec![
+        with(svc("a", &["w.local"], &["10.0.0.1"]), |r| {
+            r.websocket_endpoints = vec!["/ws".into(), "/b".into()]
+        }),
+        with(svc("b", &["w.local"], &["10.0.0.2"]), |r| {
+            r.websocket_endpoints = vec!["/ws".into(), "/a".into()]
+        }),
+        with(svc("c", &["w.local"], &["10.0.0.3"]), |r| {
+            r.context_root = Some("/c".into());
+            r.websocket_endpoints = vec!["/c/ws".into()];
+        }),
+    ]);
+    assert_eq!(host(&m, "w.local").websocket_endpoints, ["/a", "/b", "/ws"]);
+    let w = warnings(&m);
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (w[0].service.as_deref(), w[0].label.as_deref()),
+        (Some("c"), Some(labels::WEBSOCKET_ENDPOINTS))
+    );
+}
+
+#[test]
+fn redirects_land_on_their_source_host() {
+    let rule = |scheme: Option<&str>, src: &str, target: &str| RedirectRule {
+        scheme: scheme.map(str::to_owned),
+        source_host: src.into(),
+        target: target.into(),
+    };
+    let m = merge(vec![
+        with(svc("a", &["old.local", "new.local"], &["10.0.0.1"]), |r| {
+            r.redirects = vec![
+                rule(Some("http"), "old.local", "http://new.local"),
+                rule(None, "new.local", "https://new.local"),
+            ]
+        }),
+        with(svc("b", &["old.local"], &["10.0.0.2"]), |r| {
+            r.redirects = vec![
+                rule(Some("http"), "old.local", "http://elsewhere.local"),
+                rule(Some("https"), "old.local", "https://new.local"),
+            ]
+        }),
+    ]);
+    let old = host(&m, "old.local");
+    assert_eq!(
+        old.redirects,
+        [
+            Redirect {
+                scheme: Some("http".into()),
+                target: "http://new.local".into()
+            },
+            Redirect {
+                scheme: Some("https".into()),
+                target: "https://new.local".into()
+            },
+        ]
+    );
+    assert_eq!(
+        host(&m, "new.local").redirects,
+        [Redirect {
+            scheme: None,
+            target: "https://new.local".into()
+        }]
+    );
+    let w = warnings(&m);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].service.as_deref(), Some("b"));
+    assert_eq!(w[0].label.as_deref(), Some(labels::REDIRECTS));
+}
+
+#[test]
+fn colliding_host_names_get_unique_upstream_names() {
+    let m = merge(vec![
+        svc("a", &["a-b.local"], &["10.0.0.1"]),
+        svc("b", &["a.b.local"], &["10.0.0.2"]),
+    ]);
+    let n0 = &m.hosts[0].upstream.as_ref().unwrap().name;
+    let n1 = &m.hosts[1].upstream.as_ref().unwrap().name;
+    assert_ne!(n0, n1);
+    assert!(n0.starts_with("a_b_local_") && n1.starts_with("a_b_local_"));
+}
+
+#[test]
+fn empty_upstream_is_kept() {
+    let m = merge(vec![svc("a", &["a.local"], &[])]);
+    assert!(
+        host(&m, "a.local")
+            .upstream
+            .as_ref()
+            .unwrap()
+            .servers
+            .is_empty()
+    );
+}
+
+#[test]
+fn vip_and_task_services_share_an_upstream() {
+    let m = merge(vec![
+        with(svc("a", &["x.local"], &["10.0.0.2"]), |r| {
+            r.backend_mode = BackendMode::Vip
+        }),
+        svc("b", &["x.local"], &["10.0.1.5", "10.0.1.6"]),
+    ]);
+    assert_eq!(
+        host(&m, "x.local").upstream.as_ref().unwrap().servers.len(),
+        3
+    );
+}
+
+#[test]
+fn merge_is_order_independent() {
+    let a = || {
+        vec![
+            svc("a", &["x.local", "y.local"], &["10.0.0.1"]),
+            svc("b", &["x.local"], &["10.0.0.2"]),
+        ]
+    };
+    let mut reversed = a();
+    reversed.reverse();
+    assert_eq!(merge(a()), merge(reversed));
+}

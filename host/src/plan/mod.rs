@@ -1,0 +1,68 @@
+//! Pure planning: snapshot + config → what each service cluster should route.
+//!
+//! No I/O here; every function is deterministic in its inputs.
+
+mod assemble;
+#[cfg(test)]
+mod fixtures;
+pub mod merge;
+pub mod naming;
+pub mod partition;
+pub mod targets;
+pub mod weights;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+use crate::wit::latest::RenderInput;
+
+/// Controller identity for info headers.
+pub const SERVER_INFO: &str = concat!("sluice/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A finding about the routes, naming what is at fault.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Extension name, when the finding concerns one cluster.
+    pub cluster: Option<String>,
+    /// Swarm service name.
+    pub service: Option<String>,
+    /// The label at fault, e.g. `com.docker.lb.port`.
+    pub label: Option<String>,
+    pub message: String,
+}
+
+/// What one service cluster should serve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterPlan {
+    /// Extension name.
+    pub extension: String,
+    /// The plugin's input. `cluster.config_path` is empty when the Extension sets
+    /// no `ProxyConfigPath` (the render stage fills in the plugin's default).
+    pub input: RenderInput,
+    /// IDs of the networks the routes need the proxy on.
+    pub networks: BTreeSet<String>,
+    /// Docker secret names the routes need attached to the proxy (ssl_cert/ssl_key).
+    pub secrets: BTreeSet<String>,
+}
+
+/// The plan for every cluster, plus everything excluded or resolved on the way.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// By Extension name; every Extension has an entry, even with no routes.
+    pub clusters: BTreeMap<String, ClusterPlan>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Plan every cluster. A service with bad labels (or that cannot be reached)
+/// is left out with an Error naming it; everything else is still planned.
+pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
+    assemble::plan(snapshot, config)
+}

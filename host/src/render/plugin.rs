@@ -1,0 +1,174 @@
+//! A loaded plugin: compiled, version-checked, pre-linked. Every call runs in a
+//! fresh store, so nothing a plugin does in one call survives into the next.
+
+use wasmtime::{Engine, Store, Trap};
+
+use super::error::PluginError;
+use super::limits::Limits;
+use super::output::check_output;
+use super::state::State;
+use crate::wit::latest::{
+    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, RendererPre, Setting,
+};
+
+/// Who a plugin is, for messages and logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginId {
+    /// What the config named: a built-in name or a path.
+    pub source: String,
+    /// sha256 of the component file, hex.
+    pub sha256: String,
+    /// Renderer interface version the component implements.
+    pub interface: String,
+}
+
+impl std::fmt::Display for PluginId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` (sha256:{})", self.source, &self.sha256[..12])
+    }
+}
+
+pub struct Plugin {
+    pub(super) id: PluginId,
+    pub(super) info: PluginInfo,
+    pub(super) engine: Engine,
+    pub(super) pre: RendererPre<State>,
+    pub(super) limits: Limits,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("id", &self.id)
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+/// Ticks of the host's epoch clock per second (see `host.rs`).
+pub(super) const EPOCH_TICKS_PER_SEC: u64 = 100;
+
+impl Plugin {
+    pub fn id(&self) -> &PluginId {
+        &self.id
+    }
+
+    /// The plugin's `info()`, read once at load.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    fn name(&self) -> String {
+        self.id.to_string()
+    }
+
+    /// Run `f` against a fresh instance under this plugin's limits.
+    pub(super) fn call<R>(
+        &self,
+        cluster: Option<&str>,
+        f: impl FnOnce(&mut Store<State>, &crate::wit::latest::Renderer) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let mut store = Store::new(
+            &self.engine,
+            State::new(
+                &self.name(),
+                self.limits.memory_bytes,
+                self.limits.log_bytes,
+            ),
+        );
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.deadline.as_millis() as u64 * EPOCH_TICKS_PER_SEC / 1000).max(1);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&mut store, &instance));
+        if store.data().logs_dropped > 0 {
+            tracing::warn!(plugin = %self.id, dropped = store.data().logs_dropped, "plugin log messages dropped");
+        }
+        let memory_denied = store.data().limits.memory_denied;
+        result.map_err(|e| self.classify(e, cluster, memory_denied))
+    }
+
+    /// Turn a wasmtime error into the user-facing kind.
+    fn classify(
+        &self,
+        err: wasmtime::Error,
+        cluster: Option<&str>,
+        memory_denied: bool,
+    ) -> PluginError {
+        let plugin = self.name();
+        let cluster = cluster.map(str::to_string);
+        if memory_denied {
+            return PluginError::MemoryLimit {
+                plugin,
+                cluster,
+                limit_mib: self.limits.memory_bytes >> 20,
+            };
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => PluginError::Timeout {
+                plugin,
+                cluster,
+                limit_ms: self.limits.deadline.as_millis() as u64,
+            },
+            _ => PluginError::Trap {
+                plugin,
+                cluster,
+                message: format!("{err:#}"),
+            },
+        }
+    }
+
+    /// `validate-settings`: the plugin's diagnostics (empty = accepted).
+    pub fn validate_settings(&self, settings: &[Setting]) -> Result<Vec<Diagnostic>, PluginError> {
+        self.call(None, |store, r| {
+            r.sluice_renderer_render()
+                .call_validate_settings(store, settings)
+        })
+    }
+
+    /// `render` one cluster, then check the files are sane (paths, sizes).
+    pub fn render(&self, input: &RenderInput) -> Result<Vec<OutputFile>, PluginError> {
+        let cluster = input.cluster.name.as_str();
+        let result = self.call(Some(cluster), |store, r| {
+            r.sluice_renderer_render().call_render(store, input)
+        })?;
+        let plugin = self.name();
+        let cluster_name = Some(cluster.to_string());
+        let files = match result {
+            Ok(files) => files,
+            Err(RenderError::InvalidSettings(diagnostics)) => {
+                return Err(PluginError::InvalidSettings {
+                    plugin,
+                    cluster: cluster_name,
+                    diagnostics,
+                });
+            }
+            Err(RenderError::InvalidInput(diagnostics)) => {
+                return Err(PluginError::InvalidInput {
+                    plugin,
+                    cluster: cluster_name,
+                    diagnostics,
+                });
+            }
+            Err(RenderError::Internal(message)) => {
+                return Err(PluginError::Failed {
+                    plugin,
+                    cluster: cluster_name,
+                    message,
+                });
+            }
+        };
+        check_output(&files, &input.cluster.config_path, &self.limits).map_err(|message| {
+            PluginError::BadOutput {
+                plugin,
+                cluster: cluster_name,
+                message,
+            }
+        })?;
+        Ok(files)
+    }
+}

@@ -1,0 +1,94 @@
+//! The render stage: one cluster's plan → its rendered revision.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::error::PluginError;
+use super::host::PluginHost;
+use super::plugin::{Plugin, PluginId};
+use crate::config::Extension;
+use crate::plan::ClusterPlan;
+use crate::wit::latest::{Diagnostic, OutputFile, PluginInfo, Severity};
+
+/// One cluster's rendered config: what the proxies of that cluster should run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Revision {
+    pub extension: String,
+    pub plugin: PluginId,
+    pub info: PluginInfo,
+    pub files: Vec<OutputFile>,
+    /// sha256 over every file's path and contents, hex: identical output,
+    /// identical hash, so unchanged output needs no delivery.
+    pub hash: String,
+    /// Warnings from `validate-settings`.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Revision {
+    /// The main config file (always the first).
+    pub fn main_file(&self) -> &OutputFile {
+        &self.files[0]
+    }
+}
+
+/// Load the Extension's plugin (checking its pin) and its settings.
+pub fn load_plugin(
+    host: &PluginHost,
+    ext: &Extension,
+) -> Result<(Arc<Plugin>, Vec<Diagnostic>), PluginError> {
+    let plugin = host.load(&ext.plugin, ext.plugin_sha256.as_deref())?;
+    let diagnostics = plugin.validate_settings(&ext.config)?;
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(PluginError::InvalidSettings {
+            plugin: plugin.id().to_string(),
+            cluster: Some(ext.name.clone()),
+            diagnostics,
+        });
+    }
+    Ok((plugin, diagnostics))
+}
+
+/// Render one cluster with its Extension's plugin.
+pub fn render_cluster(
+    host: &PluginHost,
+    ext: &Extension,
+    plan: &ClusterPlan,
+) -> Result<Revision, PluginError> {
+    let (plugin, warnings) = load_plugin(host, ext)?;
+    render_with(&plugin, plan, warnings)
+}
+
+/// Render with an already loaded plugin.
+pub fn render_with(
+    plugin: &Plugin,
+    plan: &ClusterPlan,
+    warnings: Vec<Diagnostic>,
+) -> Result<Revision, PluginError> {
+    let mut input = plan.input.clone();
+    if input.cluster.config_path.is_empty() {
+        input.cluster.config_path = plugin.info().default_config_path.clone();
+    }
+    let files = plugin.render(&input)?;
+    Ok(Revision {
+        extension: plan.extension.clone(),
+        plugin: plugin.id().clone(),
+        info: plugin.info().clone(),
+        hash: hash_files(&files),
+        files,
+        warnings,
+    })
+}
+
+/// Content hash of a set of files.
+pub fn hash_files(files: &[OutputFile]) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        // Length-prefix both parts so no two different file sets hash alike.
+        h.update((f.path.len() as u64).to_le_bytes());
+        h.update(f.path.as_bytes());
+        h.update((f.contents.len() as u64).to_le_bytes());
+        h.update(f.contents.as_bytes());
+    }
+    hex::encode(h.finalize())
+}

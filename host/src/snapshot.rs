@@ -1,0 +1,79 @@
+//! The observed Swarm state, in the Docker API's own JSON shapes, so a user can
+//! capture a real cluster (`docker service inspect`, `docker inspect` of tasks,
+//! `docker network inspect`) and replay it with `sluice render`.
+
+use std::ops::Deref;
+
+use bollard::models::{Network, Node, Secret, Service, Task};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub tasks: Vec<SwarmTask>,
+    #[serde(default)]
+    pub networks: Vec<Network>,
+    /// Needed only for services that publish in host mode (node address + port).
+    #[serde(default)]
+    pub nodes: Vec<Node>,
+    /// Not needed for routing; lets `ssl_cert`/`ssl_key` names be checked.
+    #[serde(default)]
+    pub secrets: Vec<Secret>,
+}
+
+/// A task as the Docker API returns it. bollard's `Task` lacks the engine's
+/// `NetworksAttachments` (the Engine API's swagger omits it), and that is where
+/// a task's address on each network lives, so it is kept beside the model.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SwarmTask {
+    #[serde(flatten)]
+    pub task: Task,
+    #[serde(
+        rename = "NetworksAttachments",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub networks_attachments: Vec<TaskNetworkAttachment>,
+}
+
+impl Deref for SwarmTask {
+    type Target = Task;
+    fn deref(&self) -> &Task {
+        &self.task
+    }
+}
+
+impl From<Task> for SwarmTask {
+    fn from(task: Task) -> Self {
+        SwarmTask {
+            task,
+            networks_attachments: Vec::new(),
+        }
+    }
+}
+
+/// One `NetworksAttachments` entry: the network (swarm form, only what routing
+/// needs) and the task's addresses on it in CIDR form (`10.0.1.5/24`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TaskNetworkAttachment {
+    #[serde(rename = "Network", default)]
+    pub network: AttachedNetwork,
+    #[serde(rename = "Addresses", default)]
+    pub addresses: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AttachedNetwork {
+    #[serde(rename = "ID", default)]
+    pub id: String,
+    #[serde(rename = "Spec", default)]
+    pub spec: AttachedNetworkSpec,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AttachedNetworkSpec {
+    #[serde(rename = "Name", default)]
+    pub name: String,
+}

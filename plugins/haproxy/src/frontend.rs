@@ -1,0 +1,122 @@
+//! The HTTP frontends: plain HTTP on the cluster's port, and the loopback
+//! one behind TLS termination. Both route the same way: the Host header
+//! (lower-cased, port stripped) and the path are looked up in the
+//! frontend's map file; redirects and context-root rewrites are per-host
+//! rules in front of that.
+
+use crate::cfg::Cfg;
+use crate::quote;
+use crate::routes::{Redirect, Rewrite, Scheme, Table};
+use crate::settings::Config;
+
+/// Everything a frontend needs besides its route table.
+pub struct Frontend<'a> {
+    pub name: &'a str,
+    /// The full `bind` line arguments.
+    pub bind: String,
+    pub scheme: Scheme,
+    /// Absolute path of the map file (checked by `check::file_path`).
+    pub map_path: &'a str,
+    /// Backend for requests no route takes.
+    pub fallback: &'a str,
+    /// `x-server-info` value, already a quoted log-format word.
+    pub server_info: &'a str,
+}
+
+pub const STATS_URI: &str = "/haproxy?stats";
+
+pub fn render(cfg: &mut Cfg, fe: &Frontend, table: &Table, config: &Config) {
+    cfg.section(format!("frontend {}", fe.name));
+    cfg.line(format!("bind {}", fe.bind));
+    cfg.line("mode http");
+    cfg.line("option httplog");
+    cfg.line("option forwardfor");
+    cfg.line("unique-id-format %[uuid]");
+    stats(cfg, config);
+    cfg.line("http-request set-var(txn.host) req.hdr(host),field(1,:),lower");
+    cfg.line("http-request set-var(txn.path) path");
+    cfg.line(format!(
+        "http-request set-var(txn.backend) var(txn.host),concat(,txn.path),map_beg({})",
+        fe.map_path
+    ));
+    cfg.line("http-request set-header X-Real-IP %[src]");
+    cfg.line(format!(
+        "http-request set-header X-Forwarded-Proto {}",
+        fe.scheme.as_str()
+    ));
+    cfg.line("http-request set-header x-request-id %[unique-id]");
+    if !config.hide_info_headers {
+        cfg.line("http-response set-header x-request-id %[unique-id]");
+        cfg.line("http-response set-header x-proxy-id %[hostname]");
+        cfg.line(format!(
+            "http-response set-header x-server-info {}",
+            fe.server_info
+        ));
+    }
+    for r in &table.redirects {
+        redirect(cfg, r);
+    }
+    for r in &table.rewrites {
+        rewrite(cfg, r);
+    }
+    cfg.line("use_backend %[var(txn.backend)] if { var(txn.backend) -m found }");
+    cfg.line(format!("default_backend {}", fe.fallback));
+}
+
+fn stats(cfg: &mut Cfg, config: &Config) {
+    cfg.line("stats enable");
+    cfg.line(format!("stats uri {STATS_URI}"));
+    cfg.line("stats refresh 5s");
+    if let Some(auth) = &config.stats_auth {
+        cfg.line(format!("stats auth {auth}"));
+    }
+}
+
+fn host_is(host: &str) -> String {
+    format!("{{ var(txn.host) -m str {host} }}")
+}
+
+fn word(s: &str) -> String {
+    // Route elements were checked to be printable before rendering.
+    quote::word(s).expect("route element checked before rendering")
+}
+
+/// `302 <target><request uri>`: HAProxy's `prefix` redirect appends the
+/// original path and query to the prefix.
+fn redirect(cfg: &mut Cfg, r: &Redirect) {
+    let target = word(&quote::log_format_literal(&r.target));
+    cfg.line(format!(
+        "http-request redirect code 302 prefix {target} if {}",
+        host_is(&r.host)
+    ));
+}
+
+/// `/app` → 301 `/app/` (query kept); `/app/x` → `/x`.
+fn rewrite(cfg: &mut Cfg, r: &Rewrite) {
+    let host = host_is(&r.host);
+    let exact = format!("{{ path -m str {} }}", word(&r.prefix));
+    let slash = quote::log_format_literal(&format!("{}/", r.prefix));
+    cfg.line(format!(
+        "http-request redirect code 301 location {} if {host} {exact} {{ query -m found }}",
+        word(&format!("{slash}?%[query]"))
+    ));
+    cfg.line(format!(
+        "http-request redirect code 301 location {} if {host} {exact}",
+        word(&slash)
+    ));
+    let under = format!("{{ path_beg {} }}", word(&format!("{}/", r.prefix)));
+    let longer: String = r
+        .longer
+        .iter()
+        .map(|l| format!(" !{{ path_beg {} }}", word(l)))
+        .collect();
+    // `bytes` drops the prefix's length (the prefix is ASCII) and keeps its `/`.
+    cfg.line(format!(
+        "http-request set-path %[path,bytes({})] if {host} {under}{longer}",
+        r.prefix.len()
+    ));
+}
+
+#[cfg(test)]
+#[path = "frontend_tests.rs"]
+mod tests;

@@ -1,0 +1,56 @@
+use super::*;
+use crate::test_support::*;
+
+fn render_http(hosts: &[sluice_plugin_kit::Host]) -> String {
+    let (config, _) = crate::settings::parse(&[]);
+    let table = crate::routes::table(hosts, Scheme::Http);
+    let fe = Frontend {
+        name: "fe_http",
+        bind: ":80".into(),
+        scheme: Scheme::Http,
+        map_path: "/etc/haproxy/hosts-http.map",
+        fallback: "be_no_host",
+        server_info: "'sluice 1'",
+    };
+    let mut cfg = Cfg::default();
+    render(&mut cfg, &fe, &table, &config);
+    cfg.finish()
+}
+
+#[test]
+fn routing_lines() {
+    let out = render_http(&[host("a.local", Some(upstream("a", vec![])))]);
+    for want in [
+        "frontend fe_http\n    bind :80\n    mode http\n",
+        "http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n",
+        "map_beg(/etc/haproxy/hosts-http.map)\n",
+        "http-response set-header x-server-info 'sluice 1'\n",
+        "use_backend %[var(txn.backend)] if { var(txn.backend) -m found }\n    default_backend be_no_host\n",
+        "stats uri /haproxy?stats\n",
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+}
+
+#[test]
+fn redirects_and_rewrites_are_quoted() {
+    let mut h = host("a.local", None);
+    h.redirects = vec![crate::test_support::redirect(
+        None,
+        "http://b.local/it's%20#x",
+    )];
+    let mut c = host("c.local", None);
+    c.context_roots = vec![
+        ctx("/a'p%p", true, upstream("c", vec![])),
+        ctx("/a'p%p/deeper", false, upstream("d", vec![])),
+    ];
+    let out = render_http(&[h, c]);
+    for want in [
+        r"http-request redirect code 302 prefix 'http://b.local/it'\''s%%20#x' if { var(txn.host) -m str a.local }",
+        r"location '/a'\''p%%p/?%[query]' if { var(txn.host) -m str c.local } { path -m str '/a'\''p%p' } { query -m found }",
+        r"location '/a'\''p%%p/' if { var(txn.host) -m str c.local } { path -m str '/a'\''p%p' }",
+        r"set-path %[path,bytes(6)] if { var(txn.host) -m str c.local } { path_beg '/a'\''p%p/' } !{ path_beg '/a'\''p%p/deeper' }",
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+}

@@ -1,0 +1,49 @@
+//! Sluice renderer for HAProxy 2.6: HTTP routing by Host header and path
+//! through map files, SNI-based TLS passthrough and termination, and one
+//! backend per upstream. See `render` for the files produced and `settings`
+//! for the `[Config]` keys.
+
+mod backend;
+mod cfg;
+mod check;
+mod frontend;
+mod global;
+mod info;
+mod input;
+mod quote;
+mod render;
+mod routes;
+mod settings;
+mod tls;
+
+#[cfg(test)]
+mod haproxy_check_tests;
+#[cfg(test)]
+mod test_support;
+
+use sluice_plugin_kit::*;
+
+struct Plugin;
+
+impl Guest for Plugin {
+    fn info() -> PluginInfo {
+        info::plugin_info()
+    }
+
+    fn validate_settings(settings: Vec<Setting>) -> Vec<Diagnostic> {
+        settings::parse(&settings).1
+    }
+
+    fn render(input: RenderInput) -> Result<Vec<OutputFile>, RenderError> {
+        let rendered = render::render(&input)?;
+        for w in &rendered.warnings {
+            log(
+                Level::Warn,
+                &format!("haproxy cluster {}: {w}", input.cluster.name),
+            );
+        }
+        Ok(rendered.files)
+    }
+}
+
+export!(Plugin with_types_in sluice_plugin_kit::bindings);

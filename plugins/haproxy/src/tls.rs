@@ -1,0 +1,92 @@
+//! The public TLS port: a `mode tcp` frontend reads the SNI of the
+//! ClientHello, sends passthrough hosts' raw TLS to their servers and
+//! everything else, with a PROXY header so client addresses survive, to the
+//! loopback frontend that terminates TLS with the crt-list.
+
+use sluice_plugin_kit::Host;
+
+use crate::backend;
+use crate::cfg::Cfg;
+
+pub const TCP_FRONTEND: &str = "fe_tls";
+pub const TERMINATE_BACKEND: &str = "be_tls_terminate";
+pub const REJECT_BACKEND: &str = "be_tls_reject";
+pub const HTTPS_FRONTEND: &str = "fe_https";
+
+/// First loopback port tried for the TLS-terminating frontend.
+const LOOPBACK_BASE_PORT: u16 = 10443;
+
+/// A loopback port for the terminating frontend that is none of the
+/// cluster's ports (HAProxy binds with SO_REUSEPORT, so a clash would not
+/// fail but would split traffic between frontends).
+pub fn loopback_port(taken: &[u16]) -> u16 {
+    (LOOPBACK_BASE_PORT..=u16::MAX)
+        .find(|p| !taken.contains(p))
+        .expect("a free port above 10443")
+}
+
+/// Hosts whose TLS is terminated here.
+pub fn terminated(hosts: &[Host]) -> impl Iterator<Item = &Host> {
+    hosts.iter().filter(|h| !h.passthrough && h.tls.is_some())
+}
+
+/// Hosts whose TLS goes through untouched (they need servers to go to).
+pub fn passthrough(hosts: &[Host]) -> impl Iterator<Item = &Host> {
+    hosts
+        .iter()
+        .filter(|h| h.passthrough && h.upstream.is_some())
+}
+
+/// `mode tcp` frontend on the public TLS port; `loopback` is the
+/// terminating frontend's port when any host is terminated.
+pub fn render_tcp_frontend(cfg: &mut Cfg, https_port: u16, hosts: &[Host], loopback: Option<u16>) {
+    cfg.section(format!("frontend {TCP_FRONTEND}"));
+    cfg.line(format!("bind :{https_port}"));
+    cfg.line("mode tcp");
+    cfg.line("option tcplog");
+    cfg.line("tcp-request inspect-delay 5s");
+    cfg.line("tcp-request content accept if { req.ssl_hello_type 1 }");
+    for host in passthrough(hosts) {
+        let up = host
+            .upstream
+            .as_ref()
+            .expect("passthrough() keeps hosts with an upstream");
+        cfg.line(format!(
+            "use_backend {} if {{ req.ssl_sni,lower -m str {} }}",
+            backend::tcp_name(up),
+            host.name
+        ));
+    }
+    match loopback {
+        Some(port) => {
+            cfg.line(format!("default_backend {TERMINATE_BACKEND}"));
+            cfg.section(format!("backend {TERMINATE_BACKEND}"));
+            cfg.line("mode tcp");
+            cfg.line(format!("server loopback 127.0.0.1:{port} send-proxy-v2"));
+        }
+        // Nothing terminates TLS here: unknown names are refused at once.
+        None => {
+            cfg.line(format!("default_backend {REJECT_BACKEND}"));
+            cfg.section(format!("backend {REJECT_BACKEND}"));
+            cfg.line("mode tcp");
+            cfg.line("tcp-request content reject");
+        }
+    }
+}
+
+/// `bind` arguments of the terminating frontend.
+pub fn https_bind(port: u16, crt_list: &str) -> String {
+    format!("127.0.0.1:{port} ssl crt-list {crt_list} accept-proxy")
+}
+
+/// One `<pem> <sni>` line per terminated host; the first line's certificate
+/// also serves clients that send no (or an unknown) SNI.
+pub fn crt_list(hosts: &[Host]) -> String {
+    terminated(hosts)
+        .filter_map(|h| {
+            h.tls
+                .as_ref()
+                .map(|t| format!("{} {}\n", t.cert_path, h.name))
+        })
+        .collect()
+}

@@ -1,0 +1,229 @@
+//! Rendering one cluster: check settings and input, plan each host's servers,
+//! then write nginx.conf. A plain function over the kit types, so it runs (and
+//! is tested) natively as well as inside the component.
+
+use std::collections::BTreeMap;
+
+use sluice_plugin_kit::settings::has_errors;
+use sluice_plugin_kit::{
+    Diagnostic, Host, OutputFile, RenderError, RenderInput, Severity, Upstream,
+};
+
+use crate::hash_size;
+use crate::http::{self, NameHash};
+use crate::quote::comment_safe;
+use crate::routes::{self, Action, Body, Scheme};
+use crate::server;
+use crate::settings::{self, Config};
+use crate::stream::{self, Hop, Route};
+use crate::upstream;
+use crate::writer::Conf;
+use crate::{input, main_context, ports};
+
+pub struct Rendered {
+    pub files: Vec<OutputFile>,
+    /// Things the user should hear about that do not stop rendering.
+    pub warnings: Vec<String>,
+}
+
+/// A host's servers, decided before anything is written.
+struct HostPlan<'a> {
+    host: &'a Host,
+    http: Option<Body<'a>>,
+    tls: Option<Body<'a>>,
+    /// Loopback port behind the SNI router, when the host takes TLS.
+    port: Option<u16>,
+}
+
+fn plan_host<'a>(host: &'a Host, warnings: &mut Vec<String>) -> HostPlan<'a> {
+    let mut body_for = |scheme| {
+        let (body, w) = routes::body(host, scheme);
+        warnings.extend(w);
+        body
+    };
+    let http = routes::has_http_server(host).then(|| body_for(Scheme::Http));
+    let tls = routes::has_tls_server(host).then(|| body_for(Scheme::Https));
+    if host.passthrough && host.tls.is_some() {
+        warnings.push(format!(
+            "host {:?}: passthrough wins, its TLS certificate is not used",
+            host.name
+        ));
+    }
+    if host.passthrough && routes::redirect_for(host, Scheme::Https).is_some() {
+        warnings.push(format!(
+            "host {:?}: passthrough TLS cannot be redirected; https redirect ignored",
+            host.name
+        ));
+    }
+    if host.tls.is_none()
+        && !host.passthrough
+        && routes::redirect_for(host, Scheme::Https).is_some()
+    {
+        warnings.push(format!(
+            "host {:?}: https redirect ignored, the host has no TLS certificate",
+            host.name
+        ));
+    }
+    HostPlan {
+        host,
+        http,
+        tls,
+        port: None,
+    }
+}
+
+/// The upstream a passthrough host relays to, if it has servers.
+fn passthrough_upstream<'a>(host: &'a Host, warnings: &mut Vec<String>) -> Option<&'a Upstream> {
+    if !host.passthrough {
+        return None;
+    }
+    match &host.upstream {
+        Some(u) if !u.servers.is_empty() => Some(u),
+        _ => {
+            warnings.push(format!(
+                "host {:?}: passthrough host has no servers; TLS for it is refused",
+                host.name
+            ));
+            None
+        }
+    }
+}
+
+fn proxied_upstreams<'a>(body: &Body<'a>) -> Vec<&'a Upstream> {
+    match body {
+        Body::Redirect(_) => Vec::new(),
+        Body::Locations(locs) => locs
+            .iter()
+            .filter_map(|l| match &l.action {
+                Action::Proxy { upstream, .. } => Some(*upstream),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
+    let diags = settings::validate(&input.cluster.settings);
+    if has_errors(&diags) {
+        return Err(RenderError::InvalidSettings(diags));
+    }
+    let mut warnings: Vec<String> = diags.into_iter().map(|d| d.message).collect();
+    let problems = input::check(input);
+    if !problems.is_empty() {
+        return Err(RenderError::InvalidInput(problems));
+    }
+    let cfg = Config::from_settings(&input.cluster.settings);
+    let cluster = &input.cluster;
+
+    let mut plans: Vec<HostPlan> = input
+        .hosts
+        .iter()
+        .map(|h| plan_host(h, &mut warnings))
+        .collect();
+    let relays: Vec<Option<&Upstream>> = input
+        .hosts
+        .iter()
+        .map(|h| passthrough_upstream(h, &mut warnings))
+        .collect();
+    let needs_port = |p: &HostPlan, relay: &Option<&Upstream>| p.tls.is_some() || relay.is_some();
+    let count = plans
+        .iter()
+        .zip(&relays)
+        .filter(|(p, r)| needs_port(p, r))
+        .count();
+    let mut free = ports::assign(count, &[cluster.http_port, cluster.https_port])
+        .map_err(|e| {
+            RenderError::InvalidInput(vec![Diagnostic {
+                severity: Severity::Error,
+                key: Some("hosts".into()),
+                message: e,
+            }])
+        })?
+        .into_iter();
+    let mut tls_routes = Vec::new();
+    for (plan, relay) in plans.iter_mut().zip(&relays) {
+        if !needs_port(plan, relay) {
+            continue;
+        }
+        let port = free
+            .next()
+            .expect("ports::assign gave one port per TLS host");
+        plan.port = Some(port);
+        let hop = relay.map_or(Hop::Terminated, Hop::Passthrough);
+        tls_routes.push(Route {
+            host: &plan.host.name,
+            port,
+            hop,
+        });
+    }
+
+    // Each upstream once, by name (input::check refused differing twins);
+    // empty ones get no block, their locations answer 503.
+    let mut upstreams: BTreeMap<&str, &Upstream> = BTreeMap::new();
+    let bodies = plans.iter().flat_map(|p| p.http.iter().chain(p.tls.iter()));
+    for u in input
+        .default_backend
+        .iter()
+        .chain(bodies.flat_map(proxied_upstreams))
+    {
+        if !u.servers.is_empty() {
+            upstreams.entry(&u.name).or_insert(u);
+        }
+    }
+
+    let served: Vec<&str> = plans
+        .iter()
+        .filter(|p| p.http.is_some() || p.tls.is_some())
+        .map(|p| p.host.name.as_str())
+        .chain(["_"])
+        .collect();
+    let names = NameHash {
+        bucket_size: hash_size::bucket_size(
+            served.iter().copied(),
+            cfg.server_names_hash_bucket_size,
+        ),
+        max_size: hash_size::max_size(served.len(), 512),
+    };
+
+    let mut c = Conf::new();
+    c.comment(&format!(
+        "Rendered by sluice-plugin-nginx {} for service cluster {}. Do not edit.",
+        env!("CARGO_PKG_VERSION"),
+        comment_safe(&cluster.name)
+    ));
+    main_context::write(&mut c, &cfg);
+    c.block("http", |c| {
+        http::write_settings(c, &cfg, &cluster.server_info, &names);
+        for u in upstreams.values() {
+            upstream::write_cookie_map(c, u);
+        }
+        for line in &cfg.http_options {
+            c.line(line);
+        }
+        for u in upstreams.values() {
+            c.blank();
+            upstream::write_http_upstream(c, u, &cfg);
+        }
+        c.blank();
+        server::write_default_server(c, cluster.http_port, input.default_backend.as_ref(), &cfg);
+        for plan in &plans {
+            if let Some(body) = &plan.http {
+                c.blank();
+                server::write_http_server(c, plan.host, body, cluster.http_port, &cfg);
+            }
+            if let (Some(body), Some(port)) = (&plan.tls, plan.port) {
+                c.blank();
+                server::write_tls_server(c, plan.host, body, port, &cfg);
+            }
+        }
+    });
+    stream::write(&mut c, &tls_routes, cluster.https_port, &cfg);
+
+    Ok(Rendered {
+        files: vec![OutputFile {
+            path: cluster.config_path.clone(),
+            contents: c.finish(),
+        }],
+        warnings,
+    })
+}

@@ -1,0 +1,247 @@
+//! http `server` blocks: the catch-all default server, and each host's plain
+//! HTTP server and loopback TLS-terminating server.
+
+use sluice_plugin_kit::{Host, TlsVerify, Upstream};
+
+use crate::http::PROXY_HEADERS;
+use crate::quote::{arg, quoted};
+use crate::routes::{Action, Body, Location};
+use crate::settings::Config;
+use crate::writer::Conf;
+
+const UNAVAILABLE_PAGE: &str = "<html><head><title>503 Service Unavailable</title></head>\
+<body><h1>503 Service Unavailable</h1><p>No service is available for this host.</p></body></html>";
+
+/// Lines that send the request to `upstream`. An upstream without servers
+/// has no block (nginx refuses empty ones), so it answers 503.
+pub fn write_proxy(
+    c: &mut Conf,
+    upstream: &Upstream,
+    uri: Option<&str>,
+    websocket: bool,
+    cfg: &Config,
+) {
+    if upstream.servers.is_empty() {
+        c.directive("return", ["503"]);
+        return;
+    }
+    let scheme = if upstream.tls { "https" } else { "http" };
+    c.directive(
+        "proxy_pass",
+        [arg(&format!(
+            "{scheme}://{}{}",
+            upstream.name,
+            uri.unwrap_or("")
+        ))],
+    );
+    if upstream.tls {
+        c.directive("proxy_ssl_server_name", ["on"]);
+        c.directive("proxy_ssl_name", ["$host"]);
+        if upstream.tls_verify == TlsVerify::Required {
+            c.directive("proxy_ssl_verify", ["on"]);
+            c.directive(
+                "proxy_ssl_trusted_certificate",
+                [quoted(&cfg.trusted_certificate)],
+            );
+            c.directive("proxy_ssl_verify_depth", ["4"]);
+        } else {
+            c.directive("proxy_ssl_verify", ["off"]);
+        }
+    }
+    if websocket {
+        // A location that sets any proxy_set_header inherits none from http{}.
+        c.directive("proxy_http_version", ["1.1"]);
+        for (name, value) in PROXY_HEADERS {
+            c.directive("proxy_set_header", [*name, *value]);
+        }
+        c.directive("proxy_set_header", ["Upgrade", "$http_upgrade"]);
+        c.directive("proxy_set_header", ["Connection", "$connection_upgrade"]);
+    }
+}
+
+fn write_location(c: &mut Conf, loc: &Location, cfg: &Config) {
+    let head = if loc.exact {
+        format!("location = {}", arg(&loc.path))
+    } else {
+        format!("location {}", arg(&loc.path))
+    };
+    c.block(&head, |c| match &loc.action {
+        Action::Proxy {
+            upstream,
+            uri,
+            websocket,
+        } => write_proxy(c, upstream, uri.as_deref(), *websocket, cfg),
+        Action::SlashRedirect(target) => c.directive(
+            "return",
+            ["301".into(), quoted(&format!("{target}$is_args$args"))],
+        ),
+        Action::NotFound => c.directive("return", ["404"]),
+    });
+}
+
+fn write_body(c: &mut Conf, body: &Body, cfg: &Config) {
+    match body {
+        Body::Redirect(target) => c.directive(
+            "return",
+            ["302".into(), quoted(&format!("{target}$request_uri"))],
+        ),
+        Body::Locations(locs) => {
+            for loc in locs {
+                write_location(c, loc, cfg);
+            }
+        }
+    }
+}
+
+/// The server for requests naming no known host: the default backend, or a
+/// 503 page plus `/nginx_status` for health checks.
+pub fn write_default_server(
+    c: &mut Conf,
+    http_port: u16,
+    default_backend: Option<&Upstream>,
+    cfg: &Config,
+) {
+    c.block("server", |c| {
+        c.directive("listen", [http_port.to_string(), "default_server".into()]);
+        c.directive("server_name", ["_"]);
+        match default_backend {
+            Some(u) => c.block("location /", |c| write_proxy(c, u, None, false, cfg)),
+            None => {
+                c.block("location /", |c| {
+                    c.directive("default_type", ["text/html"]);
+                    c.directive("return", ["503".into(), quoted(UNAVAILABLE_PAGE)]);
+                });
+                c.block("location /nginx_status", |c| {
+                    c.line("stub_status;");
+                    c.directive("access_log", ["off"]);
+                });
+            }
+        }
+    });
+}
+
+/// The host's server on the HTTP port.
+pub fn write_http_server(c: &mut Conf, host: &Host, body: &Body, http_port: u16, cfg: &Config) {
+    c.block("server", |c| {
+        c.directive("listen", [http_port.to_string()]);
+        c.directive("server_name", [host.name.as_str()]);
+        write_body(c, body, cfg);
+    });
+}
+
+/// The host's TLS-terminating server, reached from the stream SNI router on
+/// a loopback port with a PROXY header carrying the client address.
+pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: &Config) {
+    let Some(tls) = &host.tls else { return };
+    c.block("server", |c| {
+        c.directive(
+            "listen",
+            [
+                format!("127.0.0.1:{port}"),
+                "ssl".into(),
+                "proxy_protocol".into(),
+            ],
+        );
+        c.directive("server_name", [host.name.as_str()]);
+        c.directive("ssl_certificate", [quoted(&tls.cert_path)]);
+        // No key file: the certificate file is a combined PEM holding the key.
+        c.directive(
+            "ssl_certificate_key",
+            [quoted(tls.key_path.as_deref().unwrap_or(&tls.cert_path))],
+        );
+        c.directive("set_real_ip_from", ["127.0.0.1/32"]);
+        c.directive("real_ip_header", ["proxy_protocol"]);
+        write_body(c, body, cfg);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::{Scheme, body};
+    use crate::tests::fixtures::{host, redirect, tls_files, upstream};
+
+    fn cfg() -> Config {
+        Config::from_settings(&[])
+    }
+
+    #[test]
+    fn proxy_lines() {
+        let mut plain = upstream("a", &[("10.0.0.1", 80)]);
+        let mut c = Conf::new();
+        write_proxy(&mut c, &plain, None, false, &cfg());
+        assert_eq!(c.finish(), "proxy_pass http://a;\n");
+
+        plain.tls = true;
+        plain.tls_verify = TlsVerify::None;
+        let mut c = Conf::new();
+        write_proxy(&mut c, &plain, Some("/"), false, &cfg());
+        assert_eq!(
+            c.finish(),
+            "proxy_pass https://a/;\nproxy_ssl_server_name on;\nproxy_ssl_name $host;\nproxy_ssl_verify off;\n"
+        );
+
+        plain.tls_verify = TlsVerify::Required;
+        let mut c = Conf::new();
+        write_proxy(&mut c, &plain, None, true, &cfg());
+        let text = c.finish();
+        for want in [
+            "proxy_pass https://a;",
+            "proxy_ssl_verify on;",
+            "proxy_ssl_trusted_certificate \"/etc/ssl/certs/ca-certificates.crt\";",
+            "proxy_http_version 1.1;",
+            "proxy_set_header Upgrade $http_upgrade;",
+            "proxy_set_header Connection $connection_upgrade;",
+            "proxy_set_header X-Real-IP $remote_addr;",
+            "proxy_set_header Host $http_host;",
+        ] {
+            assert!(
+                text.lines().any(|l| l == want),
+                "missing {want:?} in\n{text}"
+            );
+        }
+
+        let empty = upstream("e", &[]);
+        let mut c = Conf::new();
+        write_proxy(&mut c, &empty, None, false, &cfg());
+        assert_eq!(c.finish(), "return 503;\n");
+    }
+
+    #[test]
+    fn http_redirect_server() {
+        let mut h = host("old.com");
+        h.redirects = vec![redirect(Some("http"), "https://new.com/")];
+        let mut c = Conf::new();
+        write_http_server(&mut c, &h, &body(&h, Scheme::Http).0, 80, &cfg());
+        assert_eq!(
+            c.finish(),
+            "server {\n    listen 80;\n    server_name old.com;\n    return 302 \"https://new.com$request_uri\";\n}\n"
+        );
+    }
+
+    #[test]
+    fn tls_server_with_combined_pem() {
+        let mut h = host("a.com");
+        h.upstream = Some(upstream("a", &[("10.0.0.1", 80)]));
+        h.tls = Some(tls_files("/run/secrets/a.pem", None));
+        let mut c = Conf::new();
+        write_tls_server(&mut c, &h, &body(&h, Scheme::Https).0, 10443, &cfg());
+        let text = c.finish();
+        assert!(
+            text.contains("listen 127.0.0.1:10443 ssl proxy_protocol;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssl_certificate \"/run/secrets/a.pem\";"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssl_certificate_key \"/run/secrets/a.pem\";"),
+            "{text}"
+        );
+        assert!(
+            text.contains("location / {\n        proxy_pass http://a;"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! `upstream` blocks (http and stream) and the sticky-cookie maps they use.
+
+use std::net::IpAddr;
+
+use sluice_plugin_kit::{Server, Upstream};
+
+use crate::quote::{quoted, regex_literal};
+use crate::settings::Config;
+use crate::writer::Conf;
+
+/// Field-by-field equality (the generated types derive no `PartialEq`).
+pub fn same_upstream(a: &Upstream, b: &Upstream) -> bool {
+    let same_server = |x: &Server, y: &Server| {
+        x.address == y.address
+            && x.port == y.port
+            && x.weight == y.weight
+            && x.max_fails == y.max_fails
+            && x.fail_timeout_seconds == y.fail_timeout_seconds
+            && x.service == y.service
+    };
+    a.name == b.name
+        && a.sticky_cookie == b.sticky_cookie
+        && a.ip_hash == b.ip_hash
+        && a.tls == b.tls
+        && a.tls_verify == b.tls_verify
+        && a.servers.len() == b.servers.len()
+        && a.servers
+            .iter()
+            .zip(&b.servers)
+            .all(|(x, y)| same_server(x, y))
+}
+
+/// `addr:port`, IPv6 in brackets.
+pub fn server_address(s: &Server) -> String {
+    match s.address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => format!("[{v6}]:{}", s.port),
+        Ok(IpAddr::V4(v4)) => format!("{v4}:{}", s.port),
+        // Refused by input::check; kept literal rather than panicking.
+        Err(_) => format!("{}:{}", s.address, s.port),
+    }
+}
+
+fn server_args(s: &Server) -> Vec<String> {
+    let mut args = vec![server_address(s), format!("weight={}", s.weight)];
+    if let Some(n) = s.max_fails {
+        args.push(format!("max_fails={n}"));
+    }
+    if let Some(t) = s.fail_timeout_seconds {
+        args.push(format!("fail_timeout={t}s"));
+    }
+    args
+}
+
+/// How an upstream spreads requests. A sticky cookie wins over ip_hash: both
+/// are load-balancing methods and nginx keeps only one.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Balance {
+    RoundRobin,
+    IpHash,
+    Cookie(String),
+}
+
+pub fn balance(u: &Upstream, cfg: &Config) -> Balance {
+    match &u.sticky_cookie {
+        Some(c) => Balance::Cookie(c.clone()),
+        None if u.ip_hash || cfg.ip_hash => Balance::IpHash,
+        None => Balance::RoundRobin,
+    }
+}
+
+/// `$cookie_NAME` works only for names nginx variables can spell; other
+/// cookie names are pulled out of the Cookie header by a `map`.
+fn cookie_variable(upstream: &str, cookie: &str) -> (String, bool) {
+    if cookie
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        (format!("$cookie_{cookie}"), false)
+    } else {
+        (format!("$sluice_cookie_{upstream}"), true)
+    }
+}
+
+/// The `map` an upstream's sticky cookie needs at http level, if any.
+pub fn write_cookie_map(conf: &mut Conf, u: &Upstream) {
+    let Some(cookie) = &u.sticky_cookie else {
+        return;
+    };
+    let (var, needs_map) = cookie_variable(&u.name, cookie);
+    if !needs_map {
+        return;
+    }
+    conf.block(&format!("map $http_cookie {var}"), |c| {
+        let pattern = format!("~(?:^|;\\s*){}=([^;]*)", regex_literal(cookie));
+        c.directive(&quoted(&pattern), ["$1"]);
+    });
+}
+
+/// An http `upstream` block. Callers skip upstreams without servers (nginx
+/// refuses empty ones; their locations answer 503 instead).
+pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
+    conf.block(&format!("upstream {}", u.name), |c| {
+        let balance = balance(u, cfg);
+        if balance != Balance::IpHash {
+            c.directive(
+                "zone",
+                [
+                    format!("{}_backend", u.name),
+                    format!("{}k", cfg.upstream_zone_size),
+                ],
+            );
+        }
+        match &balance {
+            Balance::RoundRobin => {}
+            Balance::IpHash => c.line("ip_hash;"),
+            Balance::Cookie(cookie) => {
+                c.directive(
+                    "hash",
+                    [cookie_variable(&u.name, cookie).0, "consistent".into()],
+                );
+            }
+        }
+        for s in &u.servers {
+            c.directive("server", server_args(s));
+        }
+    });
+}
+
+/// A stream `upstream` block for a passthrough host: raw TLS to its servers.
+/// Cookies are invisible here, so stickiness can only follow the client address.
+pub fn write_stream_upstream(conf: &mut Conf, name: &str, u: &Upstream, cfg: &Config) {
+    conf.block(&format!("upstream {name}"), |c| {
+        if u.ip_hash || cfg.ip_hash || u.sticky_cookie.is_some() {
+            c.directive("hash", ["$remote_addr", "consistent"]);
+        }
+        for s in &u.servers {
+            c.directive("server", server_args(s));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::fixtures::{server, upstream};
+
+    #[test]
+    fn addresses() {
+        for (addr, want) in [
+            ("10.0.0.1", "10.0.0.1:8080"),
+            ("fd00::1", "[fd00::1]:8080"),
+            ("2001:db8:0:0:0:0:0:1", "[2001:db8::1]:8080"),
+        ] {
+            assert_eq!(server_address(&server(addr, 8080)), want);
+        }
+    }
+
+    #[test]
+    fn upstream_blocks() {
+        let cfg = Config::from_settings(&[]);
+        let mut plain = upstream("web", &[("10.0.0.1", 80)]);
+        plain.servers[0].max_fails = Some(3);
+        plain.servers[0].fail_timeout_seconds = Some(10);
+        let mut ip = upstream("ip", &[("10.0.0.2", 80)]);
+        ip.ip_hash = true;
+        let mut sticky = upstream("st", &[("fd00::2", 80)]);
+        sticky.sticky_cookie = Some("session".into());
+        let mut dotted = upstream("dot", &[("10.0.0.3", 80)]);
+        dotted.sticky_cookie = Some("connect.sid".into());
+        dotted.ip_hash = true;
+        let cases = [
+            (
+                plain,
+                "upstream web {\n    zone web_backend 64k;\n    server 10.0.0.1:80 weight=1 max_fails=3 fail_timeout=10s;\n}\n",
+            ),
+            (
+                ip,
+                "upstream ip {\n    ip_hash;\n    server 10.0.0.2:80 weight=1;\n}\n",
+            ),
+            (
+                sticky,
+                "upstream st {\n    zone st_backend 64k;\n    hash $cookie_session consistent;\n    server [fd00::2]:80 weight=1;\n}\n",
+            ),
+            (
+                dotted,
+                "upstream dot {\n    zone dot_backend 64k;\n    hash $sluice_cookie_dot consistent;\n    server 10.0.0.3:80 weight=1;\n}\n",
+            ),
+        ];
+        for (u, want) in cases {
+            let mut c = Conf::new();
+            write_http_upstream(&mut c, &u, &cfg);
+            assert_eq!(c.finish(), want, "upstream {}", u.name);
+        }
+    }
+
+    #[test]
+    fn cookie_map_only_for_unspellable_names() {
+        let mut u = upstream("dot", &[("10.0.0.3", 80)]);
+        u.sticky_cookie = Some("session".into());
+        let mut c = Conf::new();
+        write_cookie_map(&mut c, &u);
+        assert_eq!(c.finish(), "");
+
+        u.sticky_cookie = Some("connect.sid".into());
+        let mut c = Conf::new();
+        write_cookie_map(&mut c, &u);
+        assert_eq!(
+            c.finish(),
+            "map $http_cookie $sluice_cookie_dot {\n    \"~(?:^|;\\\\s*)connect\\\\.sid=([^;]*)\" $1;\n}\n"
+        );
+    }
+
+    #[test]
+    fn global_ip_hash_applies() {
+        let cfg = Config::from_settings(&[sluice_plugin_kit::Setting {
+            key: "IPHash".into(),
+            value: sluice_plugin_kit::SettingValue::Boolean(true),
+        }]);
+        assert_eq!(balance(&upstream("a", &[]), &cfg), Balance::IpHash);
+    }
+}
