@@ -230,9 +230,6 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
 /// Cross-label rules: combinations a proxy cannot render or that silently do nothing.
 fn check_combinations(p: &mut Parser, r: &ServiceRoute, labels: &HashMap<String, String>) {
     let has = |k: &str| labels.contains_key(k);
-    if has(HOSTS) && r.hosts.is_empty() && p.errors.is_empty() {
-        p.error(HOSTS, "lists no host name");
-    }
     if r.ssl_key.is_some() && r.ssl_cert.is_none() && has(SSL_KEY) {
         p.error(SSL_KEY, "is set without com.docker.lb.ssl_cert");
     }
@@ -440,7 +437,11 @@ fn parse_hosts(v: &str) -> Result<Vec<String>, String> {
             out.push(host);
         }
     }
-    Ok(out)
+    if out.is_empty() {
+        Err("lists no host name".into())
+    } else {
+        Ok(out)
+    }
 }
 
 /// A host name in its lower-case A-label form, or why it is not one.

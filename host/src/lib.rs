@@ -12,7 +12,9 @@
 
 pub mod apply;
 pub mod config;
+pub mod daemon;
 pub mod labels;
+pub mod observe;
 pub mod plan;
 pub mod render;
 pub mod snapshot;

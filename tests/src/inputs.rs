@@ -2,7 +2,8 @@
 //! without going through the planner.
 
 use ::sluice::wit::latest::{
-    Cluster, RenderInput, Server, Setting, TlsVerify, Upstream, VirtualHost,
+    Cluster, ContextRoot, Redirect, RenderInput, Server, Setting, TlsFiles, TlsVerify, Upstream,
+    VirtualHost,
 };
 
 fn server(address: &str, port: u16, service: &str) -> Server {
@@ -25,6 +26,50 @@ pub fn upstream(name: &str, servers: &[(&str, u16)]) -> Upstream {
         ip_hash: false,
         tls: false,
         tls_verify: TlsVerify::None,
+    }
+}
+
+/// An upstream whose servers are `(address, port, weight, service)`.
+pub fn weighted_upstream(name: &str, servers: &[(&str, u16, u32, &str)]) -> Upstream {
+    let mut up = upstream(name, &[]);
+    up.servers = servers
+        .iter()
+        .map(|(a, p, w, svc)| Server {
+            weight: *w,
+            ..server(a, *p, svc)
+        })
+        .collect();
+    up
+}
+
+/// A host with nothing routed yet (set its context roots, redirects...).
+pub fn bare_host(name: &str) -> VirtualHost {
+    VirtualHost {
+        upstream: None,
+        ..host(name, upstream(name, &[]))
+    }
+}
+
+pub fn context_root(path: &str, rewrite: bool, up: Upstream) -> ContextRoot {
+    ContextRoot {
+        path: path.into(),
+        rewrite,
+        upstream: up,
+    }
+}
+
+pub fn redirect(scheme: Option<&str>, target: &str) -> Redirect {
+    Redirect {
+        scheme: scheme.map(String::from),
+        target: target.into(),
+    }
+}
+
+/// TLS termination with a combined certificate + key PEM.
+pub fn combined_pem(path: &str) -> TlsFiles {
+    TlsFiles {
+        cert_path: path.into(),
+        key_path: None,
     }
 }
 

@@ -1,5 +1,15 @@
 //! Shared harness for Sluice's integration tests.
 //!
 //! - [`inputs`]: small render inputs built in code.
+//! - Behaviour tests (real nginx and HAProxy on loopback): [`backend`]s that
+//!   answer with their identity, [`certs`] from a test CA, the [`proxy`]
+//!   under test on free [`ports`], a [`client`], and the [`scenarios`] run
+//!   against both proxies.
 
+pub mod backend;
+pub mod certs;
+pub mod client;
 pub mod inputs;
+pub mod ports;
+pub mod proxy;
+pub mod scenarios;

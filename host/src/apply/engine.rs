@@ -107,6 +107,16 @@ impl Engine {
         })
     }
 
+    /// Use an already connected (and version-negotiated) client, e.g. from
+    /// `observe::connect`, for the same `DockerURL`.
+    pub fn new(docker: Docker, url: &str) -> Result<Engine, ApplyError> {
+        Ok(Engine {
+            endpoint: Endpoint::parse(url)?,
+            docker,
+            url: url.to_owned(),
+        })
+    }
+
     /// Configs whose labels match every `key=value` in `labels` (and whose
     /// name starts with `name_prefix`, when given: Docker matches by prefix).
     pub async fn list_configs(

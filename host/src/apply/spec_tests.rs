@@ -121,11 +121,12 @@ fn strings(items: &[&str]) -> Vec<String> {
 }
 
 type Check = fn(&ServiceSpec);
+type Set = fn(&mut Extension);
 
 /// One row per Extension key: set it, then check where it lands in the spec.
 #[test]
 fn every_key_lands_in_the_spec() {
-    let table: Vec<(&str, fn(&mut Extension), Check)> = vec![
+    let table: Vec<(&str, Set, Check)> = vec![
         (
             "ProxyImage",
             |e| e.proxy_image = "sha256:abc".into(),
@@ -463,7 +464,7 @@ fn hash_is_deterministic_and_tracks_every_change() {
     let next = proxy_service_spec(&ext(), &plan(), &rolling("r2"), &ctx()).unwrap();
     assert_ne!(hash(&next), base, "a new revision is a new spec");
 
-    let changes: Vec<(&str, fn(&mut Extension))> = vec![
+    let changes: Vec<(&str, Set)> = vec![
         ("ProxyImage", |e| e.proxy_image = "other".into()),
         ("ProxyArgs", |e| e.proxy_args = strings(&["-x"])),
         ("ProxyReplicas", |e| e.proxy_replicas = 3),

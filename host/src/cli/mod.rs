@@ -3,6 +3,7 @@
 
 mod render;
 mod report;
+mod run;
 mod validate;
 
 use std::path::PathBuf;
@@ -41,6 +42,15 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run the controller against the Swarm manager named by DockerURL.
+    Run {
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// Name of this Sluice instance: everything it creates carries it in the
+        /// `com.docker.sluice.instance` label, and it touches nothing else.
+        #[arg(long, env = "SLUICE_INSTANCE", default_value = "sluice")]
+        instance: String,
+    },
     /// Check a config, plugin settings included, without Docker.
     Validate {
         #[arg(short = 'c', long = "config")]
@@ -67,5 +77,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
         } => render::run(&config, &snapshot, cluster.as_deref(), out.as_deref()),
         Command::Validate { config } => validate::run(&config),
+        Command::Run { config, instance } => self::run::run(&config, instance),
     }
 }

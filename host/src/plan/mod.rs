@@ -1,6 +1,16 @@
 //! Pure planning: snapshot + config → what each service cluster should route.
 //!
 //! No I/O here; every function is deterministic in its inputs.
+//!
+//! Stages, one file each: [`crate::labels`] (one service's labels),
+//! [`partition`] (service → Extension), [`targets`] (network and servers),
+//! [`merge`] (services sharing hosts, conflicts), [`naming`] (upstream names),
+//! [`weights`] (`com.docker.lb.weight`); `assemble` runs them.
+//!
+//! A routed service with no running task keeps its hosts with an upstream that
+//! has **no servers** (and a Warning): renderers must answer such routes with
+//! 503 rather than drop them, so the host does not fall through to another
+//! route or the default backend while a service restarts.
 
 mod assemble;
 #[cfg(test)]

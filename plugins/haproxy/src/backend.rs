@@ -58,7 +58,11 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
         _ => None,
     };
     if let Some(name) = &sticky {
-        cfg.line(format!("cookie {name} insert indirect nocache"));
+        // The label names the app's own session cookie (Interlock hashed it in
+        // nginx). `insert` would replace the app's cookie with HAProxy's and
+        // strip it from requests, losing the session; `prefix` keeps the app's
+        // cookie and tags its value with the server that issued it.
+        cfg.line(format!("cookie {name} prefix nocache"));
     }
     if mode == Mode::Http && !config.hide_info_headers {
         cfg.line("http-response set-header x-upstream-addr %[bc_dst]:%[bc_dst_port]");

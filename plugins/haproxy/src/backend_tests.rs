@@ -72,7 +72,7 @@ fn balancing_stickiness_and_tls() {
     let out = rendered(&up, Mode::Http, &[]);
     assert!(out.contains("balance source\n"));
     assert!(
-        out.contains("cookie 'my#cookie' insert indirect nocache\n"),
+        out.contains("cookie 'my#cookie' prefix nocache\n"),
         "{out}"
     );
     assert!(

@@ -12,6 +12,9 @@ pub fn write(c: &mut Conf, cfg: &Config) {
     c.directive("error_log", [quoted(&cfg.error_log_path), "warn".into()]);
     c.directive("pid", [quoted(&cfg.pid_path)]);
     // Before events{}: `load_module` is refused once any block is read.
+    if !cfg.modules_include.is_empty() {
+        c.directive("include", [quoted(&cfg.modules_include)]);
+    }
     for line in &cfg.global_options {
         c.line(line);
     }
@@ -36,7 +39,7 @@ mod tests {
         assert_eq!(
             c.finish(),
             "user nginx;\nworker_processes 1;\nworker_rlimit_nofile 65535;\nerror_log \"/dev/stdout\" warn;\n\
-pid \"/var/run/proxy.pid\";\nworker_shutdown_timeout 10s;\nevents {\n    worker_connections 1024;\n}\n"
+pid \"/var/run/proxy.pid\";\ninclude \"/etc/nginx/modules-enabled/*.conf\";\nworker_shutdown_timeout 10s;\nevents {\n    worker_connections 1024;\n}\n"
         );
     }
 

@@ -78,6 +78,10 @@ const SPECS: &[Spec] = &[
         Int(values::bucket_size),
     ),
     spec("UpstreamZoneSize", Integer, Int(values::zone_kilobytes)),
+    // Sluice: Debian's nginx loads the stream module (needed for TLS) from
+    // modules-enabled; "" disables the include (modules built in or loaded
+    // through GlobalOptions).
+    spec("ModulesInclude", Kind::Text, Text(values::optional_path)),
     spec("GlobalOptions", TextList, Items(values::statements)),
     spec("HTTPOptions", TextList, Items(values::statements)),
     spec("TCPOptions", TextList, Items(values::statements)),
@@ -158,6 +162,11 @@ pub fn validate(settings: &[Setting]) -> Vec<Diagnostic> {
 
 /// The settings, defaulted, as the renderer uses them. Only meaningful once
 /// [`validate`] found no errors.
+/// Where Debian's nginx packages enable dynamic modules (the stream module
+/// among them). A glob that matches nothing is fine for nginx, so the
+/// default costs nothing on images with the modules built in.
+pub const DEFAULT_MODULES_INCLUDE: &str = "/etc/nginx/modules-enabled/*.conf";
+
 pub struct Config {
     pub user: String,
     pub pid_path: String,
@@ -184,6 +193,7 @@ pub struct Config {
     pub underscores_in_headers: bool,
     pub server_names_hash_bucket_size: i64,
     pub upstream_zone_size: i64,
+    pub modules_include: String,
     pub global_options: Vec<String>,
     pub http_options: Vec<String>,
     pub tcp_options: Vec<String>,
@@ -228,6 +238,7 @@ impl Config {
             underscores_in_headers: s.bool("UnderscoresInHeaders", false),
             server_names_hash_bucket_size: s.int("ServerNamesHashBucketSize", 128),
             upstream_zone_size: s.int("UpstreamZoneSize", 64),
+            modules_include: s.text("ModulesInclude", DEFAULT_MODULES_INCLUDE),
             global_options: s.list("GlobalOptions"),
             http_options: s.list("HTTPOptions"),
             tcp_options: s.list("TCPOptions"),
@@ -288,6 +299,9 @@ mod tests {
             (text("User", "a;b"), Some(Error)),
             (int("User", 1), Some(Error)),
             (text("PidPath", "/run/p.pid"), None),
+            (text("ModulesInclude", ""), None),
+            (text("ModulesInclude", "/etc/nginx/modules/*.conf"), None),
+            (text("ModulesInclude", "/x/$y"), Some(Error)),
             (text("PidPath", ""), Some(Error)),
             (text("PidPath", "/run/$x"), Some(Error)),
             (int("WorkerProcesses", 4), None),

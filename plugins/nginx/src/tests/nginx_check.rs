@@ -109,6 +109,9 @@ fn test_settings() -> Vec<Setting> {
         text("PidPath", "nginx.pid"),
         text("ErrorLogPath", "error.log"),
         text("AccessLogPath", "access.log"),
+        // The module is loaded below, explicitly, so the test works with
+        // and without Debian's modules-enabled.
+        text("ModulesInclude", ""),
     ];
     if Path::new(STREAM_MODULE).exists() {
         s.push(list(
@@ -200,6 +203,7 @@ fn nondefault_settings() -> Vec<Setting> {
     }
     vec![
         text("Version", "interlock/v3.0.0"),
+        text("ModulesInclude", ""),
         text("User", "root root"),
         text("PidPath", "other.pid"),
         text("WorkerProcesses", "auto"),

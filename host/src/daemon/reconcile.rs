@@ -1,0 +1,129 @@
+//! One reconcile round.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bollard::Docker;
+use tracing::Instrument;
+
+use super::findings::Findings;
+use crate::apply::{self, Engine, Outcome};
+use crate::config::Config;
+use crate::observe::{fetch, raw::RawClient};
+use crate::plan::plan;
+use crate::render::{PluginHost, Revision, render_cluster};
+
+/// What a round did, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+pub(super) struct Reconciler {
+    config: Config,
+    instance: String,
+    host: Arc<PluginHost>,
+    docker: Docker,
+    raw: RawClient,
+    engine: Engine,
+    findings: Findings,
+    /// Hash of the last revision applied per cluster (for logs only: apply
+    /// decides by comparing with what runs, so a restart loses nothing).
+    applied: BTreeMap<String, String>,
+    round: u64,
+}
+
+impl Reconciler {
+    pub(super) fn new(
+        config: Config,
+        instance: String,
+        host: Arc<PluginHost>,
+        docker: Docker,
+        raw: RawClient,
+        engine: Engine,
+    ) -> Reconciler {
+        Reconciler {
+            config,
+            instance,
+            host,
+            docker,
+            raw,
+            engine,
+            findings: Findings::default(),
+            applied: BTreeMap::new(),
+            round: 0,
+        }
+    }
+
+    pub(super) fn poll_interval(&self) -> Duration {
+        self.config.poll_interval.max(Duration::from_millis(500))
+    }
+
+    /// Observe, plan, render and apply every cluster. Errs only when Swarm
+    /// could not be read; per-cluster failures are logged and skipped.
+    pub(super) async fn round(&mut self) -> anyhow::Result<()> {
+        self.round += 1;
+        let span = tracing::debug_span!("round", n = self.round);
+        let snapshot = fetch::snapshot(&self.docker, &self.raw)
+            .instrument(span.clone())
+            .await?;
+        let plan = plan(&snapshot, &self.config);
+        self.findings.update(&plan.diagnostics);
+
+        for (name, cluster) in &plan.clusters {
+            let Some(ext) = self.config.extensions.get(name) else {
+                continue;
+            };
+            let span = tracing::info_span!(parent: &span, "cluster", cluster = %name);
+            let revision = {
+                let (host, ext, cluster) = (self.host.clone(), ext.clone(), cluster.clone());
+                tokio::task::spawn_blocking(move || render_cluster(&host, &ext, &cluster))
+                    .await
+                    .context("render task panicked")?
+            };
+            let revision: Revision = match revision {
+                Ok(r) => r,
+                Err(e) => {
+                    span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"));
+                    continue;
+                }
+            };
+            match apply::apply_cluster(
+                &self.engine,
+                ext,
+                cluster,
+                &revision,
+                &snapshot,
+                &self.instance,
+            )
+            .instrument(span.clone())
+            .await
+            {
+                Ok(Outcome::Unchanged) => {}
+                Ok(outcome) => {
+                    span.in_scope(|| {
+                        tracing::info!(?outcome, revision = %&revision.hash[..12], service = %ext.proxy_service_name, "proxy service reconciled")
+                    });
+                    self.applied.insert(name.clone(), revision.hash.clone());
+                }
+                Err(e) => {
+                    span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"))
+                }
+            }
+        }
+        let keep: BTreeSet<String> = self.config.extensions.keys().cloned().collect();
+        match apply::remove_orphans(&self.engine, &self.instance, &keep).await {
+            Ok(removed) if !removed.is_empty() => tracing::info!(
+                ?removed,
+                "removed proxies of extensions no longer configured"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("removing proxies of removed extensions: {e}"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! When to reconcile: at once on a Swarm event (bursts coalesced), fast while
+//! services converge (Swarm sends no task events), every `PollInterval`
+//! otherwise.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::{Instant, sleep, sleep_until};
+
+use super::reconcile::Reconciler;
+use crate::observe::watch::Trigger;
+
+/// Events arriving within this window after the first are handled together.
+const COALESCE: Duration = Duration::from_millis(100);
+/// Task poll period while a service converges.
+const FAST_POLL: Duration = Duration::from_millis(250);
+/// How long after a service event tasks are polled fast.
+const FAST_WINDOW: Duration = Duration::from_secs(15);
+/// Retry period after a failed round (engine away).
+const RETRY_MIN: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+pub(super) async fn run(
+    reconciler: &mut Reconciler,
+    mut triggers: UnboundedReceiver<Trigger>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    // Converge fast right after start-up too.
+    let mut fast_until = Instant::now() + FAST_WINDOW;
+    let mut retry = RETRY_MIN;
+    loop {
+        let next = match reconciler.round().await {
+            Ok(()) => {
+                retry = RETRY_MIN;
+                let period = if Instant::now() < fast_until {
+                    FAST_POLL
+                } else {
+                    reconciler.poll_interval()
+                };
+                Instant::now() + period
+            }
+            Err(e) => {
+                // The engine is away: proxies keep what they run; try again.
+                tracing::warn!(error = %format!("{e:#}"), retry_in = ?retry, "reconcile round failed");
+                let at = Instant::now() + retry;
+                retry = (retry * 2).min(RETRY_MAX);
+                at
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            _ = sleep_until(next) => {}
+            t = triggers.recv() => {
+                let Some(t) = t else { return Ok(()) };
+                let mut fast = t.wants_fast_poll();
+                // Coalesce a burst into one round.
+                sleep(COALESCE).await;
+                while let Ok(more) = triggers.try_recv() {
+                    fast |= more.wants_fast_poll();
+                }
+                if fast {
+                    fast_until = Instant::now() + FAST_WINDOW;
+                }
+            }
+        }
+    }
+}
