@@ -40,7 +40,9 @@ pub fn wait_listening(
 /// (HAProxy even with SO_REUSEPORT, so two instances would silently share
 /// them). Proxies that terminate or pass TLS hold this lock while they run;
 /// it is a file lock so it also covers other test processes.
-pub struct LoopbackLock(#[allow(dead_code)] File);
+pub struct LoopbackLock {
+    _held: File,
+}
 
 impl LoopbackLock {
     pub fn acquire() -> LoopbackLock {
@@ -49,6 +51,6 @@ impl LoopbackLock {
             .unwrap_or_else(|e| panic!("create lock file {}: {e}", path.display()));
         file.lock()
             .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
-        LoopbackLock(file)
+        LoopbackLock { _held: file }
     }
 }

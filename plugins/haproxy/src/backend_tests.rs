@@ -71,10 +71,7 @@ fn balancing_stickiness_and_tls() {
     up.tls = true;
     let out = rendered(&up, Mode::Http, &[]);
     assert!(out.contains("balance source\n"));
-    assert!(
-        out.contains("cookie 'my#cookie' prefix nocache\n"),
-        "{out}"
-    );
+    assert!(out.contains("cookie 'my#cookie' prefix nocache\n"), "{out}");
     assert!(
         out.contains("weight 1 cookie s_10_0_0_1_80 ssl verify none sni var(txn.host)\n"),
         "{out}"
