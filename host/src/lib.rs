@@ -7,15 +7,20 @@
 //! - [`render`]: the wasm plugin host; routes → proxy config files.
 //! - `diff`: pure; rendered revision vs. what runs.
 //! - `apply`: Docker and the proxies.
+//! - [`serve`]: the daemon's HTTP API; [`agent`]: its client in each proxy
+//!   task (hitless delivery).
 //!
 //! [`wit`] holds the bindings of each renderer interface version.
 
+pub mod agent;
 pub mod apply;
 pub mod config;
+pub mod conformance;
 pub mod daemon;
 pub mod labels;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod serve;
 pub mod snapshot;
 pub mod wit;

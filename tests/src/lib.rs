@@ -13,3 +13,4 @@ pub mod inputs;
 pub mod ports;
 pub mod proxy;
 pub mod scenarios;
+pub mod swarm;

@@ -127,6 +127,21 @@ impl Swarm {
         .expect("a version index")
     }
 
+    /// The version once Swarm's own follow-up writes (endpoint allocation,
+    /// update status) have stopped moving it.
+    fn settled_version(&self, service: &str) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = self.service_version(service);
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = self.service_version(service);
+            if now == last || Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
+    }
+
     fn service_json(&self, service: &str) -> serde_json::Value {
         let all: serde_json::Value =
             serde_json::from_str(&self.docker(&["service", "inspect", service])).unwrap();
@@ -189,20 +204,23 @@ struct Scratch<'a> {
 impl Scratch<'_> {
     fn clean(&self) {
         let s = self.swarm;
-        let names = |kind: &str| -> Vec<String> {
-            s.try_docker(&[
-                kind,
-                "ls",
-                "--filter",
-                &format!("name={}", self.prefix),
-                "--format",
-                "{{.Name}}",
-            ])
-            .unwrap_or_default()
-            .lines()
-            .filter(|n| n.starts_with(&self.prefix))
-            .map(str::to_owned)
-            .collect()
+        let names = |kind: &str| -> BTreeSet<String> {
+            let filter = format!("name={}", self.prefix);
+            let listed = s.try_docker(&[kind, "ls", "--filter", &filter, "--format", "{{.Name}}"]);
+            let mut names: BTreeSet<String> = listed
+                .unwrap_or_default()
+                .lines()
+                .filter(|n| n.starts_with(&self.prefix))
+                .map(str::to_owned)
+                .collect();
+            // `network ls` can miss a swarm network an interrupted run left
+            // behind, so the fixed names are always tried as well.
+            match kind {
+                "network" => names.insert(format!("{}-net", self.prefix)),
+                "secret" => names.insert(format!("{}-crt", self.prefix)),
+                _ => false,
+            };
+            names
         };
         for service in names("service") {
             let _ = s.try_docker(&["service", "rm", &service]);
@@ -213,8 +231,9 @@ impl Scratch<'_> {
             let mut left = 0;
             for kind in ["config", "secret", "network"] {
                 for name in names(kind) {
-                    if s.try_docker(&[kind, "rm", &name]).is_err() {
-                        left += 1;
+                    match s.try_docker(&[kind, "rm", &name]) {
+                        Err(e) if !e.contains("not found") => left += 1,
+                        _ => {}
                     }
                 }
             }
@@ -343,7 +362,7 @@ async fn create_unchanged_update_and_clean_up() {
         swarm.config_names(&name),
         [format!("{name}-{}", short(&r1))]
     );
-    let v1 = swarm.service_version(&name);
+    let v1 = swarm.settled_version(&name);
 
     // The same revision again (as after a daemon restart): no write at all.
     assert_eq!(apply(&r1).await.unwrap(), Outcome::Unchanged);
@@ -402,7 +421,7 @@ async fn orphans_go_and_nothing_else() {
         .await;
         assert_eq!(outcome.unwrap(), Outcome::Created, "{}", ext.name);
     }
-    let keep_version = swarm.service_version(&keep.name);
+    let keep_version = swarm.settled_version(&keep.name);
 
     let removed = remove_orphans(&swarm.engine, mine, &BTreeSet::from([keep.name.clone()]))
         .await
@@ -462,7 +481,7 @@ async fn services_we_do_not_own_are_refused() {
     assert_eq!(created.unwrap(), Outcome::Created);
 
     for ext in [&by_hand, &other] {
-        let before = swarm.service_version(&ext.name);
+        let before = swarm.settled_version(&ext.name);
         let rev = revision(ext, "# mine now?\n");
         let err = apply_cluster(
             &swarm.engine,
@@ -486,6 +505,19 @@ async fn services_we_do_not_own_are_refused() {
             ext.name
         );
     }
+    let by_b = swarm.lines(&[
+        "config",
+        "ls",
+        "--filter",
+        "label=com.docker.sluice.instance=sluice-apply-test-owner-b",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(
+        by_b,
+        Vec::<String>::new(),
+        "nothing is created for a refused service"
+    );
 }
 
 #[tokio::test]

@@ -21,10 +21,13 @@
 //! [`remove_orphans`] removes the services and config objects of extensions
 //! that are no longer configured.
 //!
-//! A hitless delivery (an agent in the proxy task fetches each revision)
-//! plugs in as [`ProxyDelivery::Agent`]: its spec mounts no per-revision
-//! config, so a new revision leaves the service as it is.
+//! Hitless delivery (`Delivery = "hitless"`, the default) goes through
+//! [`agent::apply_hitless`] instead: an agent in the proxy task fetches each
+//! revision from the daemon's API (`crate::serve`), and the spec
+//! ([`ProxyDelivery::Agent`]) mounts no per-revision config, so a new
+//! revision leaves the service as it is.
 
+pub mod agent;
 pub mod config_object;
 pub mod engine;
 pub mod error;
@@ -35,14 +38,16 @@ pub mod spec;
 pub use engine::{Endpoint, Engine};
 pub use error::ApplyError;
 pub use service::{Outcome, reconcile_proxy, remove_orphans};
-pub use spec::{DeliveredConfig, ProxyDelivery, SpecContext, proxy_service_spec};
+pub use agent::{AgentAccess, apply_hitless};
+pub use spec::{DeliveredConfig, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
 
 use crate::config::Extension;
 use crate::plan::ClusterPlan;
 use crate::render::Revision;
 use crate::snapshot::Snapshot;
 
-/// Apply one cluster's revision to its proxy service. On error nothing of
+/// Apply one cluster's revision to its proxy service the rolling way
+/// (config objects and a service update). On error nothing of
 /// the running service has changed (the caller keeps the last good revision);
 /// config objects created on the way are reused by the next attempt.
 pub async fn apply_cluster(
@@ -53,16 +58,15 @@ pub async fn apply_cluster(
     snapshot: &Snapshot,
     instance: &str,
 ) -> Result<Outcome, ApplyError> {
-    // Hitless clusters also go through config objects until the proxy
-    // agent exists; then `crate::config::Delivery::Hitless` selects
-    // `ProxyDelivery::Agent` here.
     let ctx = SpecContext::from_snapshot(instance, snapshot);
-    // A missing secret or network fails here, before any object is created.
+    // A missing secret or network, or a service we do not own, fails here,
+    // before any object is created.
     let no_configs = ProxyDelivery::ConfigObjects {
         revision: revision.hash.clone(),
         configs: Vec::new(),
     };
     proxy_service_spec(ext, plan, &no_configs, &ctx)?;
+    service::check_ownership(&engine.docker, &ext.proxy_service_name, instance, &ext.name).await?;
     let configs = config_object::ensure_config_objects(engine, ext, revision, instance).await?;
     let delivery = ProxyDelivery::ConfigObjects {
         revision: revision.hash.clone(),

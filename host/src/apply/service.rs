@@ -94,6 +94,24 @@ pub async fn reconcile_proxy(docker: &Docker, desired: ServiceSpec) -> Result<Ou
     unreachable!("the loop returns on its second pass")
 }
 
+/// Ok when the service `name` is absent or ours, so that nothing is created
+/// for a service that would then be refused.
+pub async fn check_ownership(
+    docker: &Docker,
+    name: &str,
+    instance: &str,
+    extension: &str,
+) -> Result<(), ApplyError> {
+    match docker
+        .inspect_service(name, None::<InspectServiceOptions>)
+        .await
+    {
+        Ok(current) => check_owner(name, instance, extension, &current),
+        Err(e) if status(&e) == Some(404) => Ok(()),
+        Err(e) => Err(ApplyError::docker(format!("inspect service {name:?}"))(e)),
+    }
+}
+
 /// Refuse services this instance (and this extension) does not own.
 fn check_owner(
     name: &str,

@@ -70,8 +70,24 @@ pub enum ProxyDelivery {
         configs: Vec<DeliveredConfig>,
     },
     /// Hitless delivery: an agent in the proxy task fetches each revision, so
-    /// the spec carries only how to reach it and does not change per revision.
-    Agent { env: Vec<String> },
+    /// the spec carries only how to run and reach it and does not change per
+    /// revision (see [`super::agent`]).
+    Agent {
+        /// The container's command: the agent, which starts the proxy (so
+        /// `ProxyArgs` go to the agent's proxy command, not to the image).
+        command: Vec<String>,
+        env: Vec<String>,
+        /// The cluster's agent token.
+        token: Option<SecretMount>,
+    },
+}
+
+/// A Docker secret mounted at `/run/secrets/<target>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretMount {
+    pub id: String,
+    pub name: String,
+    pub target: String,
 }
 
 /// Mode of the config files and secrets in the proxy (read-only, everyone).
@@ -117,7 +133,21 @@ pub fn proxy_service_spec(
             container.configs = non_empty(configs.into_iter().map(config_mount).collect());
             labels.insert(owner::REVISION.to_owned(), revision.clone());
         }
-        ProxyDelivery::Agent { env } => container.env = non_empty(env.clone()),
+        ProxyDelivery::Agent {
+            command,
+            env,
+            token,
+        } => {
+            container.command = non_empty(command.clone());
+            container.args = None;
+            container.env = non_empty(env.clone());
+            if let Some(t) = token {
+                container
+                    .secrets
+                    .get_or_insert_with(Vec::new)
+                    .push(secret_mount(t.id.clone(), t.name.clone(), t.target.clone()));
+            }
+        }
     }
 
     let (update_order, rollback_order) = match ext.publish_mode {
@@ -208,18 +238,22 @@ fn secrets(
                     cluster: ext.name.clone(),
                     secret: name.clone(),
                 })?;
-            Ok(TaskSpecContainerSpecSecrets {
-                file: Some(TaskSpecContainerSpecFile {
-                    name: Some(name.clone()),
-                    uid: Some("0".into()),
-                    gid: Some("0".into()),
-                    mode: Some(FILE_MODE),
-                }),
-                secret_id: Some(id.clone()),
-                secret_name: Some(name.clone()),
-            })
+            Ok(secret_mount(id.clone(), name.clone(), name.clone()))
         })
         .collect()
+}
+
+fn secret_mount(id: String, name: String, target: String) -> TaskSpecContainerSpecSecrets {
+    TaskSpecContainerSpecSecrets {
+        file: Some(TaskSpecContainerSpecFile {
+            name: Some(target),
+            uid: Some("0".into()),
+            gid: Some("0".into()),
+            mode: Some(FILE_MODE),
+        }),
+        secret_id: Some(id),
+        secret_name: Some(name),
+    }
 }
 
 /// `Networks` pins exactly those networks; otherwise the ones the routes need.

@@ -557,7 +557,9 @@ fn hash_ignores_input_order() {
 #[test]
 fn agent_delivery_mounts_nothing_per_revision() {
     let agent = ProxyDelivery::Agent {
+        command: Vec::new(),
         env: strings(&["SLUICE_AGENT_URL=http://sluice:8080"]),
+        token: None,
     };
     let spec = proxy_service_spec(&ext(), &plan(), &agent, &ctx()).unwrap();
     assert_eq!(container(&spec).configs, None);

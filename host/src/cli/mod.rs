@@ -1,6 +1,7 @@
 //! Command-line interface. Interlock's `-D` (debug) is accepted before the
 //! subcommand, as in `sluice -D run -c /config.toml`.
 
+mod plugin_check;
 mod render;
 mod report;
 mod run;
@@ -56,6 +57,11 @@ pub enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Renderer plugins: `sluice plugin check PATH.wasm`.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin_check::PluginCommand,
+    },
 }
 
 pub fn init_tracing(debug: bool) {
@@ -77,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
         } => render::run(&config, &snapshot, cluster.as_deref(), out.as_deref()),
         Command::Validate { config } => validate::run(&config),
+        Command::Plugin { command } => plugin_check::run(command),
         Command::Run { config, instance } => self::run::run(&config, instance),
     }
 }

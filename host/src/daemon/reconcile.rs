@@ -65,8 +65,13 @@ impl Reconciler {
 
     /// Observe, plan, render and apply every cluster. Errs only when Swarm
     /// could not be read; per-cluster failures are logged and skipped.
-    pub(super) async fn round(&mut self) -> anyhow::Result<()> {
+    ///
+    /// Each round ends with a debug event "round done" listing what it did,
+    /// so that tests (and `-D`) can tell a round that wrote nothing from no
+    /// round at all.
+    pub(super) async fn round(&mut self) -> anyhow::Result<Round> {
         self.round += 1;
+        let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
         let snapshot = fetch::snapshot(&self.docker, &self.raw)
             .instrument(span.clone())
@@ -89,6 +94,7 @@ impl Reconciler {
                 Ok(r) => r,
                 Err(e) => {
                     span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"));
+                    done.failed.push(name.clone());
                     continue;
                 }
             };
@@ -105,13 +111,18 @@ impl Reconciler {
             {
                 Ok(Outcome::Unchanged) => {}
                 Ok(outcome) => {
+                    match outcome {
+                        Outcome::Created => done.created.push(name.clone()),
+                        _ => done.updated.push(name.clone()),
+                    }
                     span.in_scope(|| {
                         tracing::info!(?outcome, revision = %&revision.hash[..12], service = %ext.proxy_service_name, "proxy service reconciled")
                     });
                     self.applied.insert(name.clone(), revision.hash.clone());
                 }
                 Err(e) => {
-                    span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"))
+                    span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"));
+                    done.failed.push(name.clone());
                 }
             }
         }
@@ -124,6 +135,7 @@ impl Reconciler {
             Ok(_) => {}
             Err(e) => tracing::warn!("removing proxies of removed extensions: {e}"),
         }
-        Ok(())
+        tracing::debug!(n = self.round, created = ?done.created, updated = ?done.updated, failed = ?done.failed, "round done");
+        Ok(done)
     }
 }

@@ -32,7 +32,7 @@ pub(super) async fn run(
     let mut retry = RETRY_MIN;
     loop {
         let next = match reconciler.round().await {
-            Ok(()) => {
+            Ok(_) => {
                 retry = RETRY_MIN;
                 let period = if Instant::now() < fast_until {
                     FAST_POLL

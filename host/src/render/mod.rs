@@ -21,6 +21,6 @@ pub use builtin::{BUILTIN_NAMES, PLUGIN_DIR, builtin_bytes};
 pub use error::PluginError;
 pub use host::PluginHost;
 pub use limits::Limits;
-pub use plugin::{Plugin, PluginId};
+pub use plugin::{CallStats, Plugin, PluginId};
 pub use stage::{Revision, hash_files, load_plugin, render_cluster, render_with};
 pub use version::{SUPPORTED_VERSIONS, interface_version};

@@ -1,6 +1,8 @@
 //! A loaded plugin: compiled, version-checked, pre-linked. Every call runs in a
 //! fresh store, so nothing a plugin does in one call survives into the next.
 
+use std::time::{Duration, Instant};
+
 use wasmtime::{Engine, Store, Trap};
 
 use super::error::PluginError;
@@ -26,6 +28,14 @@ impl std::fmt::Display for PluginId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "`{}` (sha256:{})", self.source, &self.sha256[..12])
     }
+}
+
+/// What one call cost: wall time (instantiation included) and the largest
+/// linear memory the instance grew to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    pub elapsed: Duration,
+    pub peak_memory_bytes: usize,
 }
 
 pub struct Plugin {
@@ -68,6 +78,16 @@ impl Plugin {
         cluster: Option<&str>,
         f: impl FnOnce(&mut Store<State>, &crate::wit::latest::Renderer) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        self.call_measured(cluster, f).0
+    }
+
+    /// [`Plugin::call`], also reporting what the call cost.
+    fn call_measured<R>(
+        &self,
+        cluster: Option<&str>,
+        f: impl FnOnce(&mut Store<State>, &crate::wit::latest::Renderer) -> wasmtime::Result<R>,
+    ) -> (Result<R, PluginError>, CallStats) {
+        let started = Instant::now();
         let mut store = Store::new(
             &self.engine,
             State::new(
@@ -89,7 +109,14 @@ impl Plugin {
             tracing::warn!(plugin = %self.id, dropped = store.data().logs_dropped, "plugin log messages dropped");
         }
         let memory_denied = store.data().limits.memory_denied;
-        result.map_err(|e| self.classify(e, cluster, memory_denied))
+        let stats = CallStats {
+            elapsed: started.elapsed(),
+            peak_memory_bytes: store.data().limits.peak_memory_bytes,
+        };
+        (
+            result.map_err(|e| self.classify(e, cluster, memory_denied)),
+            stats,
+        )
     }
 
     /// Turn a wasmtime error into the user-facing kind.
@@ -132,10 +159,27 @@ impl Plugin {
 
     /// `render` one cluster, then check the files are sane (paths, sizes).
     pub fn render(&self, input: &RenderInput) -> Result<Vec<OutputFile>, PluginError> {
-        let cluster = input.cluster.name.as_str();
-        let result = self.call(Some(cluster), |store, r| {
+        self.render_measured(input).0
+    }
+
+    /// [`Plugin::render`], also reporting the call's time and memory.
+    pub fn render_measured(
+        &self,
+        input: &RenderInput,
+    ) -> (Result<Vec<OutputFile>, PluginError>, CallStats) {
+        let (result, stats) = self.call_measured(Some(&input.cluster.name), |store, r| {
             r.sluice_renderer_render().call_render(store, input)
-        })?;
+        });
+        (result.and_then(|r| self.check_rendered(input, r)), stats)
+    }
+
+    /// The plugin's answer as the host's error kinds, output checked.
+    fn check_rendered(
+        &self,
+        input: &RenderInput,
+        result: Result<Vec<OutputFile>, RenderError>,
+    ) -> Result<Vec<OutputFile>, PluginError> {
+        let cluster = input.cluster.name.as_str();
         let plugin = self.name();
         let cluster_name = Some(cluster.to_string());
         let files = match result {

@@ -32,6 +32,7 @@ impl State {
                     .trap_on_grow_failure(true)
                     .build(),
                 memory_denied: false,
+                peak_memory_bytes: 0,
             },
             plugin: plugin.to_string(),
             log_budget: log_bytes,
@@ -77,6 +78,8 @@ impl crate::wit::latest::sluice::renderer::types::Host for State {}
 pub(crate) struct Limiter {
     inner: StoreLimits,
     pub(crate) memory_denied: bool,
+    /// Largest linear memory granted so far (conformance reports it).
+    pub(crate) peak_memory_bytes: usize,
 }
 
 impl ResourceLimiter for Limiter {
@@ -87,7 +90,9 @@ impl ResourceLimiter for Limiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let r = self.inner.memory_growing(current, desired, maximum);
-        if !matches!(r, Ok(true)) {
+        if matches!(r, Ok(true)) {
+            self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+        } else {
             self.memory_denied = true;
         }
         r

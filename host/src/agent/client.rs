@@ -1,0 +1,203 @@
+//! HTTP client of the daemon's API (`crate::serve`), used by the agent and
+//! by `sluice status`.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::serve::wire::{AgentReport, RevisionDoc, StatusDoc};
+
+/// Extra time over the server's wait before a long-poll counts as lost.
+const POLL_SLACK: Duration = Duration::from_secs(10);
+/// Plain requests (reports, status).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("daemon endpoint {url:?}: expected http://HOST:PORT")]
+    Endpoint { url: String },
+    #[error("{what} at {url}: {reason}")]
+    Transport {
+        what: &'static str,
+        url: String,
+        reason: String,
+    },
+    #[error("{what} at {url}: the daemon answered {status}: {body}")]
+    Status {
+        what: &'static str,
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{what} at {url}: unexpected answer: {reason}")]
+    Decode {
+        what: &'static str,
+        url: String,
+        reason: String,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status the daemon answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DaemonClient {
+    base: String,
+    token: String,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl DaemonClient {
+    /// `endpoint` is the daemon's base URL, `http://host:port`.
+    pub fn new(endpoint: &str, token: &str) -> Result<DaemonClient, ClientError> {
+        let base = endpoint.trim_end_matches('/');
+        let rest = base.strip_prefix("http://").ok_or(ClientError::Endpoint {
+            url: endpoint.to_owned(),
+        })?;
+        if rest.is_empty() || rest.contains('/') {
+            return Err(ClientError::Endpoint {
+                url: endpoint.to_owned(),
+            });
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_nodelay(true);
+        Ok(DaemonClient {
+            base: base.to_owned(),
+            token: token.trim().to_owned(),
+            http: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    /// Long-poll: a revision of `cluster` other than `have`, or None when
+    /// the daemon's wait (at most `wait`) ended without one. `running` is
+    /// what this replica serves, for `/v1/status`.
+    pub async fn poll(
+        &self,
+        cluster: &str,
+        have: &str,
+        replica: &str,
+        running: Option<&str>,
+        wait: Duration,
+    ) -> Result<Option<RevisionDoc>, ClientError> {
+        let query = [
+            ("have", have.to_owned()),
+            ("replica", replica.to_owned()),
+            ("wait", wait.as_secs().to_string()),
+            ("running", running.unwrap_or_default().to_owned()),
+        ];
+        let query = serde_urlencoded::to_string(&query).expect("strings always encode");
+        let path = format!("/v1/clusters/{cluster}/revision?{query}");
+        let (status, body) = self
+            .send(Method::GET, &path, None, wait + POLL_SLACK, "revision poll")
+            .await?;
+        match status {
+            StatusCode::NO_CONTENT => Ok(None),
+            _ => decode(&body, &self.url(&path), "revision poll").map(Some),
+        }
+    }
+
+    pub async fn report(&self, cluster: &str, report: &AgentReport) -> Result<(), ClientError> {
+        let path = format!("/v1/clusters/{cluster}/status");
+        self.send(
+            Method::POST,
+            &path,
+            Some(json(report)),
+            REQUEST_TIMEOUT,
+            "status report",
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn status(&self) -> Result<StatusDoc, ClientError> {
+        let (_, body) = self
+            .send(Method::GET, "/v1/status", None, REQUEST_TIMEOUT, "status")
+            .await?;
+        decode(&body, &self.url("/v1/status"), "status")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+        what: &'static str,
+    ) -> Result<(StatusCode, Bytes), ClientError> {
+        let url = self.url(path);
+        let transport = |reason: String| ClientError::Transport {
+            what,
+            url: url.clone(),
+            reason,
+        };
+        let mut request = Request::builder()
+            .method(method)
+            .uri(&url)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| transport(e.to_string()))?;
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| {
+                // The legacy client's Display says only "client error (Connect)".
+                let source = std::error::Error::source(&e).map(|s| format!(": {s}"));
+                transport(format!("{e}{}", source.unwrap_or_default()))
+            })?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| transport(e.to_string()))?
+                .to_bytes();
+            Ok::<_, ClientError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| transport(format!("no answer within {timeout:?}")))??;
+        if !status.is_success() {
+            return Err(ClientError::Status {
+                what,
+                url,
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&body).trim().to_owned(),
+            });
+        }
+        Ok((status, body))
+    }
+}
+
+fn json(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).expect("wire documents always serialise")
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8], url: &str, what: &'static str) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::Decode {
+        what,
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,154 @@
+//! One revision into the running proxy: install its files, validate them
+//! with the revision's command, then reload; a refused revision's files are
+//! taken back so the proxy keeps (and a restart would load) the last good one.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::files::{self, FilesError};
+use super::proxy::{self, Proxy, ProxyError};
+use crate::serve::wire::{ReloadDoc, RevisionDoc};
+
+/// A validation or reload command that takes longer is stopped and failed.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Command output kept in a report.
+const MAX_OUTPUT: usize = 4000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("revision {revision} has no files")]
+    NoFiles { revision: String },
+    #[error(transparent)]
+    Files(#[from] FilesError),
+    #[error("{command:?} refused the config: {output}")]
+    Invalid { command: Vec<String>, output: String },
+    #[error("running {command:?}: {reason}")]
+    Command { command: Vec<String>, reason: String },
+    #[error("reload: {0}")]
+    Reload(#[from] ProxyError),
+}
+
+/// `{config}` in each argument → the main config's path.
+pub fn substitute(argv: &[String], config: &str) -> Vec<String> {
+    argv.iter().map(|a| a.replace("{config}", config)).collect()
+}
+
+/// Install `doc` over `previous` (the revision in place, if any) and
+/// validate it; a refused revision leaves the files as they were.
+pub async fn install_valid(
+    doc: &RevisionDoc,
+    previous: Option<&RevisionDoc>,
+) -> Result<(), InstallError> {
+    if doc.files.is_empty() {
+        return Err(InstallError::NoFiles {
+            revision: doc.hash.clone(),
+        });
+    }
+    let old: Vec<String> = previous
+        .map(|p| p.files.iter().map(|f| f.path.clone()).collect())
+        .unwrap_or_default();
+    let backup = files::install(&doc.files, &old)?;
+    let argv = substitute(&doc.validate_command, doc.main_path());
+    match run_checked(&argv).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            backup.restore()?;
+            Err(e)
+        }
+    }
+}
+
+/// Make the running proxy load what is installed.
+pub async fn reload(proxy: &Proxy, doc: &RevisionDoc) -> Result<(), InstallError> {
+    match &doc.reload {
+        ReloadDoc::Signal(name) => Ok(proxy.signal(proxy::parse_signal(name)?)?),
+        ReloadDoc::Command(argv) => run_checked(&substitute(argv, doc.main_path())).await,
+    }
+}
+
+/// Run `argv` to completion; non-zero exit is [`InstallError::Invalid`].
+async fn run_checked(argv: &[String]) -> Result<(), InstallError> {
+    let Some((program, args)) = argv.split_first() else {
+        // A plugin without a validation command accepts everything.
+        return Ok(());
+    };
+    let failed = |reason: String| InstallError::Command {
+        command: argv.to_vec(),
+        reason,
+    };
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(COMMAND_TIMEOUT, child)
+        .await
+        .map_err(|_| failed(format!("no result within {COMMAND_TIMEOUT:?}")))?
+        .map_err(|e| failed(e.to_string()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let mut text = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !stdout.trim().is_empty() {
+        text = format!("{text}\n{}", stdout.trim());
+    }
+    if text.len() > MAX_OUTPUT {
+        let mut cut = MAX_OUTPUT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str(" [...]");
+    }
+    Err(InstallError::Invalid {
+        command: argv.to_vec(),
+        output: format!("{} ({})", text.trim(), output.status),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::wire::FileDoc;
+
+    fn revision(dir: &std::path::Path, hash: &str, contents: &str) -> RevisionDoc {
+        RevisionDoc {
+            cluster: "east".into(),
+            hash: hash.into(),
+            files: vec![FileDoc {
+                path: dir.join("proxy.conf").to_str().unwrap().into(),
+                contents: contents.into(),
+            }],
+            // Accepts a file whose first line is "ok".
+            validate_command: ["sh", "-c", "head -n1 \"$0\" | grep -qx ok || { echo \"bad config $0\" >&2; exit 3; }", "{config}"]
+                .map(String::from)
+                .to_vec(),
+            reload: ReloadDoc::Signal("HUP".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_revision_leaves_the_last_good_files() {
+        let dir = std::env::temp_dir().join(format!("sluice-install-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = revision(&dir, "h1", "ok\nroutes v1\n");
+        install_valid(&good, None).await.unwrap();
+        let bad = revision(&dir, "h2", "broken\n");
+        let err = install_valid(&bad, Some(&good)).await.unwrap_err().to_string();
+        assert!(err.contains("bad config") && err.contains("proxy.conf"), "{err}");
+        assert!(err.contains("exit status: 3"), "{err}");
+        let main = std::fs::read_to_string(dir.join("proxy.conf")).unwrap();
+        assert_eq!(main, "ok\nroutes v1\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn config_placeholder_is_substituted_everywhere() {
+        let argv = ["haproxy", "-c", "-f", "{config}", "--x={config}"].map(String::from);
+        assert_eq!(
+            substitute(&argv, "/etc/h.cfg"),
+            ["haproxy", "-c", "-f", "/etc/h.cfg", "--x=/etc/h.cfg"]
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! `sluice agent`: the proxy container's entrypoint under hitless delivery.
+//!
+//! It waits for the cluster's first revision, installs and validates it,
+//! starts the proxy, then long-polls the daemon ([`crate::serve`]). Each new
+//! revision is installed atomically and validated; a refused one is taken
+//! back (the proxy keeps serving the last good config) and reported, a valid
+//! one is loaded the way the revision says (nginx: HUP; HAProxy `-W`: USR2).
+//! The proxy process is never replaced for a route change.
+//!
+//! Revisions that arrive while one is applied are coalesced: only the newest
+//! is applied next. While the daemon is away the proxy keeps serving and the
+//! agent retries with backoff. SIGTERM, SIGQUIT and SIGINT go to the proxy
+//! and the agent exits with it; a proxy that dies on its own makes the agent
+//! exit non-zero, so Swarm replaces the task.
+
+pub mod client;
+pub mod files;
+pub mod install;
+pub mod proxy;
+pub mod settings;
+mod sync;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use nix::sys::signal::Signal;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+pub use settings::Settings;
+
+use self::client::DaemonClient;
+use self::proxy::Proxy;
+use crate::serve::wire::{AgentReport, Failure, RevisionDoc, now_ms};
+
+/// Run the agent to its end; the process's exit code.
+pub fn main(settings: Settings) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sluice agent: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(settings)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("sluice agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The agent's life; Ok carries the exit code.
+pub async fn run(settings: Settings) -> anyhow::Result<u8> {
+    let token = std::fs::read_to_string(&settings.token_file).with_context(|| {
+        format!(
+            "reading the agent token {} (SLUICE_TOKEN_FILE)",
+            settings.token_file.display()
+        )
+    })?;
+    let client = Arc::new(DaemonClient::new(&settings.endpoint, &token)?);
+    let replica = settings.replica_name();
+    let cluster = settings.cluster.clone();
+    tracing::info!(endpoint = %settings.endpoint, cluster = %cluster, replica = %replica, "agent starting");
+
+    let (newest_tx, mut newest) = watch::channel(None::<RevisionDoc>);
+    let (running_tx, running_rx) = watch::channel(None::<String>);
+    let (reports_tx, reports_rx) = watch::channel(None::<AgentReport>);
+    let mut fetcher = tokio::spawn(sync::fetch(
+        client.clone(),
+        cluster.clone(),
+        replica.clone(),
+        newest_tx,
+        running_rx,
+    ));
+    tokio::spawn(sync::report(client, cluster.clone(), reports_rx));
+    let report = |running: Option<&str>, failed: Option<(&str, String)>| {
+        reports_tx.send_replace(Some(AgentReport {
+            replica: replica.clone(),
+            running: running.map(str::to_owned),
+            failed: failed.map(|(revision, message)| Failure {
+                revision: revision.to_owned(),
+                message,
+            }),
+            time_ms: now_ms(),
+        }));
+    };
+    let mut stop = StopSignals::new()?;
+
+    // Nothing to serve until the first valid revision.
+    let mut installed = loop {
+        tokio::select! {
+            sig = stop.recv() => {
+                tracing::info!(signal = %sig, "stopping before the proxy started");
+                return Ok(0);
+            }
+            refused = &mut fetcher => {
+                let why = refused.unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
+                anyhow::bail!("cluster {cluster:?}: {why}");
+            }
+            changed = newest.changed() => {
+                changed.context("revision fetcher stopped")?;
+                let Some(doc) = newest.borrow_and_update().clone() else { continue };
+                match install::install_valid(&doc, None).await {
+                    Ok(()) => break doc,
+                    Err(e) => {
+                        tracing::error!(revision = %short(&doc.hash), "{e}; waiting for a valid revision");
+                        report(None, Some((&doc.hash, e.to_string())));
+                    }
+                }
+            }
+        }
+    };
+
+    let argv = install::substitute(&settings.proxy_cmd.0, installed.main_path());
+    let mut proxy = Proxy::start(&argv)?;
+    tracing::info!(pid = proxy.pid(), ?argv, revision = %short(&installed.hash), "proxy started");
+    let mut serving = installed.hash.clone();
+    running_tx.send_replace(Some(serving.clone()));
+    report(Some(&serving), None);
+
+    let mut stopping = false;
+    let mut fetching = true;
+    loop {
+        tokio::select! {
+            status = proxy.wait() => {
+                let status = status.context("waiting for the proxy")?;
+                let code = u8::try_from(proxy::exit_code(status)).unwrap_or(1);
+                if stopping {
+                    tracing::info!(%status, "proxy stopped");
+                    return Ok(code);
+                }
+                tracing::error!(%status, "the proxy exited on its own; stopping so that Swarm replaces the task");
+                return Ok(code.max(1));
+            }
+            sig = stop.recv() => {
+                tracing::info!(signal = %sig, "forwarding to the proxy");
+                if let Err(e) = proxy.signal(sig) {
+                    tracing::error!("{e}");
+                }
+                stopping = true;
+            }
+            refused = &mut fetcher, if fetching => {
+                fetching = false;
+                let why = refused.unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
+                tracing::error!("{why}; no more revisions, the proxy keeps serving {}", short(&serving));
+            }
+            changed = newest.changed(), if !stopping => {
+                if changed.is_err() {
+                    continue;
+                }
+                let Some(doc) = newest.borrow_and_update().clone() else { continue };
+                if doc.hash == installed.hash {
+                    continue;
+                }
+                let started = Instant::now();
+                let result = match install::install_valid(&doc, Some(&installed)).await {
+                    Ok(()) => {
+                        installed = doc.clone();
+                        install::reload(&proxy, &doc).await
+                    }
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(()) => {
+                        serving = doc.hash.clone();
+                        tracing::info!(revision = %short(&serving), took = ?started.elapsed(), "proxy reloaded");
+                        running_tx.send_replace(Some(serving.clone()));
+                        report(Some(&serving), None);
+                    }
+                    Err(e) => {
+                        tracing::error!(revision = %short(&doc.hash), "{e}; the proxy keeps serving {}", short(&serving));
+                        report(Some(&serving), Some((&doc.hash, e.to_string())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// The signals that stop a container (`docker stop`, `ProxyStopSignal`, ^C).
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<StopSignals> {
+        let install = |kind| signal(kind).context("installing a signal handler");
+        Ok(StopSignals {
+            term: install(SignalKind::terminate())?,
+            quit: install(SignalKind::quit())?,
+            int: install(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::SIGTERM,
+            _ = self.quit.recv() => Signal::SIGQUIT,
+            _ = self.int.recv() => Signal::SIGINT,
+        }
+    }
+}

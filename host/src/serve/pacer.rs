@@ -1,0 +1,172 @@
+//! Pure: when to publish a cluster's revisions. A change after a quiet spell
+//! goes out at once; changes that follow within `MIN_INTERVAL` are held and
+//! the newest goes out once renders have been stable for `QUIET` (or after
+//! `MAX_HOLD` under sustained churn). A burst of changes is thus at most two
+//! reloads: the first change and the final state.
+
+use std::time::{Duration, Instant};
+
+/// No two publications of a cluster are closer than this.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(300);
+/// A held revision goes out once no newer one came for this long...
+pub const QUIET: Duration = Duration::from_millis(300);
+/// ...or once it has been held this long, whichever is first.
+pub const MAX_HOLD: Duration = Duration::from_secs(2);
+
+/// One cluster's pacing state; `T` is the revision.
+#[derive(Debug)]
+pub struct Pacer<T> {
+    published: Option<(String, Instant)>,
+    held: Option<Held<T>>,
+}
+
+#[derive(Debug)]
+struct Held<T> {
+    hash: String,
+    item: T,
+    since: Instant,
+    changed: Instant,
+}
+
+impl<T> Default for Pacer<T> {
+    fn default() -> Self {
+        Pacer {
+            published: None,
+            held: None,
+        }
+    }
+}
+
+impl<T> Pacer<T> {
+    /// A fresh render. Returns it when it is to be published now.
+    pub fn offer(&mut self, now: Instant, hash: &str, item: T) -> Option<T> {
+        if let Some(held) = &mut self.held {
+            if held.hash != hash {
+                held.hash = hash.to_owned();
+                held.item = item;
+                held.changed = now;
+            }
+            if self.published.as_ref().is_some_and(|(h, _)| h == hash) {
+                // Back to what runs: nothing to publish.
+                self.held = None;
+            }
+            return None;
+        }
+        match &self.published {
+            Some((h, _)) if h == hash => None,
+            Some((_, at)) if now.duration_since(*at) < MIN_INTERVAL => {
+                self.held = Some(Held {
+                    hash: hash.to_owned(),
+                    item,
+                    since: now,
+                    changed: now,
+                });
+                None
+            }
+            _ => {
+                self.published = Some((hash.to_owned(), now));
+                Some(item)
+            }
+        }
+    }
+
+    /// When the held revision is due, if one is held.
+    pub fn due(&self) -> Option<Instant> {
+        let held = self.held.as_ref()?;
+        let stable = (held.changed + QUIET).min(held.since + MAX_HOLD);
+        let spaced = self.published.as_ref().map_or(stable, |(_, at)| *at + MIN_INTERVAL);
+        Some(stable.max(spaced))
+    }
+
+    /// The held revision, if it is due at `now`.
+    pub fn take_due(&mut self, now: Instant) -> Option<T> {
+        if self.due().is_none_or(|d| d > now) {
+            return None;
+        }
+        let held = self.held.take()?;
+        self.published = Some((held.hash, now));
+        Some(held.item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offers `(at_ms, hash)` in order, checking due items in between, until
+    /// `end_ms`; returns `(ms, hash)` of each publication.
+    fn simulate(offers: &[(u64, &str)], end_ms: u64) -> Vec<(u64, String)> {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut pacer = Pacer::default();
+        let mut out = Vec::new();
+        let mut offers = offers.iter().peekable();
+        for ms in 0..=end_ms {
+            if let Some(h) = pacer.take_due(at(ms)) {
+                out.push((ms, h));
+            }
+            while let Some((_, hash)) = offers.next_if(|(t, _)| *t == ms) {
+                if let Some(h) = pacer.offer(at(ms), hash, hash.to_string()) {
+                    out.push((ms, h));
+                }
+            }
+        }
+        out
+    }
+
+    fn pubs(list: &[(u64, &str)]) -> Vec<(u64, String)> {
+        list.iter().map(|(t, h)| (*t, h.to_string())).collect()
+    }
+
+    #[test]
+    fn timelines() {
+        let burst: Vec<(u64, String)> = (0..100).map(|i| (i * 10, format!("r{i}"))).collect();
+        let burst: Vec<(u64, &str)> = burst.iter().map(|(t, h)| (*t, h.as_str())).collect();
+        let churn: Vec<(u64, String)> = (0..400).map(|i| (i * 10, format!("c{i}"))).collect();
+        let churn: Vec<(u64, &str)> = churn.iter().map(|(t, h)| (*t, h.as_str())).collect();
+        let table: [(&str, &[(u64, &str)], u64, Vec<(u64, String)>); 6] = [
+            ("a lone change goes out at once", &[(0, "a")], 1000, pubs(&[(0, "a")])),
+            (
+                "the same hash again is nothing",
+                &[(0, "a"), (500, "a"), (900, "a")],
+                1500,
+                pubs(&[(0, "a")]),
+            ),
+            (
+                "spaced changes each go out at once",
+                &[(0, "a"), (400, "b"), (800, "c")],
+                1500,
+                pubs(&[(0, "a"), (400, "b"), (800, "c")]),
+            ),
+            (
+                "a change right after one waits for quiet",
+                &[(0, "a"), (100, "b")],
+                1000,
+                pubs(&[(0, "a"), (400, "b")]),
+            ),
+            (
+                "100 changes within a second: first and last",
+                &burst,
+                3000,
+                pubs(&[(0, "r0"), (1290, "r99")]),
+            ),
+            (
+                "sustained churn goes out every MAX_HOLD",
+                &churn,
+                5000,
+                pubs(&[(0, "c0"), (2010, "c200"), (4010, "c399")]),
+            ),
+        ];
+        for (name, offers, end, want) in table {
+            assert_eq!(simulate(offers, end), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn reverting_to_what_runs_publishes_nothing() {
+        assert_eq!(
+            simulate(&[(0, "a"), (100, "b"), (200, "a")], 2000),
+            pubs(&[(0, "a")])
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! Drives a [`Pacer`] per cluster: the reconcile loop offers every render,
+//! the store gets what the pacers let through, when they let it through.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::pacer::Pacer;
+use super::store::Store;
+use super::wire::RevisionDoc;
+
+/// Handle to the publishing task; it ends when the last handle is dropped.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    tx: mpsc::UnboundedSender<RevisionDoc>,
+}
+
+impl Publisher {
+    /// Start the task (needs a Tokio runtime).
+    pub fn spawn(store: Arc<Store>) -> Publisher {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(drive(store, rx));
+        Publisher { tx }
+    }
+
+    /// A fresh render of `doc.cluster`; published now, later, or (when
+    /// superseded before its turn) never.
+    pub fn offer(&self, doc: RevisionDoc) {
+        // Only fails when the task is gone, i.e. the runtime stops.
+        let _ = self.tx.send(doc);
+    }
+}
+
+async fn drive(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<RevisionDoc>) {
+    let mut pacers: BTreeMap<String, Pacer<RevisionDoc>> = BTreeMap::new();
+    loop {
+        let next = pacers.values().filter_map(Pacer::due).min();
+        let wake = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            doc = rx.recv() => {
+                let Some(doc) = doc else { return };
+                let hash = doc.hash.clone();
+                let pacer = pacers.entry(doc.cluster.clone()).or_default();
+                if let Some(doc) = pacer.offer(Instant::now().into_std(), &hash, doc) {
+                    publish(&store, &doc);
+                }
+            }
+            _ = wake => {
+                let now = Instant::now().into_std();
+                for pacer in pacers.values_mut() {
+                    if let Some(doc) = pacer.take_due(now) {
+                        publish(&store, &doc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn publish(store: &Store, doc: &RevisionDoc) {
+    if store.publish(doc) {
+        tracing::info!(cluster = %doc.cluster, revision = %&doc.hash[..doc.hash.len().min(12)], "revision published to the proxy agents");
+    }
+}

@@ -1,0 +1,97 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::serve::wire::{FileDoc, ReloadDoc};
+
+fn doc(cluster: &str, hash: &str) -> RevisionDoc {
+    RevisionDoc {
+        cluster: cluster.into(),
+        hash: hash.into(),
+        files: vec![FileDoc {
+            path: "/etc/p.conf".into(),
+            contents: hash.into(),
+        }],
+        validate_command: vec![],
+        reload: ReloadDoc::Signal("HUP".into()),
+    }
+}
+
+#[tokio::test]
+async fn publish_is_idempotent_per_hash() {
+    let store = Store::new();
+    assert!(store.publish(&doc("east", "a")));
+    assert!(!store.publish(&doc("east", "a")));
+    assert!(store.publish(&doc("east", "b")));
+    assert_eq!(store.newest("east").as_deref(), Some("b"));
+    assert_eq!(store.newest("west"), None);
+}
+
+#[tokio::test]
+async fn wait_returns_at_once_when_the_newest_differs() {
+    let store = Store::new();
+    store.publish(&doc("east", "a"));
+    store.publish(&doc("east", "b"));
+    // A replica that missed "b" (or runs nothing) gets the newest at once.
+    for have in ["", "a", "stale"] {
+        let got = store.wait_newer("east", have, Duration::from_secs(5)).await;
+        assert_eq!(got.map(|p| p.hash.clone()).as_deref(), Some("b"), "{have:?}");
+    }
+}
+
+#[tokio::test]
+async fn wait_times_out_when_up_to_date() {
+    let store = Store::new();
+    store.publish(&doc("east", "a"));
+    let started = Instant::now();
+    assert!(store.wait_newer("east", "a", Duration::from_millis(200)).await.is_none());
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn publish_wakes_waiters_of_that_cluster_only() {
+    let store = std::sync::Arc::new(Store::new());
+    store.publish(&doc("east", "a"));
+    let waiter = |cluster: &'static str, have: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let got = store.wait_newer(cluster, have, Duration::from_millis(1500)).await;
+            (got.map(|p| p.hash.clone()), started.elapsed())
+        })
+    };
+    let (east, west) = (waiter("east", "a"), waiter("west", ""));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store.publish(&doc("east", "b"));
+    let (got, took) = east.await.unwrap();
+    assert_eq!(got.as_deref(), Some("b"));
+    assert!(took < Duration::from_millis(500), "woken after {took:?}");
+    let (got, took) = west.await.unwrap();
+    assert_eq!(got, None);
+    assert!(took >= Duration::from_millis(1500));
+}
+
+#[test]
+fn status_has_the_newest_revision_and_each_replica() {
+    let store = Store::new();
+    store.publish(&doc("east", "a"));
+    store.seen("east", "proxy.1", "a");
+    store.report(
+        "east",
+        AgentReport {
+            replica: "proxy.2".into(),
+            running: Some("a".into()),
+            failed: Some(crate::serve::wire::Failure {
+                revision: "b".into(),
+                message: "nginx: [emerg] ...".into(),
+            }),
+            time_ms: 1,
+        },
+    );
+    let status = store.status();
+    let east = &status.clusters["east"];
+    assert_eq!(east.revision.as_deref(), Some("a"));
+    assert_eq!(east.replicas["proxy.1"].running.as_deref(), Some("a"));
+    assert_eq!(east.replicas["proxy.1"].failed, None);
+    assert_eq!(east.replicas["proxy.2"].failed.as_ref().unwrap().revision, "b");
+    assert!(east.replicas["proxy.2"].last_seen_ms > 0);
+}

@@ -1,0 +1,278 @@
+//! End-to-end render benchmark: 10,000 services / 20,000 running tasks
+//! through the nginx plugin (snapshot JSON → plan → wasm render).
+//!
+//!     cargo bench -p sluice-tests --bench render
+//!
+//! Prints median and p95 of each stage over `ITERATIONS` runs after warm-up,
+//! and writes them to `target/bench-render.json`. The target is ≤ 50 ms for
+//! plan + render; JSON parsing of the snapshot is reported beside it (the
+//! daemon reads the Docker API incrementally, not one big document).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sluice::config::{self, Config};
+use sluice::plan;
+use sluice::render::{PluginHost, render_cluster};
+use sluice::snapshot::Snapshot;
+
+const SERVICES: usize = 10_000;
+const TASKS_PER_SERVICE: usize = 2;
+const NETWORKS: usize = 8;
+const WARMUP: usize = 3;
+const ITERATIONS: usize = 20;
+const TARGET_MS: f64 = 50.0;
+
+const CONFIG: &str = r#"
+[Extensions.main]
+  Plugin = "nginx"
+  ServiceCluster = ""
+  [Extensions.main.Config]
+    WorkerProcesses = "auto"
+    MaxConnections = 4096
+"#;
+
+fn network_id(n: usize) -> String {
+    format!("benchnet{n:017}")
+}
+
+/// Labels for service `i`: every service has its own host; a mix of the
+/// other labels on a fraction of them.
+fn labels(i: usize) -> Value {
+    let host = format!("svc-{i}.bench.example.com");
+    let mut l = serde_json::Map::new();
+    let mut set = |k: &str, v: String| {
+        l.insert(format!("com.docker.lb.{k}"), Value::String(v));
+    };
+    set("hosts", host.clone());
+    set("port", "8080".into());
+    if i % 10 == 1 {
+        set("context_root", format!("/app{}", i % 7));
+        set("context_root_rewrite", "true".into());
+    }
+    if i % 7 == 2 {
+        set("sticky_session_cookie", "sid".into());
+    } else if i % 11 == 3 {
+        set("ip_hash", "true".into());
+    }
+    if i % 13 == 4 {
+        set("ssl_cert", format!("svc-{i}.cert"));
+        set("ssl_key", format!("svc-{i}.key"));
+        set("redirects", format!("http://{host},https://{host}"));
+    }
+    if i % 17 == 5 {
+        set("websocket_endpoints", "/ws".into());
+    }
+    if i % 19 == 6 {
+        set("backend_mode", "vip".into());
+    }
+    if i % 23 == 7 {
+        set("max_fails", "3".into());
+        set("fail_timeout", "30s".into());
+    }
+    if i % 29 == 8 {
+        set("ssl_backend", "true".into());
+    }
+    Value::Object(l)
+}
+
+fn address(net: usize, n: usize) -> String {
+    format!("10.{}.{}.{}/16", 100 + net, (n / 250) % 250, n % 250 + 2)
+}
+
+fn snapshot_json() -> String {
+    let mut services = Vec::with_capacity(SERVICES);
+    let mut tasks = Vec::with_capacity(SERVICES * TASKS_PER_SERVICE);
+    let mut next_addr = vec![0usize; NETWORKS];
+    for i in 0..SERVICES {
+        let net = i % NETWORKS;
+        let id = format!("svc{i:022}");
+        let mut addr = || {
+            next_addr[net] += 1;
+            address(net, next_addr[net])
+        };
+        services.push(json!({
+            "ID": id,
+            "Version": {"Index": i + 10},
+            "Spec": {
+                "Name": format!("svc-{i}"),
+                "Labels": labels(i),
+                "TaskTemplate": {
+                    "ContainerSpec": {"Image": "training/whoami:latest"},
+                    "Networks": [{"Target": network_id(net)}]
+                },
+                "Mode": {"Replicated": {"Replicas": TASKS_PER_SERVICE}},
+                "EndpointSpec": {"Mode": "vip"}
+            },
+            "Endpoint": {
+                "Spec": {"Mode": "vip"},
+                "VirtualIPs": [{"NetworkID": network_id(net), "Addr": addr()}]
+            }
+        }));
+        for t in 0..TASKS_PER_SERVICE {
+            tasks.push(json!({
+                "ID": format!("{id}t{t}"),
+                "ServiceID": id,
+                "Slot": t + 1,
+                "NodeID": format!("node{:021}", t),
+                "Status": {"State": "running"},
+                "DesiredState": "running",
+                "NetworksAttachments": [{
+                    "Network": {"ID": network_id(net), "Spec": {"Name": format!("net{net}")}},
+                    "Addresses": [addr()]
+                }]
+            }));
+        }
+    }
+    let networks: Vec<Value> = (0..NETWORKS)
+        .map(|n| json!({"Name": format!("net{n}"), "Id": network_id(n), "Scope": "swarm", "Driver": "overlay"}))
+        .collect();
+    json!({"services": services, "tasks": tasks, "networks": networks}).to_string()
+}
+
+struct Sample {
+    parse: Duration,
+    plan: Duration,
+    render: Duration,
+}
+
+fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, usize) {
+    let t0 = Instant::now();
+    let snapshot: Snapshot = serde_json::from_str(text).expect("snapshot parses");
+    let t1 = Instant::now();
+    let plan = plan::plan(&snapshot, config);
+    let t2 = Instant::now();
+    let cluster = &plan.clusters["main"];
+    let rev = render_cluster(host, &config.extensions["main"], cluster).expect("render");
+    let t3 = Instant::now();
+    let bytes = rev.files.iter().map(|f| f.contents.len()).sum();
+    let errors = plan
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == plan::Severity::Error)
+        .count();
+    assert_eq!(errors, 0, "the bench snapshot plans cleanly: {:?}", &plan.diagnostics[..1]);
+    assert_eq!(cluster.input.hosts.len(), SERVICES, "one host per service");
+    drop(snapshot);
+    (
+        Sample {
+            parse: t1 - t0,
+            plan: t2 - t1,
+            render: t3 - t2,
+        },
+        bytes,
+        rev.files.len(),
+    )
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    median: f64,
+    p95: f64,
+}
+
+fn stats(mut ms: Vec<f64>) -> Stats {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
+    Stats {
+        median: if ms.len() % 2 == 0 {
+            (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
+        } else {
+            ms[ms.len() / 2]
+        },
+        p95: at(0.95),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+fn main() {
+    // `cargo test --benches` runs this with no `--bench`: build-check only.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let t = Instant::now();
+    let text = snapshot_json();
+    let generate = t.elapsed();
+    let config = config::parse_str(CONFIG, Path::new("."))
+        .expect("bench config")
+        .config;
+    let t = Instant::now();
+    let host = PluginHost::new().expect("plugin host");
+    host.load(&config.extensions["main"].plugin, None)
+        .expect("nginx plugin loads");
+    let startup = t.elapsed();
+
+    let mut samples = Vec::new();
+    let (mut bytes, mut files) = (0, 0);
+    for i in 0..WARMUP + ITERATIONS {
+        let (s, b, f) = run_once(&text, &config, &host);
+        (bytes, files) = (b, f);
+        if i >= WARMUP {
+            samples.push(s);
+        }
+    }
+    let col = |f: fn(&Sample) -> Duration| stats(samples.iter().map(|s| ms(f(s))).collect());
+    let parse = col(|s| s.parse);
+    let plan = col(|s| s.plan);
+    let render = col(|s| s.render);
+    let counted = col(|s| s.plan + s.render);
+    let total = col(|s| s.parse + s.plan + s.render);
+
+    println!(
+        "render bench: {SERVICES} services, {} tasks, {NETWORKS} networks; snapshot {:.1} MB \
+         (generated in {:.0} ms); plugin host + nginx plugin load {:.0} ms",
+        SERVICES * TASKS_PER_SERVICE,
+        text.len() as f64 / 1e6,
+        ms(generate),
+        ms(startup)
+    );
+    println!("{ITERATIONS} iterations after {WARMUP} warm-up, milliseconds:");
+    println!("{:<22} {:>9} {:>9}", "stage", "median", "p95");
+    for (name, s) in [
+        ("parse snapshot JSON", parse),
+        ("plan", plan),
+        ("render (wasm)", render),
+        ("plan + render", counted),
+        ("total (with parse)", total),
+    ] {
+        println!("{name:<22} {:>9.2} {:>9.2}", s.median, s.p95);
+    }
+    println!(
+        "output: {files} file(s), {bytes} bytes; target plan + render <= {TARGET_MS} ms: {}",
+        if counted.median <= TARGET_MS { "met" } else { "MISSED" }
+    );
+
+    let stage = |s: Stats| json!({"median_ms": s.median, "p95_ms": s.p95});
+    let report = json!({
+        "services": SERVICES,
+        "tasks": SERVICES * TASKS_PER_SERVICE,
+        "networks": NETWORKS,
+        "iterations": ITERATIONS,
+        "warmup": WARMUP,
+        "snapshot_bytes": text.len(),
+        "startup_ms": ms(startup),
+        "parse": stage(parse),
+        "plan": stage(plan),
+        "render": stage(render),
+        "plan_plus_render": stage(counted),
+        "total": stage(total),
+        "output_bytes": bytes,
+        "output_files": files,
+        "target_ms": TARGET_MS,
+        "target_met": counted.median <= TARGET_MS,
+    });
+    let path = target_dir().join("bench-render.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap() + "\n")
+        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    println!("wrote {}", path.display());
+}

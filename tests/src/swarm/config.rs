@@ -1,0 +1,123 @@
+//! Sluice configs for the scenarios: the seed config as the demo runs it, or
+//! one built from a few [`Cluster`]s. Every proxy gets `sluice.test=1` (for
+//! tests/swarm/down.sh), host-mode ports of its own, and its region's node.
+
+use std::fmt::Write;
+
+use super::env::{SwarmEnv, repo_root};
+
+/// examples/seed/config.local.toml.in (the seed config adapted to the test
+/// Swarm), with this scenario's names and ports: proxies `PREFIX-proxy-east`
+/// and `-west` on networks `PREFIX-eastnet`/`-westnet`, for service clusters
+/// `PREFIX-east`/`-west`, on `port`/`ssl_port` of their node.
+pub fn seed(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16) -> String {
+    let path = repo_root().join("examples/seed/config.local.toml.in");
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut replace = |from: &str, to: &str| {
+        assert!(
+            text.contains(from),
+            "{} no longer contains {from:?}",
+            path.display()
+        );
+        text = text.replace(from, to);
+    };
+    replace("@NGINX_IMAGE@", &env.nginx_image);
+    replace(
+        "DockerURL = \"unix:///var/run/docker.sock\"",
+        &format!("DockerURL = \"unix://{}\"", env.manager_sock),
+    );
+    replace("PublishedPort = 80", &format!("PublishedPort = {port}"));
+    replace(
+        "PublishedSSLPort = 8443",
+        &format!("PublishedSSLPort = {ssl_port}"),
+    );
+    for region in ["east", "west"] {
+        replace(
+            &format!("\"ucp-interlock-proxy-{region}\""),
+            &format!("\"{prefix}-proxy-{region}\""),
+        );
+        replace(
+            &format!("Networks=[\"{region}net\"]"),
+            &format!("Networks=[\"{prefix}-{region}net\"]"),
+        );
+        replace(
+            &format!("ServiceCluster=\"{region}\""),
+            &format!("ServiceCluster=\"{prefix}-{region}\""),
+        );
+        replace(
+            &format!("[Extensions.{region}.ProxyLabels]\n"),
+            &format!("[Extensions.{region}.ProxyLabels]\n      \"sluice.test\" = \"1\"\n"),
+        );
+    }
+    text
+}
+
+/// One `[Extensions.NAME]` of a built config.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Extension name; also its ServiceCluster (prefixed) and proxy name.
+    pub name: String,
+    pub plugin: &'static str,
+    pub proxy_image: String,
+    pub networks: Vec<String>,
+    /// `region` node label the proxy is pinned to.
+    pub region: &'static str,
+    pub port: u16,
+    pub ssl_port: u16,
+}
+
+impl Cluster {
+    pub fn proxy_service(&self, prefix: &str) -> String {
+        format!("{prefix}-proxy-{}", self.name)
+    }
+
+    pub fn service_cluster(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.name)
+    }
+}
+
+/// A config with these clusters, polling every 3 s (as the seed).
+pub fn build(env: &SwarmEnv, prefix: &str, clusters: &[Cluster]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "DockerURL = \"unix://{}\"", env.manager_sock);
+    let _ = writeln!(t, "PollInterval = \"3s\"");
+    for c in clusters {
+        let networks: Vec<String> = c.networks.iter().map(|n| format!("{n:?}")).collect();
+        let _ = write!(
+            t,
+            r#"
+[Extensions.{name}]
+  Plugin = "{plugin}"
+  ProxyImage = "{image}"
+  ProxyServiceName = "{service}"
+  ServiceCluster = "{cluster}"
+  Networks = [{networks}]
+  ProxyReplicas = 1
+  ProxyStopSignal = "{signal}"
+  ProxyStopGracePeriod = "2s"
+  ProxyConstraints = ["node.labels.region=={region}"]
+  PublishMode = "host"
+  PublishedPort = {port}
+  TargetPort = 80
+  PublishedSSLPort = {ssl_port}
+  TargetSSLPort = 443
+  [Extensions.{name}.ProxyLabels]
+    "sluice.test" = "1"
+"#,
+            name = c.name,
+            plugin = c.plugin,
+            image = c.proxy_image,
+            service = c.proxy_service(prefix),
+            cluster = c.service_cluster(prefix),
+            networks = networks.join(", "),
+            region = c.region,
+            port = c.port,
+            ssl_port = c.ssl_port,
+            // Each proxy's graceful stop: nginx quits on SIGQUIT, HAProxy's
+            // master on SIGUSR1.
+            signal = if c.plugin == "haproxy" { "SIGUSR1" } else { "SIGQUIT" },
+        );
+    }
+    t
+}

@@ -1,0 +1,137 @@
+//! The `sluice` binary end to end: `render` and `validate` as a user runs them.
+//! The binary is built on demand (`cargo build -p sluice --bin sluice`), so
+//! the test never runs a stale one.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Builds the binary with the cargo running this test; returns its path.
+fn sluice_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(repo_root())
+            .args(["build", "-p", "sluice", "--bin", "sluice", "--message-format=json"])
+            .output()
+            .expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "cargo build -p sluice failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sluice")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported the sluice executable")
+    })
+}
+
+fn sluice(args: &[&str]) -> Output {
+    Command::new(sluice_bin())
+        .current_dir(repo_root())
+        .args(args)
+        .output()
+        .expect("run sluice")
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "exit {}\n--- stderr ---\n{}--- stdout ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    )
+}
+
+#[test]
+fn render_writes_every_cluster() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().to_str().unwrap();
+    let out = sluice(&[
+        "render",
+        "-c",
+        "examples/features/config.toml",
+        "--snapshot",
+        "examples/features/snapshot.json",
+        "--out",
+        out_dir,
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    for file in [
+        "main/etc/nginx/nginx.conf",
+        "edge/usr/local/etc/haproxy/haproxy.cfg",
+    ] {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), describe(&out)));
+        assert!(text.contains("demo.local") || text.contains("edge.example.com"), "{file}");
+    }
+}
+
+#[test]
+fn render_names_service_and_label_of_a_broken_label() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = sluice(&[
+        "render",
+        "-c",
+        "tests/fixtures/matrix/defaults.toml",
+        "--snapshot",
+        "tests/fixtures/matrix/bad-label.json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("broken"))
+        .unwrap_or_else(|| panic!("no message names service `broken`:\n{}", describe(&out)));
+    assert!(line.contains("com.docker.lb.port"), "{line}");
+    // Everything else was still rendered.
+    let main = dir.path().join("main/etc/nginx/nginx.conf");
+    let text = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("{e}\n{}", describe(&out)));
+    assert!(text.contains("plain.local") && !text.contains("broken.local"));
+}
+
+#[test]
+fn validate_names_a_bad_config_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[Extensions.main]\n  Plugin = \"nginx\"\n  [Extensions.main.Config]\n    MaxConnections = \"lots\"\n",
+    )
+    .unwrap();
+    let out = sluice(&["validate", "-c", config.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("MaxConnections"), "{}", describe(&out));
+
+    std::fs::write(
+        &config,
+        "[Extensions.main]\n  Plugin = \"haproxy\"\n  [Extensions.main.Config]\n    SSLVerify = \"maybe\"\n",
+    )
+    .unwrap();
+    let out = sluice(&["validate", "-c", config.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SSLVerify"), "{}", describe(&out));
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    for config in ["examples/features/config.toml", "tests/fixtures/matrix/seed.toml"] {
+        let out = sluice(&["validate", "-c", config]);
+        assert!(out.status.success(), "{config}: {}", describe(&out));
+    }
+}

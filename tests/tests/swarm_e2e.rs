@@ -1,0 +1,470 @@
+//! Sluice's daemon end to end on a real two-node Swarm (tests/swarm/up.sh:
+//! the manager is region=east, the worker region=west), asserted with plain
+//! HTTP from the host to the proxies' host-mode ports on each node.
+//!
+//! The daemon runs in-process (`sluice::daemon::run`), one per scenario, as
+//! Sluice instance `e2e-<scenario>`; each scenario names everything it makes
+//! `e2e-<scenario>-*`, uses node ports of its own, and removes it all at the
+//! end, on failure too. Scenarios run one at a time (the Swarm is shared).
+//! Each step prints an `[e2e timing]` line: run with `--nocapture` to see them.
+//!
+//! Without a Swarm (not root, no Docker) every test prints SKIPPED and
+//! passes, unless `SLUICE_REQUIRE_SWARM=1` (CI), which makes that a failure.
+//!
+//! Routes change by Interlock's rolling delivery: a new Docker config object
+//! and a proxy service update, whose task is replaced; a few seconds a change.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sluice_tests::swarm::config::{self, Cluster};
+use sluice_tests::swarm::logs;
+use sluice_tests::swarm::poll::until;
+use sluice_tests::swarm::{Node, Scenario, serial, swarm};
+
+/// First convergence: networks, tasks, proxy creation and its first update.
+const START: Duration = Duration::from_secs(120);
+/// One change: a proxy service update (task replaced).
+const CHANGE: Duration = Duration::from_secs(60);
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// The seed scenario's services under `s`'s prefix: demoeast (demo.A) on
+/// PREFIX-eastnet in cluster PREFIX-east, demowest (demo.B) likewise west.
+fn seed_services(s: &Scenario) -> (String, String) {
+    let (eastnet, westnet) = s.step("networks", || (s.network("eastnet"), s.network("westnet")));
+    s.step("whoami services", || {
+        let east_cluster = format!("{}-east", s.prefix);
+        let west_cluster = format!("{}-west", s.prefix);
+        (
+            s.whoami(
+                "demoeast",
+                &eastnet,
+                "east",
+                1,
+                &[
+                    ("hosts", "demo.A"),
+                    ("port", "8000"),
+                    ("service_cluster", &east_cluster),
+                ],
+            ),
+            s.whoami(
+                "demowest",
+                &westnet,
+                "west",
+                1,
+                &[
+                    ("hosts", "demo.B"),
+                    ("port", "8000"),
+                    ("service_cluster", &west_cluster),
+                ],
+            ),
+        )
+    })
+}
+
+/// Starts the daemon on the seed config and waits until demo.A serves on
+/// the east node and demo.B on the west node.
+fn seed_up(s: &mut Scenario, port: u16, ssl_port: u16) -> (String, String) {
+    let (demoeast, demowest) = seed_services(s);
+    let config = config::seed(s.env, &s.prefix, port, ssl_port);
+    s.start_daemon(&config);
+    let t = s.wait_served(Node::East, port, "demo.A", &demoeast, START);
+    s.timing("daemon start -> demo.A 200 via east", t);
+    let t = s.wait_served(Node::West, port, "demo.B", &demowest, START);
+    s.timing("  then demo.B 200 via west", t);
+    (demoeast, demowest)
+}
+
+#[test]
+fn seed_scenario_each_host_answers_on_its_region_only() {
+    let _serial = serial();
+    let Some(env) = swarm("seed_scenario") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-seed");
+    let port = 18080;
+    let (demoeast, demowest) = seed_up(&mut s, port, 18443);
+
+    let cases = [
+        (Node::East, "demo.A", Some(&demoeast)),
+        (Node::West, "demo.A", None),
+        (Node::West, "demo.B", Some(&demowest)),
+        (Node::East, "demo.B", None),
+    ];
+    for (node, host, want) in cases {
+        let reply = s.get(node, port, host).expect("the proxy answers");
+        println!(
+            "{host} via {node:?}: {} {:?}",
+            reply.status,
+            reply.whoami_name()
+        );
+        match want {
+            Some(service) => {
+                assert_eq!(reply.status, 200, "{host} via {node:?}: {reply:?}");
+                assert_eq!(reply.whoami_name(), Some(service.as_str()), "{reply:?}");
+            }
+            // The other region's proxy does not route this host at all.
+            None => assert_eq!(reply.status, 503, "{host} via {node:?}: {reply:?}"),
+        }
+    }
+}
+
+#[test]
+fn nginx_and_haproxy_clusters_serve_side_by_side() {
+    let _serial = serial();
+    let Some(env) = swarm("nginx_and_haproxy") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-mix");
+    let p = s.prefix.clone();
+    let (ngx_net, hap_net) = s.step("networks", || (s.network("ngxnet"), s.network("hapnet")));
+    let clusters = [
+        Cluster {
+            name: "ngx".into(),
+            plugin: "nginx",
+            proxy_image: env.nginx_image.clone(),
+            networks: vec![ngx_net.clone()],
+            region: "east",
+            port: 18081,
+            ssl_port: 18444,
+        },
+        Cluster {
+            name: "hap".into(),
+            plugin: "haproxy",
+            proxy_image: env.haproxy_image.clone(),
+            networks: vec![hap_net.clone()],
+            region: "west",
+            port: 18082,
+            ssl_port: 18445,
+        },
+    ];
+    let (a, b) = s.step("whoami services", || {
+        (
+            s.whoami(
+                "a",
+                &ngx_net,
+                "east",
+                1,
+                &[
+                    ("hosts", "a.mix.test"),
+                    ("port", "8000"),
+                    ("service_cluster", &clusters[0].service_cluster(&p)),
+                ],
+            ),
+            s.whoami(
+                "b",
+                &hap_net,
+                "west",
+                1,
+                &[
+                    ("hosts", "b.mix.test"),
+                    ("port", "8000"),
+                    ("service_cluster", &clusters[1].service_cluster(&p)),
+                ],
+            ),
+        )
+    });
+    s.start_daemon(&config::build(env, &p, &clusters));
+    let t = s.wait_served(Node::East, 18081, "a.mix.test", &a, START);
+    s.timing("daemon start -> a 200 via nginx (east)", t);
+    let t = s.wait_served(Node::West, 18082, "b.mix.test", &b, START);
+    s.timing("  then b 200 via HAProxy (west)", t);
+
+    // Each proxy service runs the image of its renderer.
+    for (cluster, image) in [(&clusters[0], &env.nginx_image), (&clusters[1], &env.haproxy_image)] {
+        let svc = s
+            .manager
+            .service(&cluster.proxy_service(&p))
+            .expect("the proxy service exists");
+        assert_eq!(
+            svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].as_str(),
+            Some(image.as_str()),
+            "{}",
+            cluster.name
+        );
+    }
+    // And each routes only its own cluster's hosts.
+    for (node, port, host) in [
+        (Node::East, 18081, "b.mix.test"),
+        (Node::West, 18082, "a.mix.test"),
+    ] {
+        let reply = s.get(node, port, host).expect("the proxy answers");
+        assert_eq!(reply.status, 503, "{host} via {node:?}:{port}: {reply:?}");
+    }
+}
+
+/// Distinct whoami task hostnames among `n` answers for `host`, all 200.
+fn hostnames(s: &Scenario, port: u16, host: &str, n: usize) -> Result<BTreeSet<String>, String> {
+    let mut seen = BTreeSet::new();
+    for _ in 0..n {
+        let r = s.get(Node::East, port, host)?;
+        if r.status != 200 {
+            return Err(format!("{} {:?}", r.status, r.body.lines().next()));
+        }
+        seen.insert(r.whoami_hostname().unwrap_or_default().to_owned());
+    }
+    Ok(seen)
+}
+
+#[test]
+fn routes_follow_scaling_label_updates_and_removal() {
+    let _serial = serial();
+    let Some(env) = swarm("routes_follow") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-routes");
+    let p = s.prefix.clone();
+    let port = 18083;
+    let net = s.step("network", || s.network("net"));
+    let cluster = Cluster {
+        name: "web".into(),
+        plugin: "nginx",
+        proxy_image: env.nginx_image.clone(),
+        networks: vec![net.clone()],
+        region: "east",
+        port,
+        ssl_port: 18446,
+    };
+    let sc = cluster.service_cluster(&p);
+    let app = s.step("whoami service", || {
+        s.whoami(
+            "app",
+            &net,
+            "east",
+            1,
+            &[("hosts", "app.test"), ("port", "8000"), ("service_cluster", &sc)],
+        )
+    });
+    s.start_daemon(&config::build(env, &p, std::slice::from_ref(&cluster)));
+    let t = s.wait_served(Node::East, port, "app.test", &app, START);
+    s.timing("daemon start -> app.test 200", t);
+
+    s.manager.run(&["service", "scale", "--detach", &format!("{app}=2")]);
+    let (seen, t) = until("answers from 2 tasks", CHANGE, || {
+        let seen = hostnames(&s, port, "app.test", 6)?;
+        if seen.len() == 2 {
+            Ok(seen)
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    });
+    s.timing("scale 1->2 -> answers from 2 tasks", t);
+    println!("tasks answering: {seen:?}");
+
+    s.manager.run(&["service", "scale", "--detach", &format!("{app}=1")]);
+    let (left, t) = until("answers from 1 task only", CHANGE, || {
+        let seen = hostnames(&s, port, "app.test", 6)?;
+        if seen.len() == 1 {
+            Ok(seen)
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    });
+    s.timing("scale 2->1 -> answers from 1 task, all 200", t);
+    assert!(left.is_subset(&seen), "{left:?} answers, but was not one of {seen:?}");
+
+    s.manager.run(&[
+        "service",
+        "update",
+        "--detach",
+        "--label-add",
+        "com.docker.lb.hosts=app2.test",
+        &app,
+    ]);
+    let t = s.wait_served(Node::East, port, "app2.test", &app, CHANGE);
+    s.timing("hosts label changed -> new host 200", t);
+    let old = s.get(Node::East, port, "app.test").expect("the proxy answers");
+    assert_eq!(old.status, 503, "the old host still routes: {old:?}");
+
+    s.manager.run(&["service", "rm", &app]);
+    let t = s.wait_status(Node::East, port, "app2.test", 503, CHANGE);
+    s.timing("service removed -> its host 503", t);
+}
+
+#[test]
+fn a_change_in_east_does_not_update_west() {
+    let _serial = serial();
+    let Some(env) = swarm("cluster_isolation") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-iso");
+    let port = 18084;
+    let (_, demowest) = seed_up(&mut s, port, 18447);
+    let (east_proxy, west_proxy) = (
+        format!("{}-proxy-east", s.prefix),
+        format!("{}-proxy-west", s.prefix),
+    );
+    let mark = logs::mark();
+    let t = s.wait_quiet_rounds(mark, 3, CHANGE);
+    s.timing("both proxies converged (3 quiet rounds)", t);
+    let east_before = s.settled_state(&east_proxy, CHANGE);
+    let west_before = s.settled_state(&west_proxy, CHANGE);
+    let since = now();
+
+    // The change: a new service in east.
+    let eastnet = format!("{}-eastnet", s.prefix);
+    let east_cluster = format!("{}-east", s.prefix);
+    let demo_c = s.whoami(
+        "democ",
+        &eastnet,
+        "east",
+        1,
+        &[
+            ("hosts", "demo.C"),
+            ("port", "8000"),
+            ("service_cluster", &east_cluster),
+        ],
+    );
+    let t = s.wait_served(Node::East, port, "demo.C", &demo_c, CHANGE);
+    s.timing("new east service -> first 200 via east", t);
+    let mark = logs::mark();
+    s.wait_quiet_rounds(mark, 3, CHANGE);
+    let east_after = s.settled_state(&east_proxy, CHANGE);
+    let west_after = s.settled_state(&west_proxy, CHANGE);
+    let west_updates = s.update_events(&west_proxy, since);
+    let east_updates = s.update_events(&east_proxy, since);
+    println!(
+        "east proxy: version {} -> {}, {east_updates} update events; west proxy: version {} -> {}, {west_updates} update events",
+        east_before.version, east_after.version, west_before.version, west_after.version
+    );
+    // The change did reach east (else the rest proves nothing)...
+    assert!(
+        east_after.version > east_before.version && east_updates > 0,
+        "east's proxy was not updated: {east_before:?} -> {east_after:?}"
+    );
+    // ...and wrote nothing to west.
+    assert_eq!(west_after, west_before, "west's proxy service changed");
+    assert_eq!(west_updates, 0, "update events on {west_proxy}");
+    let b = s.get(Node::West, port, "demo.B").expect("west answers");
+    assert_eq!((b.status, b.whoami_name()), (200, Some(demowest.as_str())));
+    let c = s.get(Node::West, port, "demo.C").expect("west answers");
+    assert_eq!(c.status, 503, "west routes east's new host: {c:?}");
+}
+
+#[test]
+fn restarted_daemon_with_nothing_changed_updates_nothing() {
+    let _serial = serial();
+    let Some(env) = swarm("restart") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-restart");
+    let port = 18086;
+    let (demoeast, demowest) = seed_up(&mut s, port, 18449);
+    let proxies = [
+        format!("{}-proxy-east", s.prefix),
+        format!("{}-proxy-west", s.prefix),
+    ];
+    let t = s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
+    s.timing("converged (3 quiet rounds)", t);
+    let t = std::time::Instant::now();
+    s.stop_daemon();
+    s.timing("stop the daemon", t.elapsed());
+    let before: Vec<_> = proxies
+        .iter()
+        .map(|p| s.settled_state(p, CHANGE))
+        .collect();
+    let since = now();
+
+    let mark = logs::mark();
+    let config = config::seed(env, &s.prefix, port, 18449);
+    s.start_daemon(&config);
+    // A round runs at once, then every 250 ms while converging: 8 rounds
+    // is ~2 s of a daemon that would have written by then if it meant to.
+    let t = s.wait_quiet_rounds(mark, 8, CHANGE);
+    s.timing("restarted daemon: 8 rounds", t);
+    let after: Vec<_> = proxies
+        .iter()
+        .map(|p| s.settled_state(p, CHANGE))
+        .collect();
+    let log = logs::since(mark);
+    let rounds = logs::rounds(&log);
+    println!("{} rounds after restart, first: {:?}", rounds.len(), rounds.first());
+    assert!(
+        rounds.iter().all(|r| logs::quiet(r)),
+        "a round after restart wrote: {rounds:#?}"
+    );
+    assert!(!log.contains("proxy service reconciled"), "{log}");
+    assert_eq!(after, before, "proxy services changed on restart");
+    for p in &proxies {
+        assert_eq!(s.update_events(p, since), 0, "update events on {p}");
+    }
+    let a = s.get(Node::East, port, "demo.A").expect("east answers");
+    assert_eq!(a.whoami_name(), Some(demoeast.as_str()), "{a:?}");
+    let b = s.get(Node::West, port, "demo.B").expect("west answers");
+    assert_eq!(b.whoami_name(), Some(demowest.as_str()), "{b:?}");
+}
+
+#[test]
+fn a_bad_label_excludes_its_service_only_and_is_named_in_the_log() {
+    let _serial = serial();
+    let Some(env) = swarm("bad_label") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-bad");
+    let p = s.prefix.clone();
+    let port = 18087;
+    let net = s.step("network", || s.network("net"));
+    let cluster = Cluster {
+        name: "web".into(),
+        plugin: "nginx",
+        proxy_image: env.nginx_image.clone(),
+        networks: vec![net.clone()],
+        region: "east",
+        port,
+        ssl_port: 18450,
+    };
+    let sc = cluster.service_cluster(&p);
+    let (good, broken) = s.step("whoami services", || {
+        (
+            s.whoami(
+                "good",
+                &net,
+                "east",
+                1,
+                &[("hosts", "good.test"), ("port", "8000"), ("service_cluster", &sc)],
+            ),
+            s.whoami(
+                "broken",
+                &net,
+                "east",
+                1,
+                &[("hosts", "broken.test"), ("port", "notaport"), ("service_cluster", &sc)],
+            ),
+        )
+    });
+    s.start_daemon(&config::build(env, &p, std::slice::from_ref(&cluster)));
+    let t = s.wait_served(Node::East, port, "good.test", &good, START);
+    s.timing("daemon start -> good.test 200", t);
+    let r = s.get(Node::East, port, "broken.test").expect("the proxy answers");
+    assert_eq!(r.status, 503, "the broken service is routed: {r:?}");
+
+    let log = s.log();
+    let named: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&broken) && l.contains("com.docker.lb.port"))
+        .collect();
+    println!("log lines naming the bad label: {named:#?}");
+    assert!(
+        named.iter().any(|l| l.contains("ERROR") || l.contains("WARN")),
+        "no error or warning names service {broken} and com.docker.lb.port:\n{log}"
+    );
+
+    // The cluster keeps following changes with the bad service in it.
+    let late = s.whoami(
+        "late",
+        &net,
+        "east",
+        1,
+        &[("hosts", "late.test"), ("port", "8000"), ("service_cluster", &sc)],
+    );
+    let t = s.wait_served(Node::East, port, "late.test", &late, CHANGE);
+    s.timing("new neighbour -> first 200", t);
+    let g = s.get(Node::East, port, "good.test").expect("the proxy answers");
+    assert_eq!((g.status, g.whoami_name()), (200, Some(good.as_str())));
+}
