@@ -103,7 +103,7 @@ containers_of() {
 no_containers_of() { ! containers_of "$@"; }
 
 # Removes what this demo creates: its daemon, the whoami services, the
-# proxies and config objects of its Sluice instance, the networks. Proxies of
+# proxies, config objects and secrets of its Sluice instance, the networks. Proxies of
 # the same name left by another Sluice instance (a manual `sluice run` of
 # the seed config) are removed too: they hold port 80 on both nodes.
 cleanup() {
@@ -139,6 +139,10 @@ cleanup() {
     } | sort -u)
     # shellcheck disable=SC2086
     [ -z "$configs" ] || docker config rm $configs >/dev/null
+    local secrets
+    secrets=$(docker secret ls -q --filter "label=com.docker.sluice.instance=$INSTANCE")
+    # shellcheck disable=SC2086
+    [ -z "$secrets" ] || docker secret rm $secrets >/dev/null
     local net
     for net in "${NETWORKS[@]}"; do
         if docker network inspect "$net" >/dev/null 2>&1; then
@@ -195,7 +199,7 @@ start_daemon() {
     : >"$LOG"
     # setsid: the daemon outlives this script with --keep, and a Ctrl-C
     # here does not reach it before cleanup does.
-    setsid "$SLUICE" run -c "$CONFIG" --instance "$INSTANCE" >>"$LOG" 2>&1 </dev/null &
+    NO_COLOR=1 setsid "$SLUICE" run -c "$CONFIG" --instance "$INSTANCE" >>"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     echo "   sluice run -c $CONFIG --instance $INSTANCE (pid $!, log $LOG)"
 }

@@ -152,7 +152,12 @@ fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, u
         .iter()
         .filter(|d| d.severity == plan::Severity::Error)
         .count();
-    assert_eq!(errors, 0, "the bench snapshot plans cleanly: {:?}", &plan.diagnostics[..1]);
+    assert_eq!(
+        errors,
+        0,
+        "the bench snapshot plans cleanly: {:?}",
+        &plan.diagnostics[..1]
+    );
     assert_eq!(cluster.input.hosts.len(), SERVICES, "one host per service");
     drop(snapshot);
     (
@@ -249,7 +254,11 @@ fn main() {
     }
     println!(
         "output: {files} file(s), {bytes} bytes; target plan + render <= {TARGET_MS} ms: {}",
-        if counted.median <= TARGET_MS { "met" } else { "MISSED" }
+        if counted.median <= TARGET_MS {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
 
     let stage = |s: Stats| json!({"median_ms": s.median, "p95_ms": s.p95});

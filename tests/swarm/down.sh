@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tears down what up.sh and the tests made, tolerating any partial state:
 #   1. services, configs, secrets and networks labelled sluice.test=1 or
-#      named like $SLUICE_DOWN_NAME_RE (default ^(sluice-|demo))
+#      named like $SLUICE_DOWN_NAME_RE (default ^(sluice-|demo)), and what
+#      Sluice created (labelled com.docker.sluice.instance, any instance:
+#      proxy services and their config objects)
 #   2. the worker leaves the swarm, its node is removed, its dockerd stopped
 #   3. the main dockerd is stopped, unless --keep-engine (its swarm state is
 #      kept on disk: the next up.sh brings the same manager back)
@@ -26,11 +28,15 @@ main_up() { docker info >/dev/null 2>&1; }
 worker_up() { wdocker info >/dev/null 2>&1; }
 is_manager() { [ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ]; }
 
+# Sluice marks everything it creates with this label (its instance name).
+SLUICE_OWNER_LABEL=com.docker.sluice.instance
+
 # Prints the IDs of objects of one kind (service, config, secret, network)
 # that belong to the tests.
 test_objects() {
     local kind=$1
     { docker "$kind" ls -q --filter label=sluice.test=1
+      docker "$kind" ls -q --filter "label=$SLUICE_OWNER_LABEL"
       docker "$kind" ls --format '{{.ID}} {{.Name}}' | awk -v re="$SLUICE_DOWN_NAME_RE" '$2 ~ re {print $1}'
     } 2>/dev/null | sort -u
 }
@@ -38,7 +44,8 @@ test_objects() {
 test_service_names() {
     docker service ls --format '{{.Name}}' 2>/dev/null | awk -v re="$SLUICE_DOWN_NAME_RE" '$0 ~ re'
     local id
-    for id in $(docker service ls -q --filter label=sluice.test=1 2>/dev/null); do
+    for id in $(docker service ls -q --filter label=sluice.test=1 2>/dev/null
+                docker service ls -q --filter "label=$SLUICE_OWNER_LABEL" 2>/dev/null); do
         docker service inspect --format '{{.Spec.Name}}' "$id" 2>/dev/null
     done
 }

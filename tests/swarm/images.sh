@@ -9,7 +9,10 @@
 #                                  (+ build_image ITEMs, e.g. plugin files)
 #   images.sh any NAME PATH [ARG]  build NAME from the binary at PATH
 #                                  (entrypoint PATH, default CMD ARGs)
-# `sluice` and `any` also load the image into the worker engine when it runs
+#   images.sh agents PATH          build sluice/nginx-agent, sluice/haproxy-agent:
+#                                  the proxy images plus the sluice binary at PATH
+#                                  as /usr/local/bin/sluice, entrypoint `sluice agent`
+# `sluice`, `any` and `agents` also load the images into the worker engine when it runs
 # (up.sh does that for the three harness images).
 # Stdout carries only KEY=VALUE lines (image IDs); logs go to stderr.
 set -euo pipefail
@@ -132,7 +135,20 @@ build_whoami() {
         "ENV:PORT=8000"
 }
 
+# The proxy images: NAME ENTRYPOINT_JSON CMD_JSON [extra ITEM...]; the
+# harness images (stock entrypoint) and the agent images (`sluice agent`,
+# which starts the proxy itself) share everything else.
 build_nginx() {
+    build_nginx_image sluice/nginx '["/usr/sbin/nginx","-g","daemon off;"]' '["-c","/etc/nginx/nginx.conf"]'
+}
+
+build_haproxy() {
+    build_haproxy_image sluice/haproxy \
+        '["/usr/sbin/haproxy","-W","-db","-f","/usr/local/etc/haproxy/haproxy.cfg"]' '[]'
+}
+
+build_nginx_image() {
+    local name=$1 entrypoint=$2 cmd=$3; shift 3
     local conf; conf=$(mktemp -d /tmp/sluice-nginx-etc.XXXXXX)
     # A config that works on its own, so the image can be smoke-tested; the
     # daemon replaces it with a Docker config mounted at the same path.
@@ -147,15 +163,16 @@ http {
 EOF
     local -a mods=()
     [ -d /usr/lib/nginx/modules ] && mods=(/usr/lib/nginx/modules)
-    build_image sluice/nginx '["/usr/sbin/nginx","-g","daemon off;"]' '["-c","/etc/nginx/nginx.conf"]' \
+    build_image "$name" "$entrypoint" "$cmd" \
         /usr/sbin/nginx /etc/nginx/mime.types "${mods[@]}" "@$conf" \
         +/var/log/nginx +/var/lib/nginx/body +/var/lib/nginx/proxy +/var/lib/nginx/fastcgi \
         +/var/lib/nginx/uwsgi +/var/lib/nginx/scgi +/var/cache/nginx +/etc/nginx/conf.d \
-        +/etc/nginx/ssl +/var/lock
+        +/etc/nginx/ssl +/var/lock "$@"
     rm -rf "$conf"
 }
 
-build_haproxy() {
+build_haproxy_image() {
+    local name=$1 entrypoint=$2 cmd=$3; shift 3
     local conf; conf=$(mktemp -d /tmp/sluice-haproxy-etc.XXXXXX)
     mkdir -p "$conf/usr/local/etc/haproxy"
     cat >"$conf/usr/local/etc/haproxy/haproxy.cfg" <<'EOF'
@@ -170,10 +187,18 @@ frontend default
     bind :80
     http-request return status 503 content-type text/plain string "sluice/haproxy: no configuration mounted"
 EOF
-    build_image sluice/haproxy \
-        '["/usr/sbin/haproxy","-W","-db","-f","/usr/local/etc/haproxy/haproxy.cfg"]' '[]' \
-        /usr/sbin/haproxy "@$conf" +/run/haproxy +/var/lib/haproxy +/usr/local/etc/haproxy/certs
+    build_image "$name" "$entrypoint" "$cmd" \
+        /usr/sbin/haproxy "@$conf" +/run/haproxy +/var/lib/haproxy +/usr/local/etc/haproxy/certs "$@"
     rm -rf "$conf"
+}
+
+# The agent images: the daemon's proxy service sets SLUICE_* (see `sluice agent --help`).
+AGENT_ENTRYPOINT='["/usr/local/bin/sluice","agent"]'
+build_nginx_agent() {
+    build_nginx_image sluice/nginx-agent "$AGENT_ENTRYPOINT" '[]' "$1=/usr/local/bin/sluice"
+}
+build_haproxy_agent() {
+    build_haproxy_image sluice/haproxy-agent "$AGENT_ENTRYPOINT" '[]' "$1=/usr/local/bin/sluice"
 }
 
 main() {
@@ -196,6 +221,18 @@ main() {
             worker_answers && load_into_worker "$id"
             echo "SLUICE_IMAGE=$id"
             ;;
+        agents)
+            [ $# -eq 2 ] || die "usage: images.sh agents PATH-TO-SLUICE-BINARY"
+            [ -x "$2" ] || die "images.sh agents: $2 is not an executable"
+            local nginx_agent haproxy_agent
+            nginx_agent=$(step image-nginx-agent build_nginx_agent "$2")
+            haproxy_agent=$(step image-haproxy-agent build_haproxy_agent "$2")
+            if worker_answers; then
+                load_into_worker "$nginx_agent"
+                load_into_worker "$haproxy_agent"
+            fi
+            printf 'NGINX_AGENT_IMAGE=%s\nHAPROXY_AGENT_IMAGE=%s\n' "$nginx_agent" "$haproxy_agent"
+            ;;
         any)
             [ $# -ge 3 ] || die "usage: images.sh any NAME PATH [CMD-ARG...]"
             local name=$2 bin=$3; shift 3
@@ -207,7 +244,7 @@ main() {
             worker_answers && load_into_worker "$id"
             echo "IMAGE=$id"
             ;;
-        *) die "unknown target '$1' (all | sluice PATH | any NAME PATH [ARG...])" ;;
+        *) die "unknown target '$1' (all | sluice PATH | agents PATH | any NAME PATH [ARG...])" ;;
     esac
 }
 

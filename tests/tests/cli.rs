@@ -20,7 +20,14 @@ fn sluice_bin() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
             .current_dir(repo_root())
-            .args(["build", "-p", "sluice", "--bin", "sluice", "--message-format=json"])
+            .args([
+                "build",
+                "-p",
+                "sluice",
+                "--bin",
+                "sluice",
+                "--message-format=json",
+            ])
             .output()
             .expect("run cargo build");
         assert!(
@@ -75,7 +82,10 @@ fn render_writes_every_cluster() {
         let path = dir.path().join(file);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), describe(&out)));
-        assert!(text.contains("demo.local") || text.contains("edge.example.com"), "{file}");
+        assert!(
+            text.contains("demo.local") || text.contains("edge.example.com"),
+            "{file}"
+        );
     }
 }
 
@@ -125,12 +135,19 @@ fn validate_names_a_bad_config_key() {
     .unwrap();
     let out = sluice(&["validate", "-c", config.to_str().unwrap()]);
     assert!(!out.status.success(), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SSLVerify"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SSLVerify"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]
 fn validate_accepts_the_examples() {
-    for config in ["examples/features/config.toml", "tests/fixtures/matrix/seed.toml"] {
+    for config in [
+        "examples/features/config.toml",
+        "tests/fixtures/matrix/seed.toml",
+    ] {
         let out = sluice(&["validate", "-c", config]);
         assert!(out.status.success(), "{config}: {}", describe(&out));
     }

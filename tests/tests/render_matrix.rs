@@ -58,7 +58,10 @@ fn one_bad_label_leaves_the_rest_rendered() {
             .find(|d| d.service.as_deref() == Some("broken"))
             .unwrap_or_else(|| panic!("no diagnostic names `broken`:\n{}", outcome.plan_report()));
         assert_eq!(error.label.as_deref(), Some(labels::PORT), "{error:?}");
-        assert!(error.message.contains("http"), "names the bad value: {error:?}");
+        assert!(
+            error.message.contains("http"),
+            "names the bad value: {error:?}"
+        );
         let rendered: String = outcome
             .revisions
             .iter()
@@ -68,7 +71,11 @@ fn one_bad_label_leaves_the_rest_rendered() {
         for host in ["plain.local", "tls.local", "edge.example.com"] {
             assert!(rendered.contains(host), "{}: {host} missing", case.name);
         }
-        assert!(!rendered.contains("broken.local"), "{}: broken routed", case.name);
+        assert!(
+            !rendered.contains("broken.local"),
+            "{}: broken routed",
+            case.name
+        );
     }
 }
 
@@ -93,7 +100,10 @@ fn snapshots_cover_every_label() {
         .collect();
     assert!(known.len() >= 20, "labels.rs parsed: {known:?}");
     let missing: Vec<_> = known.iter().filter(|k| !used.contains(**k)).collect();
-    assert!(missing.is_empty(), "labels no matrix snapshot uses: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "labels no matrix snapshot uses: {missing:?}"
+    );
 }
 
 /// Each plugin's all-keys config sets every key its settings table declares.
@@ -110,7 +120,11 @@ fn all_keys_configs_cover_every_plugin_key() {
             .skip(1)
             .filter_map(|rest| rest.split('"').next())
             .collect();
-        assert!(keys.len() >= 15, "{}: parsed keys {keys:?}", settings.display());
+        assert!(
+            keys.len() >= 15,
+            "{}: parsed keys {keys:?}",
+            settings.display()
+        );
         let config_name = cases::config_for(cases::ALL_KEYS, plugin);
         let config = std::fs::read_to_string(harness::fixtures().join(&config_name))
             .expect("all-keys config");

@@ -163,8 +163,13 @@ impl DaemonClient {
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
                 // The legacy client's Display says only "client error (Connect)".
-                let source = std::error::Error::source(&e).map(|s| format!(": {s}"));
-                transport(format!("{e}{}", source.unwrap_or_default()))
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text = format!("{text}: {s}");
+                    source = s.source();
+                }
+                transport(text)
             })?;
             let status = response.status();
             let body = response
@@ -194,7 +199,11 @@ fn json(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).expect("wire documents always serialise")
 }
 
-fn decode<T: DeserializeOwned>(body: &[u8], url: &str, what: &'static str) -> Result<T, ClientError> {
+fn decode<T: DeserializeOwned>(
+    body: &[u8],
+    url: &str,
+    what: &'static str,
+) -> Result<T, ClientError> {
     serde_json::from_slice(body).map_err(|e| ClientError::Decode {
         what,
         url: url.to_owned(),

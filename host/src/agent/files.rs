@@ -13,11 +13,11 @@ use crate::serve::wire::FileDoc;
 pub enum FilesError {
     #[error("file {path:?}: only absolute paths without '..' are installed")]
     BadPath { path: String },
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -128,11 +128,11 @@ fn check_path(path: &str) -> Result<(), FilesError> {
     }
 }
 
-fn io(action: &'static str, path: &Path, source: std::io::Error) -> FilesError {
+fn io(action: &'static str, path: &Path, error: std::io::Error) -> FilesError {
     FilesError::Io {
         action,
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -154,11 +154,18 @@ mod tests {
     #[test]
     fn install_then_restore_puts_everything_back() {
         let dir = tempdir("restore");
-        let (main, extra, stale) = (dir.join("main.conf"), dir.join("sub/extra.conf"), dir.join("old.conf"));
+        let (main, extra, stale) = (
+            dir.join("main.conf"),
+            dir.join("sub/extra.conf"),
+            dir.join("old.conf"),
+        );
         std::fs::write(&main, "old main").unwrap();
         std::fs::write(&stale, "old extra").unwrap();
         let files = [doc(&main, "new main"), doc(&extra, "new extra")];
-        let previous = [main.to_str().unwrap().to_owned(), stale.to_str().unwrap().to_owned()];
+        let previous = [
+            main.to_str().unwrap().to_owned(),
+            stale.to_str().unwrap().to_owned(),
+        ];
 
         let backup = install(&files, &previous).unwrap();
         assert_eq!(read(&main).as_deref(), Some("new main"));
@@ -183,7 +190,13 @@ mod tests {
         let dir = tempdir("paths");
         let good = dir.join("ok.conf");
         for bad in ["relative.conf", "/etc/../etc/passwd", "/"] {
-            let files = [doc(&good, "x"), FileDoc { path: bad.into(), contents: "x".into() }];
+            let files = [
+                doc(&good, "x"),
+                FileDoc {
+                    path: bad.into(),
+                    contents: "x".into(),
+                },
+            ];
             let err = install(&files, &[]).unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");
             assert_eq!(read(&good), None, "{bad}: nothing may be written");

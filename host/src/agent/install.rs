@@ -21,9 +21,15 @@ pub enum InstallError {
     #[error(transparent)]
     Files(#[from] FilesError),
     #[error("{command:?} refused the config: {output}")]
-    Invalid { command: Vec<String>, output: String },
+    Invalid {
+        command: Vec<String>,
+        output: String,
+    },
     #[error("running {command:?}: {reason}")]
-    Command { command: Vec<String>, reason: String },
+    Command {
+        command: Vec<String>,
+        reason: String,
+    },
     #[error("reload: {0}")]
     Reload(#[from] ProxyError),
 }
@@ -121,9 +127,14 @@ mod tests {
                 contents: contents.into(),
             }],
             // Accepts a file whose first line is "ok".
-            validate_command: ["sh", "-c", "head -n1 \"$0\" | grep -qx ok || { echo \"bad config $0\" >&2; exit 3; }", "{config}"]
-                .map(String::from)
-                .to_vec(),
+            validate_command: [
+                "sh",
+                "-c",
+                "head -n1 \"$0\" | grep -qx ok || { echo \"bad config $0\" >&2; exit 3; }",
+                "{config}",
+            ]
+            .map(String::from)
+            .to_vec(),
             reload: ReloadDoc::Signal("HUP".into()),
         }
     }
@@ -135,8 +146,14 @@ mod tests {
         let good = revision(&dir, "h1", "ok\nroutes v1\n");
         install_valid(&good, None).await.unwrap();
         let bad = revision(&dir, "h2", "broken\n");
-        let err = install_valid(&bad, Some(&good)).await.unwrap_err().to_string();
-        assert!(err.contains("bad config") && err.contains("proxy.conf"), "{err}");
+        let err = install_valid(&bad, Some(&good))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad config") && err.contains("proxy.conf"),
+            "{err}"
+        );
         assert!(err.contains("exit status: 3"), "{err}");
         let main = std::fs::read_to_string(dir.join("proxy.conf")).unwrap();
         assert_eq!(main, "ok\nroutes v1\n");

@@ -35,6 +35,29 @@ use self::client::DaemonClient;
 use self::proxy::Proxy;
 use crate::serve::wire::{AgentReport, Failure, RevisionDoc, now_ms};
 
+/// `sluice agent` for binaries other than `sluice` (test harnesses): flags
+/// and env as `sluice agent` takes them, logs to stderr. A leading `agent`
+/// argument is accepted, so such a binary can stand in for `sluice` in an
+/// image whose command is `sluice agent`.
+pub fn main_from_env() -> ExitCode {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[arg(hide = true, value_parser = ["agent"])]
+        _subcommand: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
+    }
+    let cli = <Cli as clap::Parser>::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    main(cli.settings)
+}
+
 /// Run the agent to its end; the process's exit code.
 pub fn main(settings: Settings) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -101,12 +124,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 tracing::info!(signal = %sig, "stopping before the proxy started");
                 return Ok(0);
             }
-            refused = &mut fetcher => {
-                let why = refused.unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
-                anyhow::bail!("cluster {cluster:?}: {why}");
-            }
             changed = newest.changed() => {
-                changed.context("revision fetcher stopped")?;
+                if changed.is_err() {
+                    // The fetcher gave up (its sender is gone): say why.
+                    let why = (&mut fetcher)
+                        .await
+                        .unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
+                    anyhow::bail!("cluster {cluster:?}: {why}");
+                }
                 let Some(doc) = newest.borrow_and_update().clone() else { continue };
                 match install::install_valid(&doc, None).await {
                     Ok(()) => break doc,
@@ -147,13 +172,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 }
                 stopping = true;
             }
-            refused = &mut fetcher, if fetching => {
-                fetching = false;
-                let why = refused.unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
-                tracing::error!("{why}; no more revisions, the proxy keeps serving {}", short(&serving));
-            }
-            changed = newest.changed(), if !stopping => {
+            changed = newest.changed(), if fetching && !stopping => {
                 if changed.is_err() {
+                    fetching = false;
+                    let why = (&mut fetcher)
+                        .await
+                        .unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
+                    tracing::error!("{why}; no more revisions, the proxy keeps serving {}", short(&serving));
                     continue;
                 }
                 let Some(doc) = newest.borrow_and_update().clone() else { continue };

@@ -11,18 +11,18 @@ use nix::unistd::Pid;
 pub enum ProxyError {
     #[error("proxy command is empty (SLUICE_PROXY_CMD)")]
     Empty,
-    #[error("starting the proxy {argv:?}: {source}")]
+    #[error("starting the proxy {argv:?}: {error}")]
     Start {
         argv: Vec<String>,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("unknown signal {0:?} (expected e.g. \"HUP\" or \"SIGUSR2\")")]
     UnknownSignal(String),
-    #[error("sending {signal} to the proxy (pid {pid}): {source}")]
+    #[error("sending {signal} to the proxy (pid {pid}): {error}")]
     Signal {
         signal: Signal,
         pid: i32,
-        source: nix::Error,
+        error: nix::Error,
     },
 }
 
@@ -39,9 +39,9 @@ impl Proxy {
             .args(args)
             .stdin(Stdio::null())
             .spawn()
-            .map_err(|source| ProxyError::Start {
+            .map_err(|error| ProxyError::Start {
                 argv: argv.to_vec(),
-                source,
+                error,
             })?;
         let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         Ok(Proxy { child, pid })
@@ -52,10 +52,10 @@ impl Proxy {
     }
 
     pub fn signal(&self, signal: Signal) -> Result<(), ProxyError> {
-        kill(Pid::from_raw(self.pid), signal).map_err(|source| ProxyError::Signal {
+        kill(Pid::from_raw(self.pid), signal).map_err(|error| ProxyError::Signal {
             signal,
             pid: self.pid,
-            source,
+            error,
         })
     }
 

@@ -32,8 +32,9 @@ pub struct Settings {
 pub struct Argv(pub Vec<String>);
 
 fn parse_argv(text: &str) -> Result<Argv, String> {
-    let argv: Vec<String> = serde_json::from_str(text)
-        .map_err(|e| format!("expected a JSON array of strings, e.g. [\"nginx\",\"-g\",\"daemon off;\"]: {e}"))?;
+    let argv: Vec<String> = serde_json::from_str(text).map_err(|e| {
+        format!("expected a JSON array of strings, e.g. [\"nginx\",\"-g\",\"daemon off;\"]: {e}")
+    })?;
     if argv.is_empty() {
         return Err("the proxy command is empty".into());
     }
@@ -42,11 +43,14 @@ fn parse_argv(text: &str) -> Result<Argv, String> {
 
 impl Settings {
     pub fn replica_name(&self) -> String {
-        self.replica.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_owned())
-                .unwrap_or_else(|_| format!("pid-{}", std::process::id()))
-        })
+        self.replica
+            .clone()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|_| format!("pid-{}", std::process::id()))
+            })
     }
 }
 
@@ -57,7 +61,10 @@ mod tests {
     #[test]
     fn proxy_command_is_a_json_argv() {
         let table = [
-            (r#"["nginx","-g","daemon off;"]"#, Some(vec!["nginx", "-g", "daemon off;"])),
+            (
+                r#"["nginx","-g","daemon off;"]"#,
+                Some(vec!["nginx", "-g", "daemon off;"]),
+            ),
             (r#"["haproxy"]"#, Some(vec!["haproxy"])),
             ("[]", None),
             ("nginx -g 'daemon off;'", None),

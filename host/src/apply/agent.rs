@@ -61,8 +61,7 @@ pub async fn apply_hitless(
     // A missing TLS secret or network, or a service we do not own, fails
     // here, before the token secret is created.
     proxy_service_spec(ext, plan, &delivery, &ctx)?;
-    service::check_ownership(&engine.docker, &ext.proxy_service_name, instance, &ext.name)
-        .await?;
+    service::check_ownership(&engine.docker, &ext.proxy_service_name, instance, &ext.name).await?;
     let token = ensure_token_secret(engine, ext, instance, &access.token).await?;
     let current_secret = token.name.clone();
     if let ProxyDelivery::Agent { token: slot, .. } = &mut delivery {
@@ -72,8 +71,7 @@ pub async fn apply_hitless(
     let outcome = reconcile_proxy(&engine.docker, desired).await?;
     if outcome != Outcome::Unchanged {
         // Left over from rolling delivery, or from an older daemon key.
-        if let Err(e) = config_object::remove_superseded(engine, instance, &ext.name, None).await
-        {
+        if let Err(e) = config_object::remove_superseded(engine, instance, &ext.name, None).await {
             tracing::warn!(cluster = %ext.name, error = %e, "config objects of rolling delivery not removed");
         }
         remove_old_token_secrets(engine, ext, instance, &current_secret).await;
@@ -134,7 +132,10 @@ pub fn token_secret_name(extension: &str, token: &str) -> String {
     while !prefix.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}{suffix}", prefix[..cut].trim_end_matches(['-', '_', '.']))
+    format!(
+        "{}{suffix}",
+        prefix[..cut].trim_end_matches(['-', '_', '.'])
+    )
 }
 
 fn owner_labels(ext: &Extension, instance: &str) -> Vec<String> {
@@ -154,7 +155,11 @@ async fn ensure_token_secret(
     let filters = HashMap::from([("name", vec![name.clone()])]);
     let found = engine
         .docker
-        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&filters).build()))
+        .list_secrets(Some(
+            ListSecretsOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
         .await
         .map_err(ApplyError::docker(format!("list secret {name:?}")))?;
     // The name filter matches by prefix.
@@ -201,7 +206,11 @@ async fn remove_old_token_secrets(engine: &Engine, ext: &Extension, instance: &s
     ]);
     let Ok(secrets) = engine
         .docker
-        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&filters).build()))
+        .list_secrets(Some(
+            ListSecretsOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
         .await
     else {
         return;
@@ -241,20 +250,35 @@ mod tests {
     #[test]
     fn proxy_commands() {
         let table: [(&str, &[&str], &[&str]); 4] = [
-            ("nginx", &[], &["nginx", "-g", "daemon off;", "-c", "{config}"]),
+            (
+                "nginx",
+                &[],
+                &["nginx", "-g", "daemon off;", "-c", "{config}"],
+            ),
             ("haproxy", &[], &["haproxy", "-W", "-db", "-f", "{config}"]),
-            ("nginx", &["-g", "daemon off;"], &["nginx", "-g", "daemon off;"]),
+            (
+                "nginx",
+                &["-g", "daemon off;"],
+                &["nginx", "-g", "daemon off;"],
+            ),
             ("envoy", &[], &["envoy"]),
         ];
         for (proxy, args, want) in table {
-            assert_eq!(proxy_command(&ext(args), &info(proxy)), want, "{proxy} {args:?}");
+            assert_eq!(
+                proxy_command(&ext(args), &info(proxy)),
+                want,
+                "{proxy} {args:?}"
+            );
         }
     }
 
     #[test]
     fn token_secret_names_fit_swarm_and_follow_the_token() {
         let a = token_secret_name("east", "token-1");
-        assert!(a.starts_with("sluice-agent-east-") && a.len() == "sluice-agent-east-".len() + 8, "{a}");
+        assert!(
+            a.starts_with("sluice-agent-east-") && a.len() == "sluice-agent-east-".len() + 8,
+            "{a}"
+        );
         assert_ne!(a, token_secret_name("east", "token-2"));
         let long = token_secret_name(&"x".repeat(80), "t");
         assert!(long.len() <= MAX_NAME_LEN, "{long}");
@@ -266,8 +290,11 @@ mod tests {
             endpoint: "http://10.0.0.1:8080".into(),
             token: "t".into(),
         };
-        let ProxyDelivery::Agent { command, env, token } =
-            agent_delivery(&ext(&[]), &info("nginx"), &access, None)
+        let ProxyDelivery::Agent {
+            command,
+            env,
+            token,
+        } = agent_delivery(&ext(&[]), &info("nginx"), &access, None)
         else {
             panic!("agent delivery expected");
         };

@@ -35,10 +35,10 @@ pub mod owner;
 pub mod service;
 pub mod spec;
 
+pub use agent::{AgentAccess, apply_hitless};
 pub use engine::{Endpoint, Engine};
 pub use error::ApplyError;
 pub use service::{Outcome, reconcile_proxy, remove_orphans};
-pub use agent::{AgentAccess, apply_hitless};
 pub use spec::{DeliveredConfig, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
 
 use crate::config::Extension;

@@ -5,6 +5,7 @@ mod plugin_check;
 mod render;
 mod report;
 mod run;
+mod status;
 mod validate;
 
 use std::path::PathBuf;
@@ -51,6 +52,29 @@ pub enum Command {
         /// `com.docker.sluice.instance` label, and it touches nothing else.
         #[arg(long, env = "SLUICE_INSTANCE", default_value = "sluice")]
         instance: String,
+        /// Key the agents' per-cluster tokens derive from; without it the key
+        /// at /var/lib/sluice/agent.key is used, generated there on first start.
+        #[arg(long, env = "SLUICE_AGENT_KEY_FILE")]
+        agent_key_file: Option<PathBuf>,
+    },
+    /// Inside a proxy container (hitless delivery): start the proxy and keep
+    /// its config current from the daemon's API, reloading in place.
+    Agent(sluice::agent::Settings),
+    /// What each proxy replica runs, from the daemon's API.
+    Status {
+        /// The daemon's API.
+        #[arg(long, env = "SLUICE_ENDPOINT", default_value = "http://127.0.0.1:8080")]
+        endpoint: String,
+        /// A file with a token (a cluster's or the admin token); without it the
+        /// admin token is derived from the daemon's key file.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The daemon's key file (readable where the daemon runs).
+        #[arg(long, env = "SLUICE_AGENT_KEY_FILE", default_value = sluice::serve::auth::DEFAULT_KEY_FILE)]
+        agent_key_file: PathBuf,
+        /// Print the API's JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a config, plugin settings included, without Docker.
     Validate {
@@ -65,12 +89,17 @@ pub enum Command {
 }
 
 pub fn init_tracing(debug: bool) {
-    let default = if debug { "debug" } else { "info" };
+    use std::io::IsTerminal;
+    // -D is about Sluice's own decisions; dependencies (bollard dumps whole
+    // API responses at debug) stay at info unless RUST_LOG says otherwise.
+    let default = if debug { "info,sluice=debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in log files.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
 }
 
@@ -84,6 +113,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } => render::run(&config, &snapshot, cluster.as_deref(), out.as_deref()),
         Command::Validate { config } => validate::run(&config),
         Command::Plugin { command } => plugin_check::run(command),
-        Command::Run { config, instance } => self::run::run(&config, instance),
+        Command::Run {
+            config,
+            instance,
+            agent_key_file,
+        } => self::run::run(&config, instance, agent_key_file),
+        Command::Agent(settings) => Ok(sluice::agent::main(settings)),
+        Command::Status {
+            endpoint,
+            token_file,
+            agent_key_file,
+            json,
+        } => status::run(&endpoint, token_file.as_deref(), &agent_key_file, json),
     }
 }

@@ -28,6 +28,9 @@ pub enum PluginCommand {
         /// Services in the large route set.
         #[arg(long, default_value_t = conformance::corpus::LARGE_SERVICES)]
         services: usize,
+        /// Also write each corpus case's rendered files under DIR/<case>/.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -38,9 +41,13 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
         settings,
         probe_keys,
         services,
+        out,
     } = command;
     let options = Options {
-        settings: settings.iter().map(|s| parse_setting(s)).collect::<anyhow::Result<_>>()?,
+        settings: settings
+            .iter()
+            .map(|s| parse_setting(s))
+            .collect::<anyhow::Result<_>>()?,
         probe_keys,
         large_services: services,
         proxy_check,
@@ -49,6 +56,11 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     let report = conformance::check_file(&path, &options)
         .with_context(|| format!("checking plugin {}", path.display()))?;
     print!("{report}");
+    if let Some(dir) = out {
+        let written = conformance::write_corpus(&path, &options, &dir)
+            .with_context(|| format!("writing the corpus outputs under {}", dir.display()))?;
+        println!("wrote {written} rendered files under {}", dir.display());
+    }
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
@@ -58,8 +70,8 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
 
 /// `KEY = VALUE` as a TOML line.
 fn parse_setting(line: &str) -> anyhow::Result<Setting> {
-    let table: toml::Table =
-        toml::from_str(line).with_context(|| format!("--setting `{line}` is not `KEY = VALUE` in TOML"))?;
+    let table: toml::Table = toml::from_str(line)
+        .with_context(|| format!("--setting `{line}` is not `KEY = VALUE` in TOML"))?;
     let mut items = table.into_iter();
     let (Some((key, value)), None) = (items.next(), items.next()) else {
         bail!("--setting `{line}` must hold exactly one key");
@@ -73,11 +85,17 @@ fn parse_setting(line: &str) -> anyhow::Result<Setting> {
             a.into_iter()
                 .map(|v| match v {
                     toml::Value::String(s) => Ok(s),
-                    other => bail!("--setting {key}: arrays hold only strings, found {}", other.type_str()),
+                    other => bail!(
+                        "--setting {key}: arrays hold only strings, found {}",
+                        other.type_str()
+                    ),
                 })
                 .collect::<anyhow::Result<_>>()?,
         ),
-        other => bail!("--setting {key}: a {} cannot be a setting", other.type_str()),
+        other => bail!(
+            "--setting {key}: a {} cannot be a setting",
+            other.type_str()
+        ),
     };
     Ok(Setting { key, value })
 }
@@ -92,7 +110,10 @@ mod tests {
             ("User = \"root\"", Some(SettingValue::Text("root".into()))),
             ("MaxConnections = 10", Some(SettingValue::Integer(10))),
             ("IPHash = true", Some(SettingValue::Boolean(true))),
-            ("GlobalOptions = [\"a;\"]", Some(SettingValue::TextList(vec!["a;".into()]))),
+            (
+                "GlobalOptions = [\"a;\"]",
+                Some(SettingValue::TextList(vec!["a;".into()])),
+            ),
             ("User", None),
             ("A = 1\nB = 2", None),
             ("T = { a = 1 }", None),

@@ -1,12 +1,16 @@
-//! `sluice run -c CONFIG`: the daemon.
+//! `sluice run -c CONFIG`: the daemon (controller loop and API).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use sluice::config;
 
-pub fn run(path: &Path, instance: String) -> anyhow::Result<ExitCode> {
+pub fn run(
+    path: &Path,
+    instance: String,
+    agent_key_file: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     // Config errors stop start-up, naming key and line.
     let loaded = config::load(path)?;
     for w in &loaded.warnings {
@@ -16,9 +20,10 @@ pub fn run(path: &Path, instance: String) -> anyhow::Result<ExitCode> {
         tracing::info!("{n}");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(sluice::daemon::run(
+    runtime.block_on(sluice::daemon::run_with(
         loaded.config,
         instance,
+        agent_key_file,
         shutdown_signal(),
     ))?;
     tracing::info!("stopped");

@@ -165,7 +165,10 @@ fn passthrough() -> VirtualHost {
 fn backend_tls() -> Vec<VirtualHost> {
     let mut verify = simple_host("verified.example.org", "10.6.0.1");
     let mut skip = simple_host("unverified.example.org", "10.6.0.2");
-    for (h, v) in [(&mut verify, TlsVerify::Required), (&mut skip, TlsVerify::None)] {
+    for (h, v) in [
+        (&mut verify, TlsVerify::Required),
+        (&mut skip, TlsVerify::None),
+    ] {
         if let Some(u) = &mut h.upstream {
             u.tls = true;
             u.tls_verify = v;
@@ -179,7 +182,8 @@ fn sticky() -> VirtualHost {
     let mut h = simple_host("sticky.example.org", "10.7.0.1");
     if let Some(u) = &mut h.upstream {
         u.sticky_cookie = Some("session_id".into());
-        u.servers.push(server("10.7.0.2", 8080, "sticky_example_org"));
+        u.servers
+            .push(server("10.7.0.2", 8080, "sticky_example_org"));
     }
     h
 }
@@ -228,11 +232,15 @@ fn default_backend() -> Upstream {
 
 fn idn_hosts() -> Vec<VirtualHost> {
     // bücher.example, 中国.中国 (pseudo), пример.com, and a wildcard.
-    ["xn--bcher-kva.example", "xn--fiqs8s.xn--fiqz9s", "xn--e1afmkfd.com"]
-        .iter()
-        .enumerate()
-        .map(|(n, h)| simple_host(h, &format!("10.12.0.{}", n + 1)))
-        .collect()
+    [
+        "xn--bcher-kva.example",
+        "xn--fiqs8s.xn--fiqz9s",
+        "xn--e1afmkfd.com",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, h)| simple_host(h, &format!("10.12.0.{}", n + 1)))
+    .collect()
 }
 
 fn every_feature() -> (Vec<VirtualHost>, Upstream) {
@@ -286,7 +294,11 @@ pub fn cases(config_path: &str, settings: &[Setting], large_services: usize) -> 
     };
     let mut out = vec![
         case("empty cluster", true, vec![]),
-        case("one host", true, vec![simple_host("demo.example.org", "10.0.0.5")]),
+        case(
+            "one host",
+            true,
+            vec![simple_host("demo.example.org", "10.0.0.5")],
+        ),
         case("context roots", false, vec![context_roots(), roots_only()]),
         case("websockets", false, vec![websockets()]),
         case("redirects", false, redirects()),
@@ -299,7 +311,11 @@ pub fn cases(config_path: &str, settings: &[Setting], large_services: usize) -> 
         case("empty upstream", false, vec![empty_upstream()]),
         case("idn hosts", false, idn_hosts()),
     ];
-    let mut default = case("default backend", false, vec![simple_host("a.example.org", "10.0.0.6")]);
+    let mut default = case(
+        "default backend",
+        false,
+        vec![simple_host("a.example.org", "10.0.0.6")],
+    );
     default.input.default_backend = Some(default_backend());
     out.push(default);
     let (hosts, fallback) = every_feature();
@@ -307,7 +323,11 @@ pub fn cases(config_path: &str, settings: &[Setting], large_services: usize) -> 
     all.input.default_backend = Some(fallback);
     out.push(all);
     // The main file goes where the cluster says, not where the plugin likes.
-    let mut moved = case("custom config path", true, vec![simple_host("demo.example.org", "10.0.0.5")]);
+    let mut moved = case(
+        "custom config path",
+        true,
+        vec![simple_host("demo.example.org", "10.0.0.5")],
+    );
     moved.input.cluster.config_path = custom_config_path(config_path);
     out.push(moved);
     out.push(Case {

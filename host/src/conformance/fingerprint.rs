@@ -195,7 +195,10 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(fingerprint(text, Comments::AtWordStart), *want, "{text:?}");
         }
-        assert_eq!(fingerprint("name a#b;\n", Comments::Anywhere), fp(1, 2, 0, 0, 0));
+        assert_eq!(
+            fingerprint("name a#b;\n", Comments::Anywhere),
+            fp(1, 2, 0, 0, 0)
+        );
     }
 
     #[test]
@@ -210,11 +213,16 @@ mod tests {
     #[test]
     fn raw_hostile_values_change_the_fingerprint() {
         let render_raw = |host: &str| format!("server {{\n  server_name {host};\n}}\n");
-        let render_quoted =
-            |host: &str| format!("server {{\n  server_name \"{}\";\n}}\n", host.replace('"', "\\\""));
+        let render_quoted = |host: &str| {
+            format!(
+                "server {{\n  server_name \"{}\";\n}}\n",
+                host.replace('"', "\\\"")
+            )
+        };
         let benign = "inj.example";
         let fingerprint = |t: &str| fingerprint(t, Comments::AtWordStart);
-        for payload in [";", "}", "{", "\nx", " x", " #", "\" x \""] {
+        // (A balanced `" x "` glued to a word stays one word, as in a shell.)
+        for payload in [";", "}", "{", "\nx", " x", " #", "\"", "'"] {
             let hostile = format!("{benign}{payload}");
             assert_ne!(
                 fingerprint(&render_raw(benign)),

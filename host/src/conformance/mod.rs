@@ -92,10 +92,43 @@ pub fn check_file(path: &Path, options: &Options) -> anyhow::Result<Report> {
             source,
             interface: None,
             info: None,
-            checks: vec![CheckResult::new("load", "refused".into(), vec![e.to_string()])],
+            checks: vec![CheckResult::new(
+                "load",
+                "refused".into(),
+                vec![e.to_string()],
+            )],
             renders: vec![],
         },
     })
+}
+
+/// Render every corpus case with the component at `path` and write the files
+/// under `dir/<case>/<path>` (for checks outside the kit, e.g. a schema).
+/// Returns the number of files written; refused cases are skipped.
+pub fn write_corpus(path: &Path, options: &Options, dir: &Path) -> anyhow::Result<usize> {
+    let host = PluginHost::with_limits(options.limits)?;
+    let plugin = host.load_file(path, None)?;
+    let config_path = plugin.info().default_config_path.clone();
+    let mut written = 0;
+    for case in corpus::cases(&config_path, &options.settings, options.large_services) {
+        let Ok(files) = plugin.render(&case.input) else {
+            continue;
+        };
+        let slug: String = case
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        for f in files {
+            let target = dir.join(&slug).join(f.path.trim_start_matches('/'));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, f.contents)?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }
 
 /// Check an already loaded plugin.
@@ -123,7 +156,7 @@ pub fn check_plugin(plugin: &Plugin, options: &Options) -> Report {
         }
     }
     let probes = settings_probe::probe(plugin, &candidates);
-    let (route_check, mut accepted) = injection::check_routes(plugin, &config_path, &options.settings);
+    let (route_check, accepted) = injection::check_routes(plugin, &config_path, &options.settings);
     match &probes {
         Ok(p) => {
             checks.push(settings_probe::check_wrong_types(p, candidates.len()));
@@ -134,23 +167,33 @@ pub fn check_plugin(plugin: &Plugin, options: &Options) -> Report {
                 .or_else(|| rendered.iter().find(|r| r.case.name == "one host"))
                 .map(|r| r.case.input.clone());
             if let Some(base) = base {
-                let (c, more) = injection::check_settings(plugin, p, &base);
-                checks.push(c);
-                accepted.extend(more);
+                checks.push(injection::check_settings(plugin, p, &base));
             }
         }
         Err(e) => {
-            checks.push(CheckResult::new("settings: wrong types", "probe failed".into(), vec![e.to_string()]));
+            checks.push(CheckResult::new(
+                "settings: wrong types",
+                "probe failed".into(),
+                vec![e.to_string()],
+            ));
             checks.push(route_check);
         }
     }
 
     if options.proxy_check {
         let mut inputs = renders::rendered_inputs(&rendered);
-        inputs.extend(accepted.into_iter().enumerate().map(|(n, i)| (format!("hostile #{n}"), i)));
+        inputs.extend(
+            accepted
+                .into_iter()
+                .enumerate()
+                .map(|(n, i)| (format!("hostile #{n}"), i)),
+        );
         checks.push(proxy_check::check(plugin, &inputs));
     } else {
-        checks.push(CheckResult::skipped("proxy validate", "not asked for (--proxy-check)".into()));
+        checks.push(CheckResult::skipped(
+            "proxy validate",
+            "not asked for (--proxy-check)".into(),
+        ));
     }
 
     Report {
@@ -166,7 +209,11 @@ pub fn check_plugin(plugin: &Plugin, options: &Options) -> Report {
 fn check_info(plugin: &Plugin) -> CheckResult {
     let i = plugin.info();
     let mut failures = Vec::new();
-    for (field, value) in [("name", &i.name), ("version", &i.version), ("proxy", &i.proxy)] {
+    for (field, value) in [
+        ("name", &i.name),
+        ("version", &i.version),
+        ("proxy", &i.proxy),
+    ] {
         if value.trim().is_empty() {
             failures.push(format!("`{field}` is empty"));
         }
@@ -184,7 +231,10 @@ fn check_info(plugin: &Plugin) -> CheckResult {
     }
     CheckResult::new(
         "info",
-        format!("{} {} for {}, main config {}", i.name, i.version, i.proxy, i.default_config_path),
+        format!(
+            "{} {} for {}, main config {}",
+            i.name, i.version, i.proxy, i.default_config_path
+        ),
         failures,
     )
 }

@@ -46,7 +46,8 @@ impl Drop for Scratch {
     }
 }
 
-/// Self-signed certificate, key, and both in one PEM.
+/// Self-signed certificate, key, and both in one PEM. The key sits at the
+/// certificate's path + `.key`, where HAProxy looks for it.
 struct Certs {
     cert: String,
     key: String,
@@ -56,22 +57,39 @@ struct Certs {
 fn make_certs(dir: &Path) -> Result<Certs, String> {
     let out = Command::new("openssl")
         .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
-            "cert.pem", "-days", "30", "-subj", "/CN=conformance.example.org",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "cert.pem.key",
+            "-out",
+            "cert.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=conformance.example.org",
         ])
         .current_dir(dir)
         .output()
         .map_err(|e| format!("cannot run openssl: {e}"))?;
     if !out.status.success() {
-        return Err(format!("openssl failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "openssl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| format!("{f}: {e}"));
-    std::fs::write(dir.join("combined.pem"), read("cert.pem")? + &read("key.pem")?)
-        .map_err(|e| format!("combined.pem: {e}"))?;
+    std::fs::write(
+        dir.join("combined.pem"),
+        read("cert.pem")? + &read("cert.pem.key")?,
+    )
+    .map_err(|e| format!("combined.pem: {e}"))?;
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
     Ok(Certs {
         cert: p("cert.pem"),
-        key: p("key.pem"),
+        key: p("cert.pem.key"),
         combined: p("combined.pem"),
     })
 }
@@ -97,7 +115,11 @@ fn use_certs(input: &mut RenderInput, certs: Option<&Certs>) -> bool {
 pub fn check(plugin: &Plugin, inputs: &[(String, RenderInput)]) -> CheckResult {
     let argv = &plugin.info().validate_command;
     let Some(program) = argv.first() else {
-        return CheckResult::new(NAME, "no validate-command".into(), vec!["info() has an empty validate-command".into()]);
+        return CheckResult::new(
+            NAME,
+            "no validate-command".into(),
+            vec!["info() has an empty validate-command".into()],
+        );
     };
     if find_program(program).is_none() {
         return CheckResult::skipped(NAME, format!("`{program}` is not on PATH"));
@@ -142,7 +164,11 @@ pub fn check(plugin: &Plugin, inputs: &[(String, RenderInput)]) -> CheckResult {
                 let text = String::from_utf8_lossy(&out.stderr).into_owned()
                     + &String::from_utf8_lossy(&out.stdout);
                 let head: Vec<&str> = text.lines().take(6).collect();
-                failures.push(format!("{name}: `{program}` refused it ({}):\n{}", out.status, head.join("\n")));
+                failures.push(format!(
+                    "{name}: `{program}` refused it ({}):\n{}",
+                    out.status,
+                    head.join("\n")
+                ));
             }
             Err(e) => failures.push(format!("{name}: cannot run `{program}`: {e}")),
         }

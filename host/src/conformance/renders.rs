@@ -46,12 +46,9 @@ pub fn records(rendered: &[Rendered]) -> Vec<RenderRecord> {
                     f.len(),
                     f.iter().map(|f| f.contents.len()).sum(),
                 ),
-                Err(PluginError::InvalidInput { diagnostics, .. }) => (
-                    "refused",
-                    super::injection::list(diagnostics),
-                    0,
-                    0,
-                ),
+                Err(PluginError::InvalidInput { diagnostics, .. }) => {
+                    ("refused", super::injection::list(diagnostics), 0, 0)
+                }
                 Err(e) => ("failed", e.to_string(), 0, 0),
             };
             RenderRecord {
@@ -122,13 +119,20 @@ pub fn check_determinism(plugin: &Plugin, rendered: &[Rendered]) -> CheckResult 
         compared += 1;
         match plugin.render(&r.case.input) {
             Ok(second) if &second == first => {}
-            Ok(second) => failures.push(format!("{}: {}", r.case.name, first_difference(first, &second))),
+            Ok(second) => failures.push(format!(
+                "{}: {}",
+                r.case.name,
+                first_difference(first, &second)
+            )),
             Err(e) => failures.push(format!("{}: second render failed: {e}", r.case.name)),
         }
     }
     CheckResult::new(
         "determinism",
-        format!("{compared} route sets rendered twice, {} identical", compared - failures.len()),
+        format!(
+            "{compared} route sets rendered twice, {} identical",
+            compared - failures.len()
+        ),
         failures,
     )
 }
@@ -148,7 +152,14 @@ fn first_difference(a: &[OutputFile], b: &[OutputFile]) -> String {
                 .zip(y.contents.lines())
                 .position(|(l, m)| l != m)
                 .unwrap_or(0);
-            let show = |s: &str| s.lines().nth(line).unwrap_or("").chars().take(100).collect::<String>();
+            let show = |s: &str| {
+                s.lines()
+                    .nth(line)
+                    .unwrap_or("")
+                    .chars()
+                    .take(100)
+                    .collect::<String>()
+            };
             return format!(
                 "{} differs at line {}: {:?} vs {:?}",
                 x.path,
@@ -168,7 +179,9 @@ pub fn check_output_limits(rendered: &[Rendered], limits: &Limits) -> CheckResul
     let (mut files, mut bytes, mut at) = (0, 0, "");
     for r in rendered {
         match &r.result {
-            Err(e @ PluginError::BadOutput { .. }) => failures.push(format!("{}: {e}", r.case.name)),
+            Err(e @ PluginError::BadOutput { .. }) => {
+                failures.push(format!("{}: {e}", r.case.name))
+            }
             Ok(f) => {
                 let size: usize = f.iter().map(|f| f.contents.len()).sum();
                 files = files.max(f.len());
@@ -206,7 +219,12 @@ pub fn check_time(rendered: &[Rendered], limits: &Limits) -> CheckResult {
         })
         .collect();
     let slowest = rendered.iter().max_by_key(|r| r.stats.elapsed);
-    let med = median(rendered.iter().map(|r| r.stats.elapsed.as_nanos()).collect());
+    let med = median(
+        rendered
+            .iter()
+            .map(|r| r.stats.elapsed.as_nanos())
+            .collect(),
+    );
     CheckResult::new(
         "time per render",
         format!(
@@ -230,13 +248,20 @@ pub fn check_memory(rendered: &[Rendered], limits: &Limits) -> CheckResult {
         })
         .collect();
     let biggest = rendered.iter().max_by_key(|r| r.stats.peak_memory_bytes);
-    let med = median(rendered.iter().map(|r| r.stats.peak_memory_bytes as u128).collect());
+    let med = median(
+        rendered
+            .iter()
+            .map(|r| r.stats.peak_memory_bytes as u128)
+            .collect(),
+    );
     CheckResult::new(
         "memory per render",
         format!(
             "median {}, max {} (`{}`), cap {}",
             mib(med as usize),
-            biggest.map(|r| mib(r.stats.peak_memory_bytes)).unwrap_or_default(),
+            biggest
+                .map(|r| mib(r.stats.peak_memory_bytes))
+                .unwrap_or_default(),
             biggest.map(|r| r.case.name.as_str()).unwrap_or(""),
             mib(limits.memory_bytes)
         ),

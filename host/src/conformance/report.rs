@@ -112,7 +112,11 @@ impl std::fmt::Display for Report {
             writeln!(f, "  interface  sluice:renderer@{v}")?;
         }
         if let Some(i) = &self.info {
-            writeln!(f, "  name       {} {} (proxy: {})", i.name, i.version, i.proxy)?;
+            writeln!(
+                f,
+                "  name       {} {} (proxy: {})",
+                i.name, i.version, i.proxy
+            )?;
             writeln!(f, "  config     {}", i.default_config_path)?;
             writeln!(f, "  validate   {}", i.validate_command.join(" "))?;
             let reload = match &i.reload {
@@ -149,14 +153,24 @@ impl std::fmt::Display for Report {
                 writeln!(f, "      {}", x.replace('\n', "\n        "))?;
             }
             if c.failures.len() > SHOWN_FAILURES {
-                writeln!(f, "      ... and {} more", c.failures.len() - SHOWN_FAILURES)?;
+                writeln!(
+                    f,
+                    "      ... and {} more",
+                    c.failures.len() - SHOWN_FAILURES
+                )?;
             }
         }
         let failed = self.failed();
         if failed.is_empty() {
             writeln!(f, "\nresult: PASS ({} checks)", self.checks.len())
         } else {
-            writeln!(f, "\nresult: FAIL ({} of {} checks failed: {})", failed.len(), self.checks.len(), failed.join(", "))
+            writeln!(
+                f,
+                "\nresult: FAIL ({} of {} checks failed: {})",
+                failed.len(),
+                self.checks.len(),
+                failed.join(", ")
+            )
         }
     }
 }

@@ -13,15 +13,48 @@ use crate::wit::latest::{Diagnostic, Setting, SettingValue, Severity};
 
 /// Interlock's `[Extensions.NAME.Config]` keys (nginx and HAProxy, reference §3.3–3.4).
 pub const INTERLOCK_KEYS: &[&str] = &[
-    "Version", "User", "PidPath", "WorkerProcesses", "RLimitNoFile", "MaxConnections",
-    "ConnectTimeout", "SendTimeout", "ReadTimeout", "ClientTimeout", "ServerTimeout",
-    "TunnelTimeout", "IPHash", "HTTPVersion", "SSLOpts", "SSLDefaultDHParam",
-    "SSLDefaultDHParamPath", "SSLVerify", "SSLCiphers", "SSLProtocols", "SSLCAFile",
-    "HideInfoHeaders", "KeepaliveTimeout", "ClientMaxBodySize", "ClientBodyBufferSize",
-    "ClientHeaderBufferSize", "LargeClientHeaderBuffers", "ClientBodyTimeout",
-    "UnderscoresInHeaders", "ServerNamesHashBucketSize", "UpstreamZoneSize", "GlobalOptions",
-    "HTTPOptions", "TCPOptions", "DefaultOptions", "AccessLogPath", "ErrorLogPath",
-    "MainLogFormat", "TraceLogFormat", "AdminUser", "AdminPass", "SyslogAddr",
+    "Version",
+    "User",
+    "PidPath",
+    "WorkerProcesses",
+    "RLimitNoFile",
+    "MaxConnections",
+    "ConnectTimeout",
+    "SendTimeout",
+    "ReadTimeout",
+    "ClientTimeout",
+    "ServerTimeout",
+    "TunnelTimeout",
+    "IPHash",
+    "HTTPVersion",
+    "SSLOpts",
+    "SSLDefaultDHParam",
+    "SSLDefaultDHParamPath",
+    "SSLVerify",
+    "SSLCiphers",
+    "SSLProtocols",
+    "SSLCAFile",
+    "HideInfoHeaders",
+    "KeepaliveTimeout",
+    "ClientMaxBodySize",
+    "ClientBodyBufferSize",
+    "ClientHeaderBufferSize",
+    "LargeClientHeaderBuffers",
+    "ClientBodyTimeout",
+    "UnderscoresInHeaders",
+    "ServerNamesHashBucketSize",
+    "UpstreamZoneSize",
+    "GlobalOptions",
+    "HTTPOptions",
+    "TCPOptions",
+    "DefaultOptions",
+    "AccessLogPath",
+    "ErrorLogPath",
+    "MainLogFormat",
+    "TraceLogFormat",
+    "AdminUser",
+    "AdminPass",
+    "SyslogAddr",
 ];
 
 /// Keys Interlock documents as raw config fragments, written as given by the
@@ -71,8 +104,20 @@ fn samples(k: Kind) -> Vec<SettingValue> {
     let text = |s: &[&str]| s.iter().map(|t| SettingValue::Text((*t).into())).collect();
     match k {
         Kind::Text => text(&[
-            "sluiceprobe", "1", "on", "auto", "required", "1s", "1k", "4 8k", "1.1", "TLSv1.2",
-            "HIGH", "root", "/tmp/sluice-probe",
+            "sluiceprobe",
+            "1",
+            "on",
+            "auto",
+            "required",
+            "1s",
+            "1k",
+            "4 8k",
+            "1.1",
+            "TLSv1.2",
+            "HIGH",
+            "root",
+            "/tmp/sluice-probe",
+            "localhost:8080",
         ]),
         Kind::Integer => [1, 60, 64, 1024].map(SettingValue::Integer).to_vec(),
         Kind::Float => vec![SettingValue::Float(0.5)],
@@ -113,7 +158,9 @@ impl KeyProbe {
     }
 
     fn accepts(&self, k: Kind) -> bool {
-        self.answers.iter().any(|(kind, _, d)| *kind == k && d.is_empty())
+        self.answers
+            .iter()
+            .any(|(kind, _, d)| *kind == k && d.is_empty())
     }
 
     /// The first accepted string value: the benign twin for injection probes.
@@ -191,7 +238,10 @@ pub fn check_unknown_keys(plugin: &Plugin) -> CheckResult {
     }
     CheckResult::new(
         NAME,
-        format!("{named}/{} unknown keys named; empty table accepted", junk.len()),
+        format!(
+            "{named}/{} unknown keys named; empty table accepted",
+            junk.len()
+        ),
         failures,
     )
 }

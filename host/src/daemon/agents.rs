@@ -51,7 +51,11 @@ pub(super) fn endpoint(
     node_addr: Option<&str>,
     port: u16,
 ) -> Result<String, NoEndpoint> {
-    if let Some(url) = config.endpoint_override.as_deref().filter(|u| !u.is_empty()) {
+    if let Some(url) = config
+        .endpoint_override
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
         let url = url.trim_end_matches('/');
         return Ok(if url.contains("://") {
             url.to_owned()
@@ -76,15 +80,27 @@ mod tests {
         let table: [(Option<&str>, Option<&str>, Option<&str>); 6] = [
             (None, Some("10.213.0.1"), Some("http://10.213.0.1:8080")),
             (None, Some("fd00::1"), Some("http://[fd00::1]:8080")),
-            (Some("10.0.0.5:9000"), Some("10.213.0.1"), Some("http://10.0.0.5:9000")),
-            (Some("http://sluice.internal:80/"), None, Some("http://sluice.internal:80")),
+            (
+                Some("10.0.0.5:9000"),
+                Some("10.213.0.1"),
+                Some("http://10.0.0.5:9000"),
+            ),
+            (
+                Some("http://sluice.internal:80/"),
+                None,
+                Some("http://sluice.internal:80"),
+            ),
             (None, None, None),
             (None, Some(""), None),
         ];
         for (over, node, want) in table {
             let mut config = Config::new();
             config.endpoint_override = over.map(str::to_owned);
-            assert_eq!(endpoint(&config, node, 8080).ok().as_deref(), want, "{over:?} {node:?}");
+            assert_eq!(
+                endpoint(&config, node, 8080).ok().as_deref(),
+                want,
+                "{over:?} {node:?}"
+            );
         }
     }
 }

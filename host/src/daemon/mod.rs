@@ -6,30 +6,52 @@
 //! nothing changed writes nothing. A cluster whose render or apply fails keeps
 //! its last good config and the other clusters carry on.
 
+mod agents;
 mod findings;
 mod reconcile;
 mod schedule;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::apply::Engine;
-use crate::config::Config;
+use crate::config::{Config, Delivery};
 use crate::observe::{connect, raw::RawClient, watch};
 use crate::render::{PluginHost, load_plugin};
+use crate::serve::{self, Api, Keyring, Publisher, Store};
 
 pub use reconcile::Round;
 
-/// Run until `shutdown` completes. Start-up fails (naming what is at fault)
-/// when a plugin can't load or refuses its settings, or when Docker is not a
-/// reachable Swarm manager; after start-up nothing ends the loop but shutdown.
+/// Run until `shutdown` completes, with the agent key at its default place
+/// (see [`run_with`]).
 pub async fn run(
     config: Config,
     instance: String,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    run_with(config, instance, None, shutdown).await
+}
+
+/// Run until `shutdown` completes, serving the API on `ListenAddr`. The key
+/// that derives the agents' tokens comes from `agent_key_file`, else from
+/// [`serve::auth::DEFAULT_KEY_FILE`] (generated there on first start).
+/// Start-up fails (naming what is at fault) when a plugin can't load or
+/// refuses its settings, when `ListenAddr` can't be bound, or when Docker is
+/// not a reachable Swarm manager; after start-up nothing ends the loop but
+/// shutdown.
+pub async fn run_with(
+    config: Config,
+    instance: String,
+    agent_key_file: Option<PathBuf>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let keys = match &agent_key_file {
+        Some(path) => Keyring::load(path)?,
+        None => Keyring::load_or_create(serve::auth::DEFAULT_KEY_FILE.as_ref())?,
+    };
     let host = Arc::new(PluginHost::new().context("starting the plugin host")?);
     for ext in config.extensions.values() {
         let (plugin, warnings) =
@@ -45,10 +67,48 @@ pub async fn run(
     let engine = Engine::connect(&config.docker_url).await?;
     tracing::info!(url = %config.docker_url, instance = %instance, "connected to the Swarm manager");
 
+    let addr = serve::listen_addr(&config.listen_addr)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("ListenAddr {:?}: binding {addr}", config.listen_addr))?;
+    let port = listener.local_addr().map_or(addr.port(), |a| a.port());
+    let node_addr = docker.info().await.ok().and_then(|i| i.swarm?.node_addr);
+    let endpoint = match agents::endpoint(&config, node_addr.as_deref(), port) {
+        Ok(e) => e,
+        Err(e) if hitless_clusters(&config) => return Err(e.into()),
+        Err(_) => String::new(),
+    };
+    let store = Arc::new(Store::new());
+    let keys = Arc::new(keys);
+    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(serve::run(
+        listener,
+        Api::new(store.clone(), keys.clone()),
+        async move {
+            let _ = api_stopped.await;
+        },
+    ));
+    tracing::info!(listen = %addr, agents_reach = %endpoint, "API serving");
+    let agents = agents::Agents::new(Publisher::spawn(store), keys, endpoint);
+
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = tokio::spawn(watch::events(docker.clone(), tx));
-    let mut reconciler = reconcile::Reconciler::new(config, instance, host, docker, raw, engine);
+    let mut reconciler =
+        reconcile::Reconciler::new(config, instance, host, docker, raw, engine, agents);
     let result = schedule::run(&mut reconciler, rx, shutdown).await;
     watcher.abort();
+    let _ = api_stop.send(());
+    match api.await {
+        Ok(Err(e)) => tracing::warn!("API server: {e}"),
+        Err(e) => tracing::warn!("API server task: {e}"),
+        Ok(Ok(())) => {}
+    }
     result
+}
+
+fn hitless_clusters(config: &Config) -> bool {
+    config
+        .extensions
+        .values()
+        .any(|e| e.delivery == Delivery::Hitless)
 }

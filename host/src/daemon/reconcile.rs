@@ -8,9 +8,10 @@ use anyhow::Context;
 use bollard::Docker;
 use tracing::Instrument;
 
+use super::agents::Agents;
 use super::findings::Findings;
 use crate::apply::{self, Engine, Outcome};
-use crate::config::Config;
+use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::plan;
 use crate::render::{PluginHost, Revision, render_cluster};
@@ -30,6 +31,7 @@ pub(super) struct Reconciler {
     docker: Docker,
     raw: RawClient,
     engine: Engine,
+    agents: Agents,
     findings: Findings,
     /// Hash of the last revision applied per cluster (for logs only: apply
     /// decides by comparing with what runs, so a restart loses nothing).
@@ -45,6 +47,7 @@ impl Reconciler {
         docker: Docker,
         raw: RawClient,
         engine: Engine,
+        agents: Agents,
     ) -> Reconciler {
         Reconciler {
             config,
@@ -53,6 +56,7 @@ impl Reconciler {
             docker,
             raw,
             engine,
+            agents,
             findings: Findings::default(),
             applied: BTreeMap::new(),
             round: 0,
@@ -98,17 +102,37 @@ impl Reconciler {
                     continue;
                 }
             };
-            match apply::apply_cluster(
-                &self.engine,
-                ext,
-                cluster,
-                &revision,
-                &snapshot,
-                &self.instance,
-            )
-            .instrument(span.clone())
-            .await
-            {
+            let applied = match ext.delivery {
+                Delivery::Rolling => {
+                    apply::apply_cluster(
+                        &self.engine,
+                        ext,
+                        cluster,
+                        &revision,
+                        &snapshot,
+                        &self.instance,
+                    )
+                    .instrument(span.clone())
+                    .await
+                }
+                // The revision goes to the agents; the service changes only
+                // when what the agents run with does.
+                Delivery::Hitless => {
+                    self.agents.offer(name, &revision);
+                    apply::apply_hitless(
+                        &self.engine,
+                        ext,
+                        cluster,
+                        &revision.info,
+                        &snapshot,
+                        &self.instance,
+                        &self.agents.access(name),
+                    )
+                    .instrument(span.clone())
+                    .await
+                }
+            };
+            match applied {
                 Ok(Outcome::Unchanged) => {}
                 Ok(outcome) => {
                     match outcome {

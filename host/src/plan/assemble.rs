@@ -18,6 +18,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let mut diagnostics = Vec::new();
     let partition = Partition::new(config, &mut diagnostics);
     let mut routed: BTreeMap<String, Vec<Routed>> = BTreeMap::new();
+    let index = targets::Index::new(snapshot);
 
     let mut services: Vec<(&str, &Service)> = snapshot
         .services
@@ -73,7 +74,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             diagnostics.push(in_cluster(d));
             continue;
         }
-        match targets::resolve(snapshot, service, name, &route) {
+        match targets::resolve_in(&index, service, name, &route) {
             Ok(t) => {
                 for w in t.warnings {
                     diagnostics.push(in_cluster(for_service(Severity::Warning, name, None, w)));

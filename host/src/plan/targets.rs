@@ -7,7 +7,7 @@
 //! set, even for a single-network service (reference §5.5). Here the only
 //! network is used whenever there is exactly one, passthrough or not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use bollard::models::{EndpointPortConfig, EndpointPortConfigPublishModeEnum, Service, TaskState};
@@ -51,15 +51,46 @@ pub fn resolve(
     name: &str,
     route: &ServiceRoute,
 ) -> Result<Targets, TargetError> {
-    let names = network_names(snapshot);
-    let networks = service_networks(service, &names);
+    resolve_in(&Index::new(snapshot), service, name, route)
+}
+
+/// What every service's resolution looks up, indexed once per snapshot:
+/// scanning every task (and naming every network) per service made planning
+/// quadratic in the cluster's size.
+pub struct Index<'a> {
+    snapshot: &'a Snapshot,
+    names: BTreeMap<String, String>,
+    tasks: HashMap<&'a str, Vec<&'a SwarmTask>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(snapshot: &'a Snapshot) -> Index<'a> {
+        let mut tasks: HashMap<&str, Vec<&SwarmTask>> = HashMap::new();
+        for t in snapshot.tasks.iter().filter(|t| is_running(t)) {
+            if let Some(id) = t.service_id.as_deref() {
+                tasks.entry(id).or_default().push(t);
+            }
+        }
+        Index {
+            snapshot,
+            names: network_names(snapshot),
+            tasks,
+        }
+    }
+}
+
+/// [`resolve`] against a prebuilt [`Index`].
+pub fn resolve_in(
+    index: &Index,
+    service: &Service,
+    name: &str,
+    route: &ServiceRoute,
+) -> Result<Targets, TargetError> {
+    let snapshot = index.snapshot;
+    let networks = service_networks(service, &index.names);
     let network = choose_network(&networks, route)?;
     let id = service.id.as_deref().unwrap_or_default();
-    let tasks: Vec<&SwarmTask> = snapshot
-        .tasks
-        .iter()
-        .filter(|t| t.service_id.as_deref() == Some(id) && is_running(t))
-        .collect();
+    let tasks: &[&SwarmTask] = index.tasks.get(id).map_or(&[], Vec::as_slice);
     let mut warnings = Vec::new();
     let servers = match (route.backend_mode, &network) {
         (BackendMode::Vip, Some(net)) => vec![vip_server(service, net, name, route)?],
@@ -69,9 +100,9 @@ pub fn resolve(
                 "is vip, but the service is on no network, so it has no virtual IP".into(),
             ));
         }
-        (BackendMode::Task, Some(net)) => task_servers(&tasks, net, name, route, &mut warnings),
+        (BackendMode::Task, Some(net)) => task_servers(tasks, net, name, route, &mut warnings),
         (BackendMode::Task, None) if publishes_in_host_mode(service, route.port) => {
-            host_mode_servers(snapshot, &tasks, name, route, &mut warnings)
+            host_mode_servers(snapshot, tasks, name, route, &mut warnings)
         }
         (BackendMode::Task, None) => {
             return Err(err(

@@ -89,7 +89,10 @@ async fn long_poll_ends_with_204_when_nothing_is_newer() {
     let got = east.poll("east", "h1", "r1", None, WAIT).await.unwrap();
     assert_eq!(got, None);
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
@@ -113,9 +116,17 @@ async fn tokens_open_only_their_own_cluster() {
     for (cluster, token, want) in table {
         let c = s.client(&token);
         let poll = c.poll(cluster, "", "r1", None, WAIT).await;
-        assert_eq!(poll.err().and_then(|e| e.status()), want, "poll {cluster} {token:?}");
+        assert_eq!(
+            poll.err().and_then(|e| e.status()),
+            want,
+            "poll {cluster} {token:?}"
+        );
         let sent = c.report(cluster, &report).await;
-        assert_eq!(sent.err().and_then(|e| e.status()), want, "report {cluster} {token:?}");
+        assert_eq!(
+            sent.err().and_then(|e| e.status()),
+            want,
+            "report {cluster} {token:?}"
+        );
     }
 }
 
@@ -144,12 +155,21 @@ async fn status_shows_reports_and_needs_a_known_token() {
         assert_eq!(east.revision.as_deref(), Some("h2"));
         let r = &east.replicas["proxy.1"];
         assert_eq!(r.running.as_deref(), Some("h1"));
-        assert!(r.failed.as_ref().unwrap().message.contains("unknown directive"));
+        assert!(
+            r.failed
+                .as_ref()
+                .unwrap()
+                .message
+                .contains("unknown directive")
+        );
     }
     let table = [
         (String::new(), 401),
         (s.keys.token("nowhere"), 403),
-        (Keyring::new(b"some other daemon key".to_vec()).token(auth::ADMIN), 403),
+        (
+            Keyring::new(b"some other daemon key".to_vec()).token(auth::ADMIN),
+            403,
+        ),
     ];
     for (token, want) in table {
         let err = s.client(&token).status().await.unwrap_err();
@@ -167,7 +187,11 @@ async fn shutdown_ends_pending_long_polls() {
     s.stop.take().unwrap().send(()).unwrap();
     assert_eq!(poll.await.unwrap().unwrap(), None);
     s.task.await.unwrap().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -183,5 +207,10 @@ fn listen_addresses() {
         let got = listen_addr(value).ok().map(|a| a.to_string());
         assert_eq!(got.as_deref(), want, "{value}");
     }
-    assert!(listen_addr("x").unwrap_err().to_string().contains("ListenAddr \"x\""));
+    assert!(
+        listen_addr("x")
+            .unwrap_err()
+            .to_string()
+            .contains("ListenAddr \"x\"")
+    );
 }

@@ -20,10 +20,10 @@ const MIN_KEY_BYTES: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("agent key file {path}: {source}")]
+    #[error("agent key file {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("agent key file {path}: {len} bytes, at least {MIN_KEY_BYTES} are needed")]
     TooShort { path: PathBuf, len: usize },
@@ -68,9 +68,9 @@ impl Keyring {
 
     /// The key in `path` (trailing whitespace ignored).
     pub fn load(path: &Path) -> Result<Keyring, KeyError> {
-        let io = |source| KeyError::Io {
+        let io = |error| KeyError::Io {
             path: path.to_owned(),
-            source,
+            error,
         };
         let mut key = std::fs::read(path).map_err(io)?;
         while key.last().is_some_and(u8::is_ascii_whitespace) {
@@ -89,12 +89,12 @@ impl Keyring {
     /// when the file does not exist, so restarts keep tokens valid.
     pub fn load_or_create(path: &Path) -> Result<Keyring, KeyError> {
         match Keyring::load(path) {
-            Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(KeyError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
             other => return other,
         }
-        let io = |source| KeyError::Io {
+        let io = |error| KeyError::Io {
             path: path.to_owned(),
-            source,
+            error,
         };
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(KeyError::Random)?;

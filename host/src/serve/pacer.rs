@@ -74,7 +74,10 @@ impl<T> Pacer<T> {
     pub fn due(&self) -> Option<Instant> {
         let held = self.held.as_ref()?;
         let stable = (held.changed + QUIET).min(held.since + MAX_HOLD);
-        let spaced = self.published.as_ref().map_or(stable, |(_, at)| *at + MIN_INTERVAL);
+        let spaced = self
+            .published
+            .as_ref()
+            .map_or(stable, |(_, at)| *at + MIN_INTERVAL);
         Some(stable.max(spaced))
     }
 
@@ -124,8 +127,15 @@ mod tests {
         let burst: Vec<(u64, &str)> = burst.iter().map(|(t, h)| (*t, h.as_str())).collect();
         let churn: Vec<(u64, String)> = (0..400).map(|i| (i * 10, format!("c{i}"))).collect();
         let churn: Vec<(u64, &str)> = churn.iter().map(|(t, h)| (*t, h.as_str())).collect();
-        let table: [(&str, &[(u64, &str)], u64, Vec<(u64, String)>); 6] = [
-            ("a lone change goes out at once", &[(0, "a")], 1000, pubs(&[(0, "a")])),
+        // (case, offers, simulated until, publications)
+        type Case<'a> = (&'a str, &'a [(u64, &'a str)], u64, Vec<(u64, String)>);
+        let table: [Case; 6] = [
+            (
+                "a lone change goes out at once",
+                &[(0, "a")],
+                1000,
+                pubs(&[(0, "a")]),
+            ),
             (
                 "the same hash again is nothing",
                 &[(0, "a"), (500, "a"), (900, "a")],

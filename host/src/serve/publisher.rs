@@ -69,3 +69,59 @@ fn publish(store: &Store, doc: &RevisionDoc) {
         tracing::info!(cluster = %doc.cluster, revision = %&doc.hash[..doc.hash.len().min(12)], "revision published to the proxy agents");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::serve::wire::ReloadDoc;
+
+    fn doc(cluster: &str, hash: &str) -> RevisionDoc {
+        RevisionDoc {
+            cluster: cluster.into(),
+            hash: hash.into(),
+            files: vec![],
+            validate_command: vec![],
+            reload: ReloadDoc::Signal("HUP".into()),
+        }
+    }
+
+    /// What an agent of `cluster` would apply: every revision it receives.
+    fn agent(store: Arc<Store>, cluster: &'static str) -> tokio::task::JoinHandle<Vec<String>> {
+        tokio::spawn(async move {
+            let (mut have, mut applied) = (String::new(), Vec::new());
+            while let Some(p) = store
+                .wait_newer(cluster, &have, Duration::from_secs(2))
+                .await
+            {
+                have = p.hash.clone();
+                applied.push(have.clone());
+            }
+            applied
+        })
+    }
+
+    #[tokio::test]
+    async fn a_burst_is_at_most_two_reloads_and_none_elsewhere() {
+        let store = Arc::new(Store::new());
+        let publisher = Publisher::spawn(store.clone());
+        publisher.offer(doc("west", "w0"));
+        let (east, west) = (agent(store.clone(), "east"), agent(store.clone(), "west"));
+        // 100 label changes within a second: each round renders east anew,
+        // west the same as before.
+        for i in 0..100 {
+            publisher.offer(doc("east", &format!("e{i}")));
+            publisher.offer(doc("west", "w0"));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let east = east.await.unwrap();
+        assert!(
+            east.len() <= 2,
+            "east reloaded {} times: {east:?}",
+            east.len()
+        );
+        assert_eq!(east.last().map(String::as_str), Some("e99"));
+        assert_eq!(west.await.unwrap(), ["w0"]);
+    }
+}

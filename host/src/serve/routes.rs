@@ -51,7 +51,7 @@ async fn revision(
     Query(q): Query<PollQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(denied) = authorise(&shared.api, &headers, &cluster) {
+    if let Some(denied) = refuse(&shared.api, &headers, &cluster) {
         return denied;
     }
     let store = &shared.api.store;
@@ -86,7 +86,7 @@ async fn report(
     headers: HeaderMap,
     Json(report): Json<AgentReport>,
 ) -> Response {
-    if let Err(denied) = authorise(&shared.api, &headers, &cluster) {
+    if let Some(denied) = refuse(&shared.api, &headers, &cluster) {
         return denied;
     }
     if let Some(failed) = &report.failed {
@@ -114,12 +114,12 @@ async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     Json(api.store.status()).into_response()
 }
 
-fn authorise(api: &Api, headers: &HeaderMap, cluster: &str) -> Result<(), Response> {
-    let token = bearer(headers).ok_or_else(unauthorised)?;
-    if api.keys.verify(cluster, token) {
-        Ok(())
-    } else {
-        Err(forbidden(&format!("cluster {cluster:?}")))
+/// The refusal, unless the request carries `cluster`'s token.
+fn refuse(api: &Api, headers: &HeaderMap, cluster: &str) -> Option<Response> {
+    match bearer(headers) {
+        None => Some(unauthorised()),
+        Some(token) if api.keys.verify(cluster, token) => None,
+        Some(_) => Some(forbidden(&format!("cluster {cluster:?}"))),
     }
 }
 

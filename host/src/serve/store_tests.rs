@@ -34,7 +34,11 @@ async fn wait_returns_at_once_when_the_newest_differs() {
     // A replica that missed "b" (or runs nothing) gets the newest at once.
     for have in ["", "a", "stale"] {
         let got = store.wait_newer("east", have, Duration::from_secs(5)).await;
-        assert_eq!(got.map(|p| p.hash.clone()).as_deref(), Some("b"), "{have:?}");
+        assert_eq!(
+            got.map(|p| p.hash.clone()).as_deref(),
+            Some("b"),
+            "{have:?}"
+        );
     }
 }
 
@@ -43,7 +47,12 @@ async fn wait_times_out_when_up_to_date() {
     let store = Store::new();
     store.publish(&doc("east", "a"));
     let started = Instant::now();
-    assert!(store.wait_newer("east", "a", Duration::from_millis(200)).await.is_none());
+    assert!(
+        store
+            .wait_newer("east", "a", Duration::from_millis(200))
+            .await
+            .is_none()
+    );
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
 
@@ -55,7 +64,9 @@ async fn publish_wakes_waiters_of_that_cluster_only() {
         let store = store.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            let got = store.wait_newer(cluster, have, Duration::from_millis(1500)).await;
+            let got = store
+                .wait_newer(cluster, have, Duration::from_millis(1500))
+                .await;
             (got.map(|p| p.hash.clone()), started.elapsed())
         })
     };
@@ -92,6 +103,9 @@ fn status_has_the_newest_revision_and_each_replica() {
     assert_eq!(east.revision.as_deref(), Some("a"));
     assert_eq!(east.replicas["proxy.1"].running.as_deref(), Some("a"));
     assert_eq!(east.replicas["proxy.1"].failed, None);
-    assert_eq!(east.replicas["proxy.2"].failed.as_ref().unwrap().revision, "b");
+    assert_eq!(
+        east.replicas["proxy.2"].failed.as_ref().unwrap().revision,
+        "b"
+    );
     assert!(east.replicas["proxy.2"].last_seen_ms > 0);
 }

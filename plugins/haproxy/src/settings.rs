@@ -123,9 +123,8 @@ pub fn parse(settings: &[Setting]) -> (Config, Vec<Diagnostic>) {
             .read
             .has("SSLDefaultDHParam")
             .then(|| p.int_in("SSLDefaultDHParam", 2048, 1024, 16384)),
-        dh_param_file: p
-            .read
-            .has("SSLDefaultDHParamPath")
+        // "" is unset, as in Interlock's Go config (the seed's table has it).
+        dh_param_file: (!p.read.text("SSLDefaultDHParamPath", "").is_empty())
             .then(|| p.path("SSLDefaultDHParamPath", "")),
         server_verify: p.one_of("SSLVerify", "required", &["none", "required"]),
         ciphers: p.word("SSLCiphers", "HIGH:!aNULL:!MD5"),

@@ -202,3 +202,11 @@ fn admin_user_with_colon() {
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].key.as_deref(), Some("AdminUser"));
 }
+
+/// Interlock's configs (the seed's among them) write unset strings as "".
+#[test]
+fn empty_dh_param_path_is_unset() {
+    let (c, d) = parse(&[text("SSLDefaultDHParamPath", "")]);
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(c.dh_param_file, None);
+}

@@ -2,6 +2,7 @@
 //! reaches the config must read back as the value it is, never as syntax.
 //! All problems are collected, each naming the element at fault.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use sluice_plugin_kit::{Diagnostic, RenderInput, Severity, Upstream};
@@ -190,12 +191,14 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
         out.push(problem("cluster.config-path".into(), e));
     }
 
-    for (n, h) in input.hosts.iter().enumerate() {
+    // Sets, not scans of the earlier items: clusters have 10k+ hosts.
+    let mut seen_hosts = HashSet::new();
+    for h in &input.hosts {
         let key = format!("hosts[{:?}]", h.name);
         if let Err(e) = host_name(&h.name) {
             out.push(problem(key.clone(), e));
         }
-        if input.hosts[..n].iter().any(|o| o.name == h.name) {
+        if !seen_hosts.insert(h.name.as_str()) {
             out.push(problem(key.clone(), "host appears twice".into()));
         }
         for (i, cr) in h.context_roots.iter().enumerate() {
@@ -246,16 +249,19 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
         }
     }
 
-    let all = all_upstreams(input);
-    for (n, u) in all.iter().enumerate() {
+    let mut first: HashMap<&str, &Upstream> = HashMap::new();
+    for u in all_upstreams(input) {
         // Each distinct upstream once; a differing twin is an error.
-        match all[..n].iter().find(|o| o.name == u.name) {
+        match first.get(u.name.as_str()) {
             Some(o) if !same_upstream(o, u) => out.push(problem(
                 format!("upstreams[{:?}]", u.name),
                 "two different upstreams share this name".into(),
             )),
             Some(_) => {}
-            None => check_upstream(u, &mut out),
+            None => {
+                first.insert(u.name.as_str(), u);
+                check_upstream(u, &mut out);
+            }
         }
     }
     out

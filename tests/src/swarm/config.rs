@@ -1,6 +1,7 @@
 //! Sluice configs for the scenarios: the seed config as the demo runs it, or
 //! one built from a few [`Cluster`]s. Every proxy gets `sluice.test=1` (for
-//! tests/swarm/down.sh), host-mode ports of its own, and its region's node.
+//! tests/swarm/down.sh), host-mode ports of its own, its region's node, and
+//! Interlock's rolling delivery (the harness's proxy images have no agent).
 
 use std::fmt::Write;
 
@@ -12,8 +13,8 @@ use super::env::{SwarmEnv, repo_root};
 /// `PREFIX-east`/`-west`, on `port`/`ssl_port` of their node.
 pub fn seed(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16) -> String {
     let path = repo_root().join("examples/seed/config.local.toml.in");
-    let mut text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut replace = |from: &str, to: &str| {
         assert!(
             text.contains(from),
@@ -23,6 +24,9 @@ pub fn seed(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16) -> String {
         text = text.replace(from, to);
     };
     replace("@NGINX_IMAGE@", &env.nginx_image);
+    // Port 0: the daemon's API (for hitless agents, unused with rolling
+    // delivery) must not clash with another daemon's on this machine.
+    replace("ListenAddr = \":8080\"", "ListenAddr = \"127.0.0.1:0\"");
     replace(
         "DockerURL = \"unix:///var/run/docker.sock\"",
         &format!("DockerURL = \"unix://{}\"", env.manager_sock),
@@ -82,6 +86,7 @@ pub fn build(env: &SwarmEnv, prefix: &str, clusters: &[Cluster]) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "DockerURL = \"unix://{}\"", env.manager_sock);
     let _ = writeln!(t, "PollInterval = \"3s\"");
+    let _ = writeln!(t, "ListenAddr = \"127.0.0.1:0\"");
     for c in clusters {
         let networks: Vec<String> = c.networks.iter().map(|n| format!("{n:?}")).collect();
         let _ = write!(
@@ -92,6 +97,7 @@ pub fn build(env: &SwarmEnv, prefix: &str, clusters: &[Cluster]) -> String {
   ProxyImage = "{image}"
   ProxyServiceName = "{service}"
   ServiceCluster = "{cluster}"
+  Delivery = "rolling"
   Networks = [{networks}]
   ProxyReplicas = 1
   ProxyStopSignal = "{signal}"
@@ -116,7 +122,11 @@ pub fn build(env: &SwarmEnv, prefix: &str, clusters: &[Cluster]) -> String {
             ssl_port = c.ssl_port,
             // Each proxy's graceful stop: nginx quits on SIGQUIT, HAProxy's
             // master on SIGUSR1.
-            signal = if c.plugin == "haproxy" { "SIGUSR1" } else { "SIGQUIT" },
+            signal = if c.plugin == "haproxy" {
+                "SIGUSR1"
+            } else {
+                "SIGQUIT"
+            },
         );
     }
     t

@@ -1,6 +1,7 @@
 //! The harness's Swarm: `tests/swarm/up.sh`, run once per test process.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -40,7 +41,10 @@ pub fn swarm(test: &str) -> Option<&'static SwarmEnv> {
         Ok(env) => Some(env),
         Err(why) if swarm_required() => panic!("SLUICE_REQUIRE_SWARM=1 but {why}"),
         Err(why) => {
-            eprintln!(
+            // Straight to stderr: libtest captures eprintln! of passing tests,
+            // and a skip must not go unnoticed.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED {test}: {why}\n*** (needs root and Docker: tests/swarm/up.sh; \
                  SLUICE_REQUIRE_SWARM=1 makes this a failure)\n"
             );

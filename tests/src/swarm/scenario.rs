@@ -163,7 +163,11 @@ impl Scenario {
             if rounds.len() >= n && tail.clone().all(|r| logs::quiet(r)) {
                 Ok(())
             } else {
-                Err(format!("{} rounds, last: {:?}", rounds.len(), rounds.last()))
+                Err(format!(
+                    "{} rounds, last: {:?}",
+                    rounds.len(),
+                    rounds.last()
+                ))
             }
         })
         .1
@@ -315,7 +319,10 @@ impl Scenario {
                 }
             });
             if let Err(left) = left {
-                eprintln!("{}: task containers still there after 60 s: {left}", self.prefix);
+                eprintln!(
+                    "{}: task containers still there after 60 s: {left}",
+                    self.prefix
+                );
             }
         }
         let configs = self.names("config", true);

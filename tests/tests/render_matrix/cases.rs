@@ -10,7 +10,15 @@ pub struct Row {
     pub config: &'static str,
     /// Plan errors the row must produce, as (service, label); any other error fails.
     pub errors: &'static [(&'static str, &'static str)],
+    /// Known gaps: (plugin, cluster, text of the refusal). The plugin must
+    /// refuse that cluster's input with a message containing the text; once
+    /// it renders it, the case fails until the entry is removed.
+    pub refused: &'static [(&'static str, &'static str, &'static str)],
 }
+
+/// The HAProxy plugin has no wildcard routing yet (its maps and SNI rules
+/// match exact names), so it refuses a cluster with a `*.` host.
+const HAPROXY_NO_WILDCARD: &str = "contains '*'";
 
 /// Stands for `<plugin>-all-keys.toml`: every key of that plugin, non-default.
 pub const ALL_KEYS: &str = "all-keys";
@@ -18,6 +26,7 @@ pub const ALL_KEYS: &str = "all-keys";
 const FEATURES: &str = "examples/features/snapshot.json";
 const EVERY_LABEL: &str = "tests/fixtures/matrix/every-label.json";
 const SEED: &str = "examples/seed/snapshot.json";
+const WILDCARD: &str = "tests/fixtures/matrix/wildcard.json";
 const EMPTY: &str = "tests/fixtures/matrix/empty.json";
 pub const BAD_LABEL: &str = "tests/fixtures/matrix/bad-label.json";
 
@@ -26,22 +35,37 @@ const fn row(snapshot: &'static str, config: &'static str) -> Row {
         snapshot,
         config,
         errors: &[],
+        refused: &[],
+    }
+}
+
+const FEATURES_WILDCARD: &[(&str, &str, &str)] = &[("haproxy", "main", HAPROXY_NO_WILDCARD)];
+
+const fn features(config: &'static str) -> Row {
+    Row {
+        refused: FEATURES_WILDCARD,
+        ..row(FEATURES, config)
     }
 }
 
 pub const ROWS: &[Row] = &[
-    row(FEATURES, "defaults.toml"),
-    row(FEATURES, ALL_KEYS),
-    row(FEATURES, "seed-table.toml"),
+    features("defaults.toml"),
+    features(ALL_KEYS),
+    features("seed-table.toml"),
     row(EVERY_LABEL, "defaults.toml"),
     row(EVERY_LABEL, ALL_KEYS),
     row(EVERY_LABEL, "seed-table.toml"),
     row(SEED, "seed.toml"),
     row(EMPTY, "defaults.toml"),
     Row {
+        refused: &[("haproxy", "main", HAPROXY_NO_WILDCARD)],
+        ..row(WILDCARD, "defaults.toml")
+    },
+    Row {
         snapshot: BAD_LABEL,
         config: "defaults.toml",
         errors: &[("broken", "com.docker.lb.port")],
+        refused: &[],
     },
 ];
 
@@ -54,9 +78,18 @@ pub struct Case {
     pub config: String,
     pub plugin: Kind,
     pub errors: &'static [(&'static str, &'static str)],
+    pub refused: &'static [(&'static str, &'static str, &'static str)],
 }
 
 impl Case {
+    /// The refusal text expected from this case's plugin for `cluster`.
+    pub fn known_refusal(&self, cluster: &str) -> Option<&'static str> {
+        self.refused
+            .iter()
+            .find(|(plugin, c, _)| *plugin == self.plugin.name() && *c == cluster)
+            .map(|(_, _, text)| *text)
+    }
+
     pub fn all_keys(&self) -> bool {
         self.config.ends_with("-all-keys.toml")
     }
@@ -78,7 +111,11 @@ pub fn cases() -> Vec<Case> {
                 let snapshot_name = row
                     .snapshot
                     .rsplit('/')
-                    .nth(if row.snapshot.starts_with("examples") { 1 } else { 0 })
+                    .nth(if row.snapshot.starts_with("examples") {
+                        1
+                    } else {
+                        0
+                    })
                     .unwrap_or(row.snapshot)
                     .trim_end_matches(".json");
                 Case {
@@ -91,6 +128,7 @@ pub fn cases() -> Vec<Case> {
                     config,
                     plugin,
                     errors: row.errors,
+                    refused: row.refused,
                 }
             })
         })

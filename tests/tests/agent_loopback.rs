@@ -1,0 +1,717 @@
+//! Hitless delivery with the real pieces on loopback: the daemon's API
+//! (`sluice::serve`, in-process), `sluice agent` as a child process, and the
+//! real nginx (or HAProxy) it starts, configured by the real plugin.
+//!
+//! Route changes must reach the proxy in place (same master pid), within a
+//! second, without a failed request; refused revisions leave the last good
+//! config serving and show up in `/v1/status`; agents without their
+//! cluster's token get nothing; an agent (or daemon) that was away catches up
+//! with the newest revision. Run with `--nocapture` to see the latencies.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sluice::config::PluginRef;
+use sluice::render::{PluginHost, hash_files};
+use sluice::serve::wire::{FileDoc, ReloadDoc, ReplicaStatus, RevisionDoc};
+use sluice::serve::{Api, Keyring, Store};
+use sluice::wit::latest::{Reload, RenderInput, Setting, SettingValue, VirtualHost};
+use sluice_tests::backend::Backend;
+use sluice_tests::inputs;
+use sluice_tests::ports::free_port;
+use sluice_tests::proxy::Kind;
+use tempfile::TempDir;
+
+const CLUSTER: &str = "east";
+
+/// Routes (host, backend), then the host whose answer shows they are live
+/// and the backend it must come from.
+type Change<'a> = (&'a [(&'a str, &'a Backend)], &'a str, &'a str);
+/// The bar for a route change, publish to first 200.
+const LIVE_WITHIN: Duration = Duration::from_secs(1);
+
+/// The daemon's API on 127.0.0.1, with a store the test publishes into.
+struct Daemon {
+    runtime: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    store: Arc<Store>,
+    keys: Arc<Keyring>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Daemon {
+    fn start(port: u16, store: Arc<Store>) -> Daemon {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)))
+            .expect("bind the API");
+        let addr = listener.local_addr().unwrap();
+        let keys = Arc::new(Keyring::new(b"agent test key, 32 bytes long...".to_vec()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = runtime.spawn(sluice::serve::run(
+            listener,
+            Api::new(store.clone(), keys.clone()),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Daemon {
+            runtime,
+            addr,
+            store,
+            keys,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn publish(&self, doc: &RevisionDoc) -> Instant {
+        let at = Instant::now();
+        assert!(
+            self.store.publish(doc),
+            "revision {} published twice",
+            doc.hash
+        );
+        at
+    }
+
+    fn replica(&self, replica: &str) -> Option<ReplicaStatus> {
+        self.store
+            .status()
+            .clusters
+            .get(CLUSTER)?
+            .replicas
+            .get(replica)
+            .cloned()
+    }
+
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let (Some(stop), Some(task)) = (self.stop.take(), self.task.take()) {
+            let _ = stop.send(());
+            let _ = self.runtime.block_on(task);
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A proxy's scratch directory, ports, and the revisions rendered for it.
+struct Site {
+    kind: Kind,
+    dir: TempDir,
+    http_port: u16,
+    https_port: u16,
+}
+
+impl Site {
+    fn new(kind: Kind, name: &str) -> Site {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("sluice-agent-{}-{name}-", kind.name()))
+            .tempdir()
+            .unwrap();
+        let http_port = free_port();
+        let https_port = loop {
+            let p = free_port();
+            if p != http_port {
+                break p;
+            }
+        };
+        Site {
+            kind,
+            dir,
+            http_port,
+            https_port,
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    fn text(key: &str, value: &str) -> Setting {
+        Setting {
+            key: key.into(),
+            value: SettingValue::Text(value.into()),
+        }
+    }
+
+    fn config(&self) -> String {
+        self.file(match self.kind {
+            Kind::Nginx => "nginx.conf",
+            Kind::Haproxy => "haproxy.cfg",
+        })
+    }
+
+    /// The proxy's argv as the agent gets it (files stay in the site's dir).
+    fn proxy_cmd(&self) -> Vec<String> {
+        match self.kind {
+            Kind::Nginx => vec![
+                "nginx".to_owned(),
+                "-e".to_owned(),
+                self.file("startup-error.log"),
+                "-c".to_owned(),
+                "{config}".to_owned(),
+                "-g".to_owned(),
+                "daemon off;".to_owned(),
+            ],
+            Kind::Haproxy => ["haproxy", "-W", "-db", "-f", "{config}"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    fn settings(&self) -> Vec<Setting> {
+        if self.kind == Kind::Haproxy {
+            return vec![Site::text("PidPath", &self.file("haproxy.pid"))];
+        }
+        let mut settings = vec![
+            Site::text("PidPath", &self.file("nginx.pid")),
+            Site::text("ErrorLogPath", &self.file("error.log")),
+            Site::text("AccessLogPath", &self.file("access.log")),
+            Setting {
+                key: "HTTPOptions".into(),
+                value: SettingValue::TextList(
+                    ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+                        .iter()
+                        .map(|t| format!("{t}_temp_path {};", self.file(t)))
+                        .collect(),
+                ),
+            },
+        ];
+        if unsafe { libc::geteuid() } == 0 {
+            settings.push(Site::text("User", "root"));
+        }
+        settings
+    }
+
+    /// The plugin's rendering of `hosts` (name, backend) for this site.
+    fn revision(&self, hosts: &[(&str, &Backend)]) -> RevisionDoc {
+        let mut cluster = inputs::cluster(&self.config(), self.settings());
+        cluster.http_port = self.http_port;
+        cluster.https_port = self.https_port;
+        let hosts: Vec<VirtualHost> = hosts
+            .iter()
+            .map(|(name, b)| {
+                let up = inputs::upstream(&name.replace('.', "_"), &[(&b.ip(), b.port())]);
+                inputs::host(name, up)
+            })
+            .collect();
+        let input = RenderInput {
+            cluster,
+            hosts,
+            default_backend: None,
+        };
+        let plugin = plugin_host()
+            .load(&PluginRef::Builtin(self.kind.name().into()), None)
+            .expect("plugin loads");
+        let files = plugin.render(&input).expect("plugin renders");
+        let info = plugin.info();
+        RevisionDoc {
+            cluster: CLUSTER.into(),
+            hash: hash_files(&files),
+            files: files
+                .iter()
+                .map(|f| FileDoc {
+                    path: f.path.clone(),
+                    contents: f.contents.clone(),
+                })
+                .collect(),
+            validate_command: info.validate_command.clone(),
+            reload: match &info.reload {
+                Reload::Signal(s) => ReloadDoc::Signal(s.clone()),
+                Reload::Command(c) => ReloadDoc::Command(c.clone()),
+            },
+        }
+    }
+}
+
+fn plugin_host() -> &'static PluginHost {
+    static HOST: std::sync::OnceLock<PluginHost> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| PluginHost::new().expect("plugin host"))
+}
+
+/// `sluice agent` as a child process (its own process group, so dropping
+/// it takes the proxy along).
+struct Agent {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Agent {
+    fn start(site: &Site, daemon_url: &str, token: &str, replica: &str) -> Agent {
+        let token_file = site.dir.path().join(format!("token-{replica}"));
+        std::fs::write(&token_file, token).unwrap();
+        let proxy_cmd = serde_json::to_string(&site.proxy_cmd()).unwrap();
+        let log = site.dir.path().join(format!("agent-{replica}.log"));
+        let child = {
+            use std::os::unix::process::CommandExt;
+            Command::new(env!("CARGO_BIN_EXE_sluice-agent"))
+                .env("SLUICE_ENDPOINT", daemon_url)
+                .env("SLUICE_CLUSTER", CLUSTER)
+                .env("SLUICE_TOKEN_FILE", &token_file)
+                .env("SLUICE_REPLICA", replica)
+                .env("SLUICE_PROXY_CMD", proxy_cmd)
+                .env("RUST_LOG", "info")
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("start the agent")
+        };
+        Agent { child, log }
+    }
+
+    /// The proxy's main process: the agent's child.
+    fn proxy_pid(&self) -> Option<i32> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).ok()?;
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+            .flat_map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find_map(|pid| pid.parse().ok())
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, signal);
+        }
+    }
+
+    /// The agent's exit status, waiting at most `timeout`.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on a fresh connection: (status, body).
+fn get(port: u16, host: &str) -> Result<(u16, String), String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // One segment: a request split over several small writes waits on
+    // Nagle and delayed ACKs (~40 ms) with some servers.
+    s.set_nodelay(true).map_err(|e| e.to_string())?;
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {text:?}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Ok((status, body))
+}
+
+/// Whether `host` on the proxy answers 200 from `backend`.
+fn served_by(port: u16, host: &str, backend: &str) -> bool {
+    matches!(get(port, host), Ok((200, body)) if body.contains(&format!("\"backend\":\"{backend}\"")))
+}
+
+/// Polls (every 2 ms) until `host` is served by `backend`; the time it took.
+fn wait_served(port: u16, host: &str, backend: &str, timeout: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if served_by(port, host, backend) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// Requests `host` in a loop on fresh connections until dropped, counting
+/// answers that are not 200 from `backend`.
+struct Hammer {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    first_failure: Arc<std::sync::Mutex<Option<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Hammer {
+    fn start(port: u16, host: &'static str, backend: &'static str) -> Hammer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let first_failure = Arc::new(std::sync::Mutex::new(None));
+        let thread = {
+            let (stop, sent, failed, first) = (
+                Arc::clone(&stop),
+                Arc::clone(&sent),
+                Arc::clone(&failed),
+                Arc::clone(&first_failure),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let answer = get(port, host);
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    let ok = matches!(&answer, Ok((200, body)) if body.contains(backend));
+                    if !ok {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                        first.lock().unwrap().get_or_insert(format!("{answer:?}"));
+                    }
+                }
+            })
+        };
+        Hammer {
+            stop,
+            sent,
+            failed,
+            first_failure,
+            thread: Some(thread),
+        }
+    }
+
+    /// (sent, failed, first failure).
+    fn finish(mut self) -> (usize, usize, Option<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap();
+        (
+            self.sent.load(Ordering::SeqCst),
+            self.failed.load(Ordering::SeqCst),
+            self.first_failure.lock().unwrap().clone(),
+        )
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Starts an agent on `first` and waits until `host` is served by `backend`.
+fn start_serving(site: &Site, daemon: &Daemon, replica: &str, host: &str, backend: &str) -> Agent {
+    let agent = Agent::start(site, &daemon.url(), &daemon.keys.token(CLUSTER), replica);
+    let took = wait_served(site.http_port, host, backend, Duration::from_secs(10));
+    assert!(
+        took.is_some(),
+        "{host} never served by {backend}\n--- agent ---\n{}",
+        agent.logs()
+    );
+    agent
+}
+
+#[test]
+fn nginx_route_changes_apply_in_place_within_a_second_without_failed_requests() {
+    route_changes_apply_in_place(Kind::Nginx);
+}
+
+#[test]
+fn haproxy_route_changes_apply_in_place_within_a_second_without_failed_requests() {
+    route_changes_apply_in_place(Kind::Haproxy);
+}
+
+fn route_changes_apply_in_place(kind: Kind) {
+    let (a, b, c) = (
+        Backend::http("a", "127.0.0.1"),
+        Backend::http("b", "127.0.0.1"),
+        Backend::http("c", "127.0.0.1"),
+    );
+    let site = Site::new(kind, "inplace");
+    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    daemon.publish(&site.revision(&[("a.test", &a)]));
+    let agent = start_serving(&site, &daemon, "r1", "a.test", "a");
+    let pid = agent.proxy_pid().expect("the agent runs the proxy");
+
+    let hammer = Hammer::start(site.http_port, "a.test", "\"backend\":\"a\"");
+    // Each change adds or re-points a host; a.test must keep answering.
+    let changes: [Change; 6] = [
+        (&[("a.test", &a), ("b.test", &b)], "b.test", "b"),
+        (&[("a.test", &a), ("b.test", &c)], "b.test", "c"),
+        (
+            &[("a.test", &a), ("b.test", &c), ("c.test", &c)],
+            "c.test",
+            "c",
+        ),
+        (&[("a.test", &a), ("c.test", &b)], "c.test", "b"),
+        (&[("a.test", &a), ("d.test", &b)], "d.test", "b"),
+        (&[("a.test", &a), ("d.test", &c)], "d.test", "c"),
+    ];
+    let mut latencies = Vec::new();
+    for (hosts, host, backend) in changes {
+        let doc = site.revision(hosts);
+        let published = daemon.publish(&doc);
+        let served = wait_served(site.http_port, host, backend, Duration::from_secs(5));
+        let took = published.elapsed();
+        assert!(
+            served.is_some(),
+            "{host} → {backend} not served\n--- agent ---\n{}",
+            agent.logs()
+        );
+        latencies.push(took);
+        assert!(took < LIVE_WITHIN, "{host} → {backend} took {took:?}");
+        assert!(
+            wait_until(Duration::from_secs(2), || daemon
+                .replica("r1")
+                .and_then(|r| r.running)
+                == Some(doc.hash.clone())),
+            "status never showed r1 running {}",
+            doc.hash
+        );
+        // Settle between changes, as separate route changes are.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (sent, failed, first) = hammer.finish();
+
+    assert_eq!(agent.proxy_pid(), Some(pid), "proxy master replaced");
+    // The agent's own share: install, validate, signal.
+    let applied: Vec<String> = agent
+        .logs()
+        .lines()
+        .filter(|l| l.contains("proxy reloaded"))
+        .filter_map(|l| l.split("took=").nth(1))
+        .map(|t| t.split_whitespace().next().unwrap_or(t).to_owned())
+        .collect();
+    eprintln!(
+        "[agent latency] {}: agent apply times: {}",
+        kind.name(),
+        applied.join(" ")
+    );
+    latencies.sort();
+    let list: Vec<String> = latencies.iter().map(|d| format!("{:.1}", ms(*d))).collect();
+    eprintln!(
+        "[agent latency] {}: route change → first 200, ms (sorted): {}; requests to an unchanged route during the changes: {sent} sent, {failed} failed",
+        kind.name(),
+        list.join(" ")
+    );
+    assert_eq!(
+        failed, 0,
+        "failed requests during reloads, first: {first:?}"
+    );
+    assert!(sent > 100, "the hammer sent only {sent} requests");
+    drop(agent);
+}
+
+#[test]
+fn refused_revision_keeps_the_last_good_config_and_is_reported() {
+    let (a, b) = (
+        Backend::http("a", "127.0.0.1"),
+        Backend::http("b", "127.0.0.1"),
+    );
+    let site = Site::new(Kind::Nginx, "refused");
+    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    let good = site.revision(&[("a.test", &a)]);
+    daemon.publish(&good);
+    let agent = start_serving(&site, &daemon, "r1", "a.test", "a");
+    let pid = agent.proxy_pid();
+
+    let mut bad = site.revision(&[("a.test", &a), ("b.test", &b)]);
+    bad.files[0]
+        .contents
+        .push_str("\nthis_is_not_a_directive on;\n");
+    bad.hash = format!("{}-broken", bad.hash);
+    daemon.publish(&bad);
+    let reported = wait_until(Duration::from_secs(5), || {
+        daemon
+            .replica("r1")
+            .and_then(|r| r.failed)
+            .is_some_and(|f| f.revision == bad.hash)
+    });
+    assert!(
+        reported,
+        "no failure reported\n--- agent ---\n{}",
+        agent.logs()
+    );
+    let r1 = daemon.replica("r1").unwrap();
+    let failure = r1.failed.unwrap();
+    assert!(
+        failure.message.contains("this_is_not_a_directive"),
+        "the report should quote nginx: {}",
+        failure.message
+    );
+    assert_eq!(r1.running.as_deref(), Some(good.hash.as_str()));
+    assert!(served_by(site.http_port, "a.test", "a"));
+    assert!(!served_by(site.http_port, "b.test", "b"));
+    let on_disk = std::fs::read_to_string(site.config()).unwrap();
+    assert_eq!(
+        on_disk, good.files[0].contents,
+        "the refused file was left in place"
+    );
+
+    // The next valid revision goes through as usual.
+    let fixed = site.revision(&[("a.test", &a), ("b.test", &b)]);
+    daemon.publish(&fixed);
+    assert!(wait_served(site.http_port, "b.test", "b", LIVE_WITHIN).is_some());
+    assert!(wait_until(Duration::from_secs(2), || daemon
+        .replica("r1")
+        .is_some_and(
+            |r| r.failed.is_none() && r.running == Some(fixed.hash.clone())
+        )));
+    assert_eq!(agent.proxy_pid(), pid);
+}
+
+#[test]
+fn agents_without_their_clusters_token_get_nothing() {
+    let a = Backend::http("a", "127.0.0.1");
+    let site = Site::new(Kind::Nginx, "token");
+    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    daemon.publish(&site.revision(&[("a.test", &a)]));
+    let table = [
+        ("no token", String::new(), "401"),
+        ("another cluster's token", daemon.keys.token("west"), "403"),
+        (
+            "a token of another daemon",
+            Keyring::new(b"not the daemon's key".to_vec()).token(CLUSTER),
+            "403",
+        ),
+    ];
+    for (case, token, status) in table {
+        let mut agent = Agent::start(&site, &daemon.url(), &token, "r1");
+        let exit = agent.wait_exit(Duration::from_secs(10));
+        let logs = agent.logs();
+        assert!(
+            exit.is_some_and(|s| !s.success()),
+            "{case}: agent should fail, got {exit:?}\n{logs}"
+        );
+        assert!(
+            logs.contains(status),
+            "{case}: expected {status} in\n{logs}"
+        );
+        assert!(
+            !Path::new(&site.file("nginx.pid")).exists(),
+            "{case}: nginx started"
+        );
+        assert!(
+            get(site.http_port, "a.test").is_err(),
+            "{case}: something serves"
+        );
+    }
+}
+
+#[test]
+fn restarted_agent_and_daemon_catch_up_with_the_newest_revision() {
+    let (a, b, c) = (
+        Backend::http("a", "127.0.0.1"),
+        Backend::http("b", "127.0.0.1"),
+        Backend::http("c", "127.0.0.1"),
+    );
+    let site = Site::new(Kind::Nginx, "catchup");
+    let store = Arc::new(Store::new());
+    let daemon = Daemon::start(0, store.clone());
+    daemon.publish(&site.revision(&[("a.test", &a)]));
+    let mut agent = start_serving(&site, &daemon, "r1", "a.test", "a");
+
+    // SIGTERM goes to nginx; the agent exits with it (0: a requested stop).
+    agent.signal(libc::SIGTERM);
+    let exit = agent.wait_exit(Duration::from_secs(10));
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "agent exit {exit:?}\n{}",
+        agent.logs()
+    );
+    assert!(get(site.http_port, "a.test").is_err(), "nginx still serves");
+    drop(agent);
+
+    // Two revisions while it is away; the restarted agent gets the newest.
+    daemon.publish(&site.revision(&[("a.test", &a), ("b.test", &b)]));
+    let newest = site.revision(&[("a.test", &c), ("b.test", &b)]);
+    daemon.publish(&newest);
+    let agent = start_serving(&site, &daemon, "r1", "a.test", "c");
+    assert!(served_by(site.http_port, "b.test", "b"));
+    let pid = agent.proxy_pid();
+
+    // The daemon goes away: nginx keeps serving; back on the same port with
+    // a newer revision, the agent reconnects and applies it.
+    let port = daemon.addr.port();
+    daemon.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        served_by(site.http_port, "a.test", "c"),
+        "serving stopped with the daemon"
+    );
+    let later = site.revision(&[("a.test", &a), ("c.test", &c)]);
+    store.publish(&later);
+    let restarted = Instant::now();
+    let daemon = Daemon::start(port, store);
+    let took = wait_served(site.http_port, "c.test", "c", Duration::from_secs(15));
+    assert!(
+        took.is_some(),
+        "not caught up\n--- agent ---\n{}",
+        agent.logs()
+    );
+    eprintln!(
+        "[agent latency] daemon back → newest revision served: {:.0} ms (agent backoff)",
+        ms(restarted.elapsed())
+    );
+    assert_eq!(agent.proxy_pid(), pid, "nginx master replaced");
+    drop(daemon);
+}
+
+#[test]
+fn proxy_dying_makes_the_agent_exit_non_zero() {
+    let a = Backend::http("a", "127.0.0.1");
+    let site = Site::new(Kind::Nginx, "death");
+    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    daemon.publish(&site.revision(&[("a.test", &a)]));
+    let mut agent = start_serving(&site, &daemon, "r1", "a.test", "a");
+    let pid = agent.proxy_pid().unwrap();
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let exit = agent.wait_exit(Duration::from_secs(10));
+    assert!(
+        exit.is_some_and(|s| s.code().is_some_and(|c| c != 0)),
+        "agent exit {exit:?}\n{}",
+        agent.logs()
+    );
+}

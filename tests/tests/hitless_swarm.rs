@@ -1,0 +1,394 @@
+//! Hitless delivery on the real Swarm (`tests/swarm/up.sh`): the daemon
+//! (in-process) runs a proxy service of `sluice/nginx-agent` (built here
+//! around this crate's `sluice-agent` binary), and a route change made with
+//! `docker service update --label-add` reaches the proxy without its
+//! container changing and without a proxy service update.
+//!
+//! Without a Swarm this test prints SKIPPED and passes, unless
+//! `SLUICE_REQUIRE_SWARM=1`. It creates only objects named `sluice-hitless-*`
+//! (labelled `sluice.test=1`) and removes them. Run with `--nocapture` for
+//! the timings.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sluice::agent::client::DaemonClient;
+use sluice::serve::Keyring;
+use sluice::serve::auth::ADMIN;
+use sluice_tests::ports::free_port;
+
+const PREFIX: &str = "sluice-hitless";
+const ENV_FILE: &str = "/run/sluice-swarm.env";
+
+struct Env {
+    manager_addr: String,
+    sock: String,
+    whoami_image: String,
+}
+
+fn swarm_env() -> Option<Env> {
+    let required = std::env::var("SLUICE_REQUIRE_SWARM").is_ok_and(|v| v == "1");
+    let skip = |why: String| {
+        assert!(!required, "SLUICE_REQUIRE_SWARM=1 but {why}");
+        eprintln!("SKIPPED hitless_swarm: {why} (start one with tests/swarm/up.sh)");
+        None
+    };
+    let path = std::env::var("SLUICE_SWARM_ENV").unwrap_or_else(|_| ENV_FILE.to_owned());
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return skip(format!("{path} does not exist"));
+    };
+    let env: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let get = |k: &str| env.get(k).map(|v| v.to_string());
+    let (Some(manager_addr), Some(sock), Some(whoami_image)) = (
+        get("MANAGER_ADDR"),
+        get("MANAGER_SOCK"),
+        get("WHOAMI_IMAGE"),
+    ) else {
+        return skip(format!(
+            "{path} lacks MANAGER_ADDR, MANAGER_SOCK or WHOAMI_IMAGE"
+        ));
+    };
+    let env = Env {
+        manager_addr,
+        sock,
+        whoami_image,
+    };
+    match env.try_docker(&["info", "--format", "{{.Swarm.ControlAvailable}}"]) {
+        Ok(out) if out.trim() == "true" => Some(env),
+        other => skip(format!("{} is not a Swarm manager: {other:?}", env.sock)),
+    }
+}
+
+impl Env {
+    fn try_docker(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("docker")
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock))
+            .args(args)
+            .output()
+            .map_err(|e| format!("docker: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(format!(
+                "docker {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    fn docker(&self, args: &[&str]) -> String {
+        self.try_docker(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Removes everything named `PREFIX-*`, and the agent token secret
+    /// (services first: they hold the network and the secrets).
+    fn clean(&self) {
+        for kind in ["service", "secret", "config"] {
+            let names = self
+                .try_docker(&[kind, "ls", "--format", "{{.Name}}"])
+                .unwrap_or_default();
+            // The daemon names the agent token secret after the extension.
+            let ours = |n: &&str| n.starts_with(PREFIX) || n.starts_with("sluice-agent-hitless-");
+            for name in names.lines().filter(ours) {
+                let _ = self.try_docker(&[kind, "rm", name]);
+            }
+        }
+        // Swarm frees the network only once the tasks are gone.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let nets = self
+                .try_docker(&["network", "ls", "--format", "{{.Name}}"])
+                .unwrap_or_default();
+            let left: Vec<&str> = nets.lines().filter(|n| n.starts_with(PREFIX)).collect();
+            if left.is_empty()
+                || left
+                    .iter()
+                    .all(|n| self.try_docker(&["network", "rm", n]).is_ok())
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// ID of the running container of service `name`, if one runs.
+    fn container(&self, service: &str) -> Option<String> {
+        let filter = format!("label=com.docker.swarm.service.name={service}");
+        let ids = self
+            .try_docker(&["ps", "-q", "--no-trunc", "--filter", &filter])
+            .ok()?;
+        let mut ids = ids.lines().filter(|l| !l.is_empty());
+        let first = ids.next()?.to_owned();
+        ids.next().is_none().then_some(first)
+    }
+}
+
+/// Everything named `PREFIX-*` goes when the test ends, failed or not.
+struct Cleanup<'a>(&'a Env);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        self.0.clean();
+    }
+}
+
+/// `sluice/nginx-agent` around this crate's `sluice-agent` binary.
+fn agent_image() -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("swarm/images.sh");
+    let out = Command::new(&script)
+        .args(["agents", env!("CARGO_BIN_EXE_sluice-agent")])
+        .output()
+        .expect("run images.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "images.sh agents failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("NGINX_AGENT_IMAGE="))
+        .expect("NGINX_AGENT_IMAGE in images.sh output")
+        .to_owned()
+}
+
+/// One request to the proxy's host-mode port: (status, body).
+fn get(addr: SocketAddr, host: &str) -> Result<(u16, String), String> {
+    let mut s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    // One segment: a request split over several small writes waits on
+    // Nagle and delayed ACKs (~40 ms) with some servers.
+    s.set_nodelay(true).map_err(|e| e.to_string())?;
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not HTTP: {text:?}"))?;
+    Ok((status, text))
+}
+
+/// Polls until `host` answers 200 from service `service`; how long it took.
+fn wait_served(addr: SocketAddr, host: &str, service: &str, timeout: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let name = format!("Name: {service}");
+    while started.elapsed() < timeout {
+        if matches!(get(addr, host), Ok((200, body)) if body.contains(&name)) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+#[test]
+fn route_change_reaches_a_hitless_proxy_without_replacing_it() {
+    let Some(env) = swarm_env() else { return };
+    env.clean();
+    let _cleanup = Cleanup(&env);
+    let image = agent_image();
+
+    let net = format!("{PREFIX}-net");
+    env.docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--label",
+        "sluice.test=1",
+        &net,
+    ]);
+    let whoami = |short: &str, hosts: Option<&str>| {
+        let name = format!("{PREFIX}-{short}");
+        let mut args = vec![
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--endpoint-mode",
+            "dnsrr",
+            "--label",
+            "sluice.test=1",
+            "--label",
+            "com.docker.lb.port=8000",
+            "--label",
+            "com.docker.lb.service_cluster=hitless",
+            "--env",
+            "WHOAMI_NAME={{.Service.Name}}",
+            "--constraint",
+            "node.labels.region==east",
+            "--network",
+            &net,
+            "--name",
+            &name,
+        ];
+        let hosts = hosts.map(|h| format!("com.docker.lb.hosts={h}"));
+        if let Some(h) = &hosts {
+            args.extend(["--label", h]);
+        }
+        args.push(&env.whoami_image);
+        env.docker(&args);
+        name
+    };
+    let app_a = whoami("a", Some("a.hitless"));
+    let app_b = whoami("b", None);
+
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("agent.key");
+    std::fs::write(&key_file, "hitless swarm test key, not secret\n").unwrap();
+    let (api_port, proxy_port) = (free_port(), free_port());
+    let proxy = format!("{PREFIX}-proxy");
+    let config = format!(
+        r#"
+DockerURL = "unix://{sock}"
+ListenAddr = ":{api_port}"
+PollInterval = "3s"
+[Extensions.hitless]
+  Plugin = "nginx"
+  ProxyImage = "{image}"
+  ProxyServiceName = "{proxy}"
+  ServiceCluster = "hitless"
+  Networks = ["{net}"]
+  ProxyReplicas = 1
+  ProxyStopSignal = "SIGQUIT"
+  ProxyStopGracePeriod = "2s"
+  ProxyConstraints = ["node.labels.region==east"]
+  PublishMode = "host"
+  PublishedPort = {proxy_port}
+  TargetPort = 80
+  PublishedSSLPort = {ssl_port}
+  TargetSSLPort = 443
+  [Extensions.hitless.ProxyLabels]
+    "sluice.test" = "1"
+"#,
+        sock = env.sock,
+        ssl_port = free_port(),
+    );
+    let loaded = sluice::config::parse_str(&config, Path::new(".")).expect("test config");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = runtime.spawn(sluice::daemon::run_with(
+        loaded.config,
+        format!("{PREFIX}-test"),
+        Some(key_file.clone()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let addr: SocketAddr = format!("{}:{proxy_port}", env.manager_addr)
+        .parse()
+        .unwrap();
+    let started = Instant::now();
+    let first = wait_served(addr, "a.hitless", &app_a, Duration::from_secs(120));
+    assert!(
+        first.is_some(),
+        "a.hitless never served; proxy tasks:\n{}",
+        env.try_docker(&["service", "ps", "--no-trunc", &proxy])
+            .unwrap_or_else(|e| e)
+    );
+    eprintln!(
+        "[hitless swarm] first route served after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let container = env.container(&proxy).expect("one proxy container");
+    let version = env.docker(&[
+        "service",
+        "inspect",
+        "--format",
+        "{{.Version.Index}}",
+        &proxy,
+    ]);
+
+    let mut latencies = Vec::new();
+    let hosts = [
+        "b.hitless",
+        "b2.hitless",
+        "b3.hitless",
+        "b4.hitless",
+        "b5.hitless",
+    ];
+    for (round, host) in hosts.iter().enumerate() {
+        // Separate changes (the daemon paces bursts: see serve::pacer).
+        std::thread::sleep(Duration::from_millis(500));
+        let label = format!("com.docker.lb.hosts={host}");
+        let changed = Instant::now();
+        env.docker(&[
+            "service",
+            "update",
+            "--detach",
+            "--label-add",
+            &label,
+            &app_b,
+        ]);
+        let took = wait_served(addr, host, &app_b, Duration::from_secs(10));
+        let took = took.map(|_| changed.elapsed());
+        assert!(took.is_some(), "round {round}: {host} never served");
+        latencies.push(took.unwrap());
+        assert!(
+            wait_served(addr, "a.hitless", &app_a, Duration::from_secs(1)).is_some(),
+            "a.hitless stopped answering"
+        );
+    }
+    let list: Vec<String> = latencies
+        .iter()
+        .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+        .collect();
+    eprintln!(
+        "[hitless swarm] label change → first 200 through the proxy, ms: {}",
+        list.join(" ")
+    );
+
+    assert_eq!(
+        env.container(&proxy),
+        Some(container.clone()),
+        "proxy container replaced"
+    );
+    assert_eq!(
+        env.docker(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Version.Index}}",
+            &proxy
+        ]),
+        version,
+        "the proxy service was updated for a route change"
+    );
+    for took in &latencies {
+        assert!(*took < Duration::from_secs(2), "route change took {took:?}");
+    }
+
+    // The agent reports what it runs.
+    let keys = Keyring::load(&key_file).unwrap();
+    let client =
+        DaemonClient::new(&format!("http://127.0.0.1:{api_port}"), &keys.token(ADMIN)).unwrap();
+    let status = runtime.block_on(client.status()).expect("status");
+    let cluster = &status.clusters["hitless"];
+    let replica = cluster
+        .replicas
+        .values()
+        .next()
+        .expect("a replica reported");
+    assert_eq!(replica.running, cluster.revision, "{status:?}");
+    assert_eq!(replica.failed, None);
+
+    let _ = stop.send(());
+    runtime
+        .block_on(daemon)
+        .unwrap()
+        .expect("daemon ended cleanly");
+}
