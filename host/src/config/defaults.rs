@@ -2,8 +2,11 @@
 //!
 //! Deliberate departures, because UCP wrote its defaults into the generated
 //! `config.toml` rather than into the binary, and they name UCP-only things:
-//! - `ProxyImage` defaults to `nginx:alpine` (Interlock's preview docs), not the
-//!   versioned `docker/ucp-interlock-proxy:<v>` Sluice cannot know.
+//! - `ProxyImage` defaults to Sluice's own proxy images (`sluice/nginx:<v>`,
+//!   `sluice/haproxy:<v>`, built from `examples/deploy/`): stock nginx or
+//!   HAProxy plus the Sluice agent, so the default delivery is hitless. Any
+//!   other image (Interlock's `docker/ucp-interlock-proxy`, `nginx:alpine`)
+//!   gets Interlock's rolling delivery unless `Delivery` says otherwise.
 //! - `ProxyServiceName` defaults to `sluice-proxy-<name>`: Interlock's
 //!   `ucp-interlock-proxy` would collide as soon as there are two extensions,
 //!   and `ucp-*` services belong to UCP.
@@ -20,7 +23,8 @@ pub const LISTEN_ADDR: &str = ":8080";
 pub const DOCKER_URL: &str = "unix:///var/run/docker.sock";
 pub const POLL_INTERVAL: Duration = Duration::from_secs(3);
 
-pub const PROXY_IMAGE: &str = "nginx:alpine";
+pub const PROXY_IMAGE: &str = concat!("sluice/nginx:", env!("CARGO_PKG_VERSION"));
+pub const HAPROXY_PROXY_IMAGE: &str = concat!("sluice/haproxy:", env!("CARGO_PKG_VERSION"));
 pub const PROXY_REPLICAS: u64 = 2;
 pub const PROXY_STOP_SIGNAL: &str = "SIGQUIT";
 pub const PROXY_STOP_GRACE_PERIOD: Duration = Duration::from_secs(5);

@@ -73,8 +73,8 @@ pub struct Extension {
     /// `Networks`: when set, the proxy joins exactly these (by name). An empty
     /// list reads as unset, as in Interlock.
     pub networks: Option<Vec<String>>,
-    /// `ProxyImage`; unset → `haproxy:alpine` for the haproxy plugin, else
-    /// `nginx:alpine` (see `defaults`).
+    /// `ProxyImage`; unset → `sluice/haproxy:<v>` for the haproxy plugin, else
+    /// `sluice/nginx:<v>` (see `defaults`).
     pub proxy_image: String,
     pub proxy_args: Vec<String>,
     /// `ProxyServiceName`; unset → `sluice-proxy-<name>` (unique per extension).

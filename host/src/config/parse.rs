@@ -56,14 +56,16 @@ pub fn parse_str(text: &str, base_dir: &Path) -> Result<Loaded, ConfigError> {
         base_dir,
         warnings: Vec::new(),
         ignored: BTreeMap::new(),
+        derived: Vec::new(),
     };
     let (config, spans) = parser.core(root.get_ref())?;
     validate(&config, &spans)?;
-    let notes = parser
+    let mut notes: Vec<String> = parser
         .ignored
         .into_iter()
         .map(|(key, extensions)| no_effect_note(key, &extensions))
         .collect();
+    notes.extend(parser.derived);
     Ok(Loaded {
         config,
         warnings: parser.warnings,
@@ -155,6 +157,8 @@ struct Parser<'t> {
     warnings: Vec<String>,
     /// No-effect key name → the extensions that set it.
     ignored: BTreeMap<&'static str, Vec<String>>,
+    /// Choices Sluice made for keys left out (info level).
+    derived: Vec<String>,
 }
 
 impl Parser<'_> {
@@ -230,6 +234,7 @@ impl Parser<'_> {
         let mut ext = Extension::new(name);
         let mut plugin = None;
         let mut proxy_image: Option<String> = None;
+        let mut delivery_set: Option<Delivery> = None;
         for (key, item) in table {
             let path = join_key(ext_path, key.get_ref());
             let key_name = key.get_ref().as_ref();
@@ -281,7 +286,7 @@ impl Parser<'_> {
                     ext.plugin_sha256 =
                         Some(parse_sha256(&value).map_err(|m| r.bad(&path, item, m))?);
                 }
-                "Delivery" => ext.delivery = delivery(r, &path, item)?,
+                "Delivery" => delivery_set = Some(delivery(r, &path, item)?),
                 _ => {
                     self.unknown(&path, key, EXTENSION_KEYS);
                     continue;
@@ -295,7 +300,19 @@ impl Parser<'_> {
                 }
             }
         }
+        let image_given = proxy_image.is_some();
         self.choose_plugin(&mut ext, ext_path, plugin, proxy_image);
+        ext.delivery = match delivery_set {
+            Some(d) => d,
+            None if !image_given || runs_agent(&ext.proxy_image) => Delivery::Hitless,
+            None => {
+                self.derived.push(format!(
+                    "`{ext_path}.ProxyImage` {:?} is not a Sluice proxy image, so routes are delivered Interlock's way (a new Docker config and a proxy service update per change); set `Delivery = \"hitless\"` if the image runs `sluice agent`",
+                    ext.proxy_image
+                ));
+                Delivery::Rolling
+            }
+        };
         Ok(ext)
     }
 
@@ -327,6 +344,20 @@ impl Parser<'_> {
         ext.proxy_image =
             proxy_image.unwrap_or_else(|| default_proxy_image(&ext.plugin).to_owned());
     }
+}
+
+/// Whether an image is one of Sluice's proxy images (which run the agent):
+/// its repository path, without registry host and tag, names sluice.
+/// Digests and bare image IDs can't tell; those need an explicit `Delivery`.
+fn runs_agent(image: &str) -> bool {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let repo_last = last.split(':').next().unwrap_or(last);
+    let path = match without_digest.rsplit_once('/') {
+        Some((head, _)) => format!("{head}/{repo_last}"),
+        None => repo_last.to_string(),
+    };
+    !image.starts_with("sha256:") && path.to_ascii_lowercase().contains("sluice")
 }
 
 fn plugin_name(plugin: &PluginRef) -> String {

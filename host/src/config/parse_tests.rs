@@ -101,7 +101,7 @@ fn extension_defaults() {
     assert_eq!(ext.proxy_service_name, "sluice-proxy-west");
     assert_eq!(ext.plugin, PluginRef::Builtin("nginx".into()));
     assert_eq!(ext.delivery, Delivery::Hitless);
-    assert_eq!(ext.proxy_image, "nginx:alpine");
+    assert_eq!(ext.proxy_image, super::defaults::PROXY_IMAGE);
     assert_eq!(ext.networks, None);
     assert_eq!(ext.service_cluster, "");
 }
@@ -193,7 +193,7 @@ fn extension_keys() {
         }),
         ("TargetSSLPort = 1", |e| e.target_ssl_port == 1),
         ("Plugin = \"haproxy\"", |e| {
-            e.plugin == PluginRef::Builtin("haproxy".into()) && e.proxy_image == "haproxy:alpine"
+            e.plugin == PluginRef::Builtin("haproxy".into()) && e.proxy_image == super::defaults::HAPROXY_PROXY_IMAGE
         }),
         ("Plugin = \"nginx\"", |e| {
             e.plugin == PluginRef::Builtin("nginx".into())
@@ -221,7 +221,7 @@ fn extension_keys() {
             "Image = \"interlockpreview/interlock-extension-haproxy:2.0.0-preview\"",
             |e| {
                 e.plugin == PluginRef::Builtin("haproxy".into())
-                    && e.proxy_image == "haproxy:alpine"
+                    && e.proxy_image == super::defaults::HAPROXY_PROXY_IMAGE
             },
         ),
         ("ProxyImage = \"docker/ucp-interlock-proxy:3.2.3\"", |e| {
@@ -643,9 +643,16 @@ fn service_clusters_seed() {
             other => panic!("{other:?}"),
         }
     }
+    // The seed's proxy image is Interlock's (no Sluice agent): delivered
+    // Interlock's way, and said so once per extension.
+    for ext in loaded.config.extensions.values() {
+        assert_eq!(ext.delivery, Delivery::Rolling, "{}", ext.name);
+    }
+    assert_eq!(loaded.notes.iter().filter(|n| n.contains("not a Sluice proxy image")).count(), 2);
     let noted: Vec<&str> = loaded
         .notes
         .iter()
+        .filter(|n| n.contains("has no effect"))
         .map(|n| n.split('`').nth(1).unwrap())
         .collect();
     assert_eq!(
@@ -708,4 +715,25 @@ fn load_names_the_file() {
         loaded.unwrap().config.extensions["east"].plugin,
         PluginRef::Path(dir.join("p.wasm"))
     );
+}
+
+#[test]
+fn delivery_follows_the_image_unless_set() {
+    let cases: &[(&str, Delivery)] = &[
+        ("", Delivery::Hitless),
+        ("ProxyImage = \"sluice/nginx:0.1.0\"", Delivery::Hitless),
+        ("ProxyImage = \"registry.local:5000/ops/sluice-haproxy:2\"", Delivery::Hitless),
+        ("ProxyImage = \"docker/ucp-interlock-proxy:3.2.3\"", Delivery::Rolling),
+        ("ProxyImage = \"nginx:alpine\"", Delivery::Rolling),
+        ("ProxyImage = \"sha256:0123\"", Delivery::Rolling),
+        ("ProxyImage = \"nginx:alpine\"\nDelivery = \"hitless\"", Delivery::Hitless),
+        ("Delivery = \"rolling\"", Delivery::Rolling),
+    ];
+    for (keys, want) in cases {
+        let loaded = parse(&one(keys)).unwrap();
+        let ext = loaded.config.extensions.values().next().unwrap();
+        assert_eq!(ext.delivery, *want, "{keys}");
+        let noted = loaded.notes.iter().any(|n| n.contains("not a Sluice proxy image"));
+        assert_eq!(noted, *want == Delivery::Rolling && !keys.contains("Delivery"), "{keys}: {:?}", loaded.notes);
+    }
 }

@@ -34,7 +34,7 @@ pub fn derive_plugin(proxy_image: Option<&str>, image: Option<&str>) -> PluginRe
 /// The proxy image to run when `ProxyImage` is not set.
 pub fn default_proxy_image(plugin: &PluginRef) -> &'static str {
     match plugin {
-        PluginRef::Builtin(name) if name == "haproxy" => "haproxy:alpine",
+        PluginRef::Builtin(name) if name == "haproxy" => super::defaults::HAPROXY_PROXY_IMAGE,
         _ => super::defaults::PROXY_IMAGE,
     }
 }
@@ -157,11 +157,9 @@ mod tests {
 
     #[test]
     fn proxy_image_follows_plugin() {
-        assert_eq!(default_proxy_image(&builtin("haproxy")), "haproxy:alpine");
-        assert_eq!(default_proxy_image(&builtin("nginx")), "nginx:alpine");
-        assert_eq!(
-            default_proxy_image(&PluginRef::Path("x.wasm".into())),
-            "nginx:alpine"
-        );
+        use crate::config::defaults::{HAPROXY_PROXY_IMAGE, PROXY_IMAGE};
+        assert_eq!(default_proxy_image(&builtin("haproxy")), HAPROXY_PROXY_IMAGE);
+        assert_eq!(default_proxy_image(&builtin("nginx")), PROXY_IMAGE);
+        assert_eq!(default_proxy_image(&PluginRef::Path("x.wasm".into())), PROXY_IMAGE);
     }
 }
