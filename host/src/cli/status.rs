@@ -105,6 +105,7 @@ mod tests {
                 running: Some("aaaaaaaaaaaaaaaa".into()),
                 failed: None,
                 last_seen_ms: 9_000,
+                reloads: 0,
             },
         );
         east.replicas.insert(
@@ -116,6 +117,7 @@ mod tests {
                     message: "nginx: [emerg] bad".into(),
                 }),
                 last_seen_ms: 8_000,
+                reloads: 0,
             },
         );
         status.clusters.insert("east".into(), east);

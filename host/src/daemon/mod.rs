@@ -9,6 +9,7 @@
 mod agents;
 mod findings;
 mod reconcile;
+pub mod reload;
 mod schedule;
 
 use std::future::Future;
@@ -46,6 +47,20 @@ pub async fn run_with(
     config: Config,
     instance: String,
     agent_key_file: Option<PathBuf>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (_no_reloads, reloads) = tokio::sync::mpsc::unbounded_channel();
+    run_reloading(config, instance, agent_key_file, reloads, shutdown).await
+}
+
+/// [`run_with`], also taking new configs from `reloads` while running (what
+/// `sluice run` does on SIGHUP): see [`reload::merge`] for what a new config
+/// may change.
+pub async fn run_reloading(
+    config: Config,
+    instance: String,
+    agent_key_file: Option<PathBuf>,
+    reloads: tokio::sync::mpsc::UnboundedReceiver<Config>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let keys = match &agent_key_file {
@@ -95,7 +110,7 @@ pub async fn run_with(
     let watcher = tokio::spawn(watch::events(docker.clone(), tx));
     let mut reconciler =
         reconcile::Reconciler::new(config, instance, host, docker, raw, engine, agents);
-    let result = schedule::run(&mut reconciler, rx, shutdown).await;
+    let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
     watcher.abort();
     let _ = api_stop.send(());
     match api.await {

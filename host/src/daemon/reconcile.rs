@@ -14,7 +14,8 @@ use crate::apply::{self, Engine, Outcome};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::plan;
-use crate::render::{PluginHost, Revision, render_cluster};
+use crate::plan::ClusterPlan;
+use crate::render::{PluginHost, Revision, load_plugin, render_cluster};
 
 /// What a round did, for logs and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,7 +37,19 @@ pub(super) struct Reconciler {
     /// Hash of the last revision applied per cluster (for logs only: apply
     /// decides by comparing with what runs, so a restart loses nothing).
     applied: BTreeMap<String, String>,
+    /// Last render per cluster and what it was rendered from: rendering is
+    /// deterministic, so the same Extension and plan give the same revision
+    /// and a cluster nothing touched is not rendered again.
+    rendered: BTreeMap<String, Rendered>,
+    /// Last failure per cluster, so a persisting one is logged once.
+    failing: BTreeMap<String, String>,
     round: u64,
+}
+
+struct Rendered {
+    ext: crate::config::Extension,
+    plan: ClusterPlan,
+    result: Result<Revision, String>,
 }
 
 impl Reconciler {
@@ -59,6 +72,8 @@ impl Reconciler {
             agents,
             findings: Findings::default(),
             applied: BTreeMap::new(),
+            rendered: BTreeMap::new(),
+            failing: BTreeMap::new(),
             round: 0,
         }
     }
@@ -88,16 +103,31 @@ impl Reconciler {
                 continue;
             };
             let span = tracing::info_span!(parent: &span, "cluster", cluster = %name);
-            let revision = {
-                let (host, ext, cluster) = (self.host.clone(), ext.clone(), cluster.clone());
-                tokio::task::spawn_blocking(move || render_cluster(&host, &ext, &cluster))
-                    .await
-                    .context("render task panicked")?
+            let cached = self
+                .rendered
+                .get(name)
+                .filter(|r| &r.ext == ext && &r.plan == cluster)
+                .map(|r| r.result.clone());
+            let result = match cached {
+                Some(result) => result,
+                None => {
+                    let (host, e, c) = (self.host.clone(), ext.clone(), cluster.clone());
+                    let result = tokio::task::spawn_blocking(move || render_cluster(&host, &e, &c))
+                        .await
+                        .context("render task panicked")?
+                        .map_err(|e| e.to_string());
+                    span.in_scope(|| tracing::debug!(ok = result.is_ok(), "rendered"));
+                    self.rendered.insert(
+                        name.clone(),
+                        Rendered { ext: ext.clone(), plan: cluster.clone(), result: result.clone() },
+                    );
+                    result
+                }
             };
-            let revision: Revision = match revision {
+            let revision: Revision = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"));
+                    self.fail(name, &span, e);
                     done.failed.push(name.clone());
                     continue;
                 }
@@ -145,9 +175,13 @@ impl Reconciler {
                     self.applied.insert(name.clone(), revision.hash.clone());
                 }
                 Err(e) => {
-                    span.in_scope(|| tracing::error!("{e}; the proxy keeps its last good config"));
+                    self.fail(name, &span, e.to_string());
                     done.failed.push(name.clone());
+                    continue;
                 }
+            }
+            if self.failing.remove(name).is_some() {
+                span.in_scope(|| tracing::info!("cluster recovered"));
             }
         }
         let keep: BTreeSet<String> = self.config.extensions.keys().cloned().collect();
@@ -161,5 +195,28 @@ impl Reconciler {
         }
         tracing::debug!(n = self.round, created = ?done.created, updated = ?done.updated, failed = ?done.failed, "round done");
         Ok(done)
+    }
+
+    /// Log a cluster's failure once per distinct message.
+    fn fail(&mut self, name: &str, span: &tracing::Span, message: String) {
+        if self.failing.get(name) != Some(&message) {
+            span.in_scope(|| tracing::error!("{message}; the proxy keeps its last good config"));
+            self.failing.insert(name.to_string(), message);
+        }
+    }
+
+    /// Take in a new config (SIGHUP): see [`super::reload::merge`]. Only the
+    /// clusters whose Extension changed render again (the render cache is
+    /// keyed on the Extension), so the others are not touched at all.
+    pub(super) fn reload(&mut self, new: Config) {
+        let host = self.host.clone();
+        let merged = super::reload::merge(&self.config, new, |ext| {
+            load_plugin(&host, ext).map(|_| ()).map_err(|e| e.to_string())
+        });
+        for m in &merged.messages {
+            tracing::warn!("config reload: {m}");
+        }
+        tracing::info!(changed = ?merged.changed, "config reloaded");
+        self.config = merged.config;
     }
 }

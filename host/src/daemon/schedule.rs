@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use super::reconcile::Reconciler;
+use crate::config::Config;
 use crate::observe::watch::Trigger;
 
 /// Events arriving within this window after the first are handled together.
@@ -24,9 +25,11 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 pub(super) async fn run(
     reconciler: &mut Reconciler,
     mut triggers: UnboundedReceiver<Trigger>,
+    mut reloads: UnboundedReceiver<Config>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
+    let mut reloads_open = true;
     // Converge fast right after start-up too.
     let mut fast_until = Instant::now() + FAST_WINDOW;
     let mut retry = RETRY_MIN;
@@ -52,6 +55,10 @@ pub(super) async fn run(
         tokio::select! {
             _ = &mut shutdown => return Ok(()),
             _ = sleep_until(next) => {}
+            new = reloads.recv(), if reloads_open => match new {
+                Some(config) => reconciler.reload(config),
+                None => reloads_open = false,
+            },
             t = triggers.recv() => {
                 let Some(t) = t else { return Ok(()) };
                 let mut fast = t.wants_fast_poll();
