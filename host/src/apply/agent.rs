@@ -74,7 +74,7 @@ pub async fn apply_hitless(
         if let Err(e) = config_object::remove_superseded(engine, instance, &ext.name, None).await {
             tracing::warn!(cluster = %ext.name, error = %e, "config objects of rolling delivery not removed");
         }
-        remove_old_token_secrets(engine, ext, instance, &current_secret).await;
+        remove_token_secrets(engine, &ext.name, instance, Some(&current_secret)).await;
     }
     Ok(outcome)
 }
@@ -138,10 +138,10 @@ pub fn token_secret_name(extension: &str, token: &str) -> String {
     )
 }
 
-fn owner_labels(ext: &Extension, instance: &str) -> Vec<String> {
+fn owner_labels(extension: &str, instance: &str) -> Vec<String> {
     vec![
         format!("{}={instance}", owner::INSTANCE),
-        format!("{}={}", owner::EXTENSION, ext.name),
+        format!("{}={extension}", owner::EXTENSION),
     ]
 }
 
@@ -198,19 +198,17 @@ async fn ensure_token_secret(
     })
 }
 
-/// Best effort: Swarm refuses to remove a secret a service still uses.
-async fn remove_old_token_secrets(engine: &Engine, ext: &Extension, instance: &str, keep: &str) {
+/// Remove an extension's token secrets but `keep` (all of them for an
+/// extension no longer configured). Best effort: Swarm refuses to remove a
+/// secret a service still uses, and the next change retries.
+pub async fn remove_token_secrets(engine: &Engine, extension: &str, instance: &str, keep: Option<&str>) {
     let filters = HashMap::from([
-        ("label", owner_labels(ext, instance)),
-        ("name", vec![format!("sluice-agent-{}-", ext.name)]),
+        ("label", owner_labels(extension, instance)),
+        ("name", vec![format!("sluice-agent-{extension}-")]),
     ]);
     let Ok(secrets) = engine
         .docker
-        .list_secrets(Some(
-            ListSecretsOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
+        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&filters).build()))
         .await
     else {
         return;
@@ -219,8 +217,8 @@ async fn remove_old_token_secrets(engine: &Engine, ext: &Extension, instance: &s
         let (Some(id), Some(name)) = (s.id, s.spec.and_then(|s| s.name)) else {
             continue;
         };
-        if name != keep && engine.docker.delete_secret(&id).await.is_ok() {
-            tracing::info!(cluster = %ext.name, secret = %name, "removed an old agent token secret");
+        if Some(name.as_str()) != keep && engine.docker.delete_secret(&id).await.is_ok() {
+            tracing::info!(cluster = %extension, secret = %name, "removed an agent token secret");
         }
     }
 }
