@@ -104,7 +104,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
         running_rx,
     ));
     tokio::spawn(sync::report(client, cluster.clone(), reports_rx));
-    let report = |running: Option<&str>, failed: Option<(&str, String)>| {
+    // Reported so that `/v1/status` shows how often each proxy reloaded.
+    let mut reloads: u64 = 0;
+    let report = |running: Option<&str>, failed: Option<(&str, String)>, reloads: u64| {
         reports_tx.send_replace(Some(AgentReport {
             replica: replica.clone(),
             running: running.map(str::to_owned),
@@ -113,6 +115,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 message,
             }),
             time_ms: now_ms(),
+            reloads,
         }));
     };
     let mut stop = StopSignals::new()?;
@@ -137,7 +140,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                     Ok(()) => break doc,
                     Err(e) => {
                         tracing::error!(revision = %short(&doc.hash), "{e}; waiting for a valid revision");
-                        report(None, Some((&doc.hash, e.to_string())));
+                        report(None, Some((&doc.hash, e.to_string())), reloads);
                     }
                 }
             }
@@ -149,7 +152,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     tracing::info!(pid = proxy.pid(), ?argv, revision = %short(&installed.hash), "proxy started");
     let mut serving = installed.hash.clone();
     running_tx.send_replace(Some(serving.clone()));
-    report(Some(&serving), None);
+    report(Some(&serving), None, reloads);
 
     let mut stopping = false;
     let mut fetching = true;
@@ -196,13 +199,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 match result {
                     Ok(()) => {
                         serving = doc.hash.clone();
+                        reloads += 1;
                         tracing::info!(revision = %short(&serving), took = ?started.elapsed(), "proxy reloaded");
                         running_tx.send_replace(Some(serving.clone()));
-                        report(Some(&serving), None);
+                        report(Some(&serving), None, reloads);
                     }
                     Err(e) => {
                         tracing::error!(revision = %short(&doc.hash), "{e}; the proxy keeps serving {}", short(&serving));
-                        report(Some(&serving), Some((&doc.hash, e.to_string())));
+                        report(Some(&serving), Some((&doc.hash, e.to_string())), reloads);
                     }
                 }
             }

@@ -1,64 +1,30 @@
 //! The connection to the Docker engine the apply stage uses: bollard for
-//! services, plus a small HTTP client for what bollard 0.19 does not cover,
-//! config objects (`/configs`, bollard ≥ 0.21 has them) and a service's
-//! `PreviousSpec` (absent from bollard's `Service` model). Replace the latter
-//! with bollard's own calls once the workspace moves to bollard ≥ 0.21.
+//! services and secrets, and [`RawClient`] (the observe stage's raw client,
+//! same transport and TLS) for what bollard 0.19 does not cover: config
+//! objects (`/configs`; bollard >= 0.21 has them) and a service's
+//! `PreviousSpec` (absent from bollard's `Service` model).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use bollard::models::{Config, ConfigSpec, IdResponse, ServiceSpec};
 use bollard::{API_DEFAULT_VERSION, Docker};
-use http_body_util::{BodyExt, Full};
+use hyper::Method;
 use hyper::body::Bytes;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ApplyError;
+use crate::observe::raw::RawClient;
 
 /// Seconds bollard waits for one request.
 const TIMEOUT_SECS: u64 = 120;
 
-/// Where the engine listens (the config's `DockerURL`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    Unix(PathBuf),
-    /// `host:port`, plain HTTP.
-    Tcp(String),
-}
-
-impl Endpoint {
-    /// `unix:///path` or `tcp://host:port` (also `http://`). TLS is not
-    /// supported by this build.
-    pub fn parse(url: &str) -> Result<Endpoint, ApplyError> {
-        let bad = |reason: &str| ApplyError::Endpoint {
-            url: url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if let Some(path) = url.strip_prefix("unix://") {
-            return Ok(Endpoint::Unix(PathBuf::from(path)));
-        }
-        let addr = url
-            .strip_prefix("tcp://")
-            .or_else(|| url.strip_prefix("http://"))
-            .ok_or_else(|| {
-                bad("expected unix:///path or tcp://host:port (TLS is not supported yet)")
-            })?;
-        let addr = addr.trim_end_matches('/');
-        if addr.is_empty() || addr.contains('/') {
-            return Err(bad("expected tcp://host:port"));
-        }
-        Ok(Endpoint::Tcp(addr.to_owned()))
-    }
-}
-
-/// A connected engine: the bollard client and the same endpoint for raw calls.
+/// A connected engine: the bollard client and the raw client for the same
+/// `DockerURL`.
 #[derive(Clone, Debug)]
 pub struct Engine {
     pub docker: Docker,
-    endpoint: Endpoint,
+    raw: RawClient,
     url: String,
 }
 
@@ -75,46 +41,26 @@ pub struct ServiceSpecs {
 }
 
 impl Engine {
-    /// Connect to `url` and agree on an API version with the engine (an
-    /// engine older than bollard's default version refuses it otherwise).
+    /// Connect to `url` (`unix://` or plain `tcp://`) and agree on an API
+    /// version with the engine (an engine older than bollard's default
+    /// version refuses it otherwise). The daemon uses [`Engine::new`] with the
+    /// clients it already has (TLS included).
     pub async fn connect(url: &str) -> Result<Engine, ApplyError> {
-        let endpoint = Endpoint::parse(url)?;
-        let docker = match &endpoint {
-            Endpoint::Unix(path) => Docker::connect_with_unix(
-                &path.to_string_lossy(),
-                TIMEOUT_SECS,
-                API_DEFAULT_VERSION,
-            ),
-            Endpoint::Tcp(addr) => {
-                Docker::connect_with_http(addr, TIMEOUT_SECS, API_DEFAULT_VERSION)
-            }
+        let bad = |reason: String| ApplyError::Endpoint { url: url.to_owned(), reason };
+        let docker = if let Some(path) = url.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, TIMEOUT_SECS, API_DEFAULT_VERSION)
+        } else {
+            Docker::connect_with_http(url, TIMEOUT_SECS, API_DEFAULT_VERSION)
         }
-        .map_err(|e| ApplyError::Endpoint {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| ApplyError::Endpoint {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
-        Ok(Engine {
-            docker,
-            endpoint,
-            url: url.to_owned(),
-        })
+        .map_err(|e| bad(e.to_string()))?;
+        let docker = docker.negotiate_version().await.map_err(|e| bad(e.to_string()))?;
+        let raw = RawClient::for_url(url, None, &docker.client_version()).map_err(|e| bad(e.to_string()))?;
+        Ok(Engine::new(docker, raw, url))
     }
 
-    /// Use an already connected (and version-negotiated) client, e.g. from
-    /// `observe::connect`, for the same `DockerURL`.
-    pub fn new(docker: Docker, url: &str) -> Result<Engine, ApplyError> {
-        Ok(Engine {
-            endpoint: Endpoint::parse(url)?,
-            docker,
-            url: url.to_owned(),
-        })
+    /// Use already connected (and version-negotiated) clients for `url`.
+    pub fn new(docker: Docker, raw: RawClient, url: &str) -> Engine {
+        Engine { docker, raw, url: url.to_owned() }
     }
 
     /// Configs whose labels match every `key=value` in `labels` (and whose
@@ -187,11 +133,7 @@ impl Engine {
             status,
             message,
         };
-        let uri = format!("/v{}{path}", self.docker.client_version());
-        let (status, bytes) = self
-            .send(method, &uri, body)
-            .await
-            .map_err(|e| failed(None, e))?;
+        let (status, bytes) = self.raw.request(method, path, body).await.map_err(|e| failed(None, e.to_string()))?;
         if !status.is_success() {
             #[derive(Deserialize)]
             struct Message {
@@ -203,77 +145,9 @@ impl Engine {
             return Err(failed(Some(status.as_u16()), message));
         }
         // DELETE answers with an empty body.
-        let bytes = if bytes.is_empty() {
-            Bytes::from_static(b"null")
-        } else {
-            bytes
-        };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| failed(Some(status.as_u16()), format!("unexpected answer: {e}")))
+        let bytes = if bytes.is_empty() { Bytes::from_static(b"null") } else { bytes };
+        serde_json::from_slice(&bytes).map_err(|e| failed(Some(status.as_u16()), format!("unexpected answer: {e}")))
     }
-
-    /// One request on its own connection (the engine closes idle ones anyway).
-    async fn send(
-        &self,
-        method: Method,
-        uri: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(hyper::StatusCode, Bytes), String> {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(hyper::header::HOST, "docker")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| e.to_string())?;
-        let response = match &self.endpoint {
-            Endpoint::Unix(path) => {
-                let stream = tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                exchange(stream, request).await?
-            }
-            Endpoint::Tcp(addr) => {
-                let stream = tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                exchange(stream, request).await?
-            }
-        };
-        Ok(response)
-    }
-}
-
-async fn exchange<S>(
-    stream: S,
-    request: Request<Full<Bytes>>,
-) -> Result<(hyper::StatusCode, Bytes), String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(connection);
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string());
-    let result = match response {
-        Ok(response) => {
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((status, body.to_bytes()))
-        }
-        Err(e) => Err(e),
-    };
-    drop(sender);
-    driver.abort();
-    result
 }
 
 fn query(key: &str, value: &str) -> String {
@@ -283,34 +157,6 @@ fn query(key: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_parse() {
-        let table: [(&str, Option<Endpoint>); 6] = [
-            (
-                "unix:///var/run/docker.sock",
-                Some(Endpoint::Unix("/var/run/docker.sock".into())),
-            ),
-            (
-                "tcp://10.0.0.1:2375",
-                Some(Endpoint::Tcp("10.0.0.1:2375".into())),
-            ),
-            (
-                "http://docker:2375/",
-                Some(Endpoint::Tcp("docker:2375".into())),
-            ),
-            ("https://docker:2376", None),
-            ("tcp://", None),
-            ("/var/run/docker.sock", None),
-        ];
-        for (url, want) in table {
-            match (Endpoint::parse(url), want) {
-                (Ok(got), Some(want)) => assert_eq!(got, want, "{url}"),
-                (Err(e), None) => assert!(e.to_string().contains(url), "{url}: {e}"),
-                (got, want) => panic!("{url}: got {got:?}, want {want:?}"),
-            }
-        }
-    }
 
     #[test]
     fn filters_are_url_encoded() {

@@ -36,7 +36,7 @@ pub mod service;
 pub mod spec;
 
 pub use agent::{AgentAccess, apply_hitless};
-pub use engine::{Endpoint, Engine};
+pub use engine::Engine;
 pub use error::ApplyError;
 pub use service::{Outcome, reconcile_proxy, remove_orphans};
 pub use spec::{DeliveredConfig, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};

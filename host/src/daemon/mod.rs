@@ -79,7 +79,7 @@ pub async fn run_reloading(
 
     let docker = connect::connect(&config).await?;
     let raw = RawClient::new(&config, &docker.client_version())?;
-    let engine = Engine::connect(&config.docker_url).await?;
+    let engine = Engine::new(docker.clone(), raw.clone(), &config.docker_url);
     tracing::info!(url = %config.docker_url, instance = %instance, "connected to the Swarm manager");
 
     let addr = serve::listen_addr(&config.listen_addr)?;

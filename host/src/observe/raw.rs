@@ -1,12 +1,15 @@
-//! A minimal JSON GET against the Docker API, for what bollard's models drop:
-//! `/tasks` with each task's `NetworksAttachments` (its address per network).
-//! Same transports as the main client: unix socket, tcp, tcp + TLS.
+//! Raw requests to the Docker API, for what bollard 0.19 lacks or drops:
+//! `/tasks` with each task's `NetworksAttachments` (its address per network),
+//! config objects (`/configs`), a service's `PreviousSpec`. Same transports as
+//! the main client: unix socket, tcp, tcp + TLS. (bollard >= 0.21 covers
+//! configs; tasks' attachments are still missing from its model.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -36,21 +39,43 @@ pub enum RawError {
     Tls(String),
 }
 
+#[derive(Clone)]
 enum Transport {
     Unix(PathBuf),
     Http(String),
     Https(String, Arc<rustls::ClientConfig>),
 }
 
+/// Raw requests to the Docker API over the transport `DockerURL` names.
+#[derive(Clone)]
 pub struct RawClient {
     transport: Transport,
     /// "v1.41": the version negotiated by the main client.
     version: String,
 }
 
+impl std::fmt::Debug for RawClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawClient").field("version", &self.version).finish_non_exhaustive()
+    }
+}
+
 impl RawClient {
+    /// For the config's `DockerURL` (and TLS files), speaking `version`.
     pub fn new(config: &Config, version: &bollard::ClientVersion) -> Result<RawClient, RawError> {
-        let url = config.docker_url.as_str();
+        let tls = match (&config.tls_ca_cert, &config.tls_cert, &config.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => Some((ca.as_path(), cert.as_path(), key.as_path())),
+            _ => None,
+        };
+        RawClient::for_url(&config.docker_url, tls, version)
+    }
+
+    /// For `url` (`unix://`, `tcp://`, `http://`, `https://`); `tls` = (CA, cert, key).
+    pub fn for_url(
+        url: &str,
+        tls: Option<(&Path, &Path, &Path)>,
+        version: &bollard::ClientVersion,
+    ) -> Result<RawClient, RawError> {
         let version = format!("v{}.{}", version.major_version, version.minor_version);
         let transport = if let Some(path) = url.strip_prefix("unix://") {
             Transport::Unix(PathBuf::from(path))
@@ -61,78 +86,69 @@ impl RawClient {
                 .trim_start_matches("https://")
                 .trim_end_matches('/')
                 .to_string();
-            match (&config.tls_ca_cert, &config.tls_cert, &config.tls_key) {
-                (Some(ca), Some(cert), Some(key)) => {
-                    Transport::Https(authority, Arc::new(tls_config(ca, cert, key)?))
-                }
-                _ => Transport::Http(authority),
+            match tls {
+                Some((ca, cert, key)) => Transport::Https(authority, Arc::new(tls_config(ca, cert, key)?)),
+                None => Transport::Http(authority),
             }
         };
         Ok(RawClient { transport, version })
     }
 
-    /// GET `/v<version><path>` and parse the JSON body.
+    /// GET `path` and parse the JSON body; any status but 200 is an error.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, RawError> {
+        let (status, body) = self.request(Method::GET, path, None).await?;
+        if status != 200 {
+            return Err(RawError::Status {
+                path: path.to_string(),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|source| RawError::Json { path: path.to_string(), source })
+    }
+
+    /// One request to `/v<version><path>`; the status and body as they came.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Bytes), RawError> {
         let full = format!("/{}{}", self.version, path);
-        let err = |message: String| RawError::Request {
-            path: path.to_string(),
-            message,
+        let err = |message: String| RawError::Request { path: path.to_string(), message };
+        let uri: hyper::Uri = match &self.transport {
+            Transport::Unix(socket) => hyperlocal::Uri::new(socket, &full).into(),
+            Transport::Http(authority) => format!("http://{authority}{full}").parse().map_err(|e| err(format!("{e}")))?,
+            Transport::Https(authority, _) => format!("https://{authority}{full}").parse().map_err(|e| err(format!("{e}")))?,
         };
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| err(e.to_string()))?;
         let response = match &self.transport {
-            Transport::Unix(socket) => {
-                let client: Client<_, Empty<Bytes>> =
-                    Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector);
-                client.get(hyperlocal::Uri::new(socket, &full).into()).await
+            Transport::Unix(_) => {
+                Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector).request(request).await
             }
-            Transport::Http(authority) => {
-                let client: Client<_, Empty<Bytes>> =
-                    Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-                let uri = format!("http://{authority}{full}")
-                    .parse()
-                    .map_err(|e| err(format!("{e}")))?;
-                client.get(uri).await
-            }
-            Transport::Https(authority, tls) => {
+            Transport::Http(_) => Client::builder(TokioExecutor::new()).build(HttpConnector::new()).request(request).await,
+            Transport::Https(_, tls) => {
                 let connector = hyper_rustls::HttpsConnectorBuilder::new()
                     .with_tls_config((**tls).clone())
                     .https_only()
                     .enable_http1()
                     .build();
-                let client: Client<_, Empty<Bytes>> =
-                    Client::builder(TokioExecutor::new()).build(connector);
-                let uri = format!("https://{authority}{full}")
-                    .parse()
-                    .map_err(|e| err(format!("{e}")))?;
-                client.get(uri).await
+                Client::builder(TokioExecutor::new()).build(connector).request(request).await
             }
         }
         .map_err(|e| err(format!("{e}")))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| err(format!("{e}")))?
-            .to_bytes();
-        if status != 200 {
-            return Err(RawError::Status {
-                path: path.to_string(),
-                status,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-        }
-        serde_json::from_slice(&body).map_err(|source| RawError::Json {
-            path: path.to_string(),
-            source,
-        })
+        let status = response.status();
+        let bytes = response.into_body().collect().await.map_err(|e| err(format!("{e}")))?.to_bytes();
+        Ok((status, bytes))
     }
 }
 
-fn tls_config(
-    ca: &std::path::Path,
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) -> Result<rustls::ClientConfig, RawError> {
+fn tls_config(ca: &Path, cert: &Path, key: &Path) -> Result<rustls::ClientConfig, RawError> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca)
         .map_err(|e| RawError::Tls(format!("TLSCACert {}: {e}", ca.display())))?

@@ -105,6 +105,7 @@ async fn tokens_open_only_their_own_cluster() {
         running: None,
         failed: None,
         time_ms: 0,
+        reloads: 0,
     };
     let table: [(&str, String, Option<u16>); 5] = [
         ("east", s.keys.token("east"), None),
@@ -145,6 +146,7 @@ async fn status_shows_reports_and_needs_a_known_token() {
                 message: "nginx: [emerg] unknown directive".into(),
             }),
             time_ms: 0,
+            reloads: 0,
         },
     )
     .await

@@ -123,6 +123,7 @@ impl Store {
             .or_default();
         r.running = report.running;
         r.failed = report.failed;
+        r.reloads = report.reloads;
         r.last_seen_ms = now_ms();
     }
 

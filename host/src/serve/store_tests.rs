@@ -96,6 +96,7 @@ fn status_has_the_newest_revision_and_each_replica() {
                 message: "nginx: [emerg] ...".into(),
             }),
             time_ms: 1,
+            reloads: 3,
         },
     );
     let status = store.status();
@@ -108,4 +109,8 @@ fn status_has_the_newest_revision_and_each_replica() {
         "b"
     );
     assert!(east.replicas["proxy.2"].last_seen_ms > 0);
+    assert_eq!(east.replicas["proxy.2"].reloads, 3);
+    // A poll says the replica is alive; it does not reset what it reported.
+    store.seen("east", "proxy.2", "a");
+    assert_eq!(store.status().clusters["east"].replicas["proxy.2"].reloads, 3);
 }

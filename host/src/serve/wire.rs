@@ -75,6 +75,9 @@ pub struct AgentReport {
     pub failed: Option<Failure>,
     /// Agent's clock, milliseconds since the Unix epoch.
     pub time_ms: u64,
+    /// Proxy reloads since the agent started (0 from agents that predate it).
+    #[serde(default)]
+    pub reloads: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +106,9 @@ pub struct ReplicaStatus {
     pub failed: Option<Failure>,
     /// Daemon's clock, milliseconds since the Unix epoch.
     pub last_seen_ms: u64,
+    /// Proxy reloads the replica's agent reported since it started.
+    #[serde(default)]
+    pub reloads: u64,
 }
 
 /// Milliseconds since the Unix epoch.
