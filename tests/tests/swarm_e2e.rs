@@ -517,3 +517,80 @@ fn a_bad_label_excludes_its_service_only_and_is_named_in_the_log() {
         .expect("the proxy answers");
     assert_eq!((g.status, g.whoami_name()), (200, Some(good.as_str())));
 }
+
+/// The seed config with east switched to `plugin` (a built-in name or a
+/// path) on `image`: `[Extensions.east.Config]` (nginx keys) dropped, the
+/// proxy's config path and stop signal to HAProxy's.
+fn east_swapped(seed: &str, plugin: &str, image: &str, nginx_image: &str) -> String {
+    let (east, west) = seed.split_at(seed.find("[Extensions.west]").expect("a west block"));
+    let east = match east.find("[Extensions.east.Config]") {
+        Some(i) => &east[..i],
+        None => east,
+    };
+    let east = east
+        .replace(&format!("ProxyImage = \"{nginx_image}\""), &format!("ProxyImage = \"{image}\"\n    Plugin = \"{plugin}\""))
+        .replace("ProxyConfigPath = \"/etc/nginx/nginx.conf\"", "ProxyConfigPath = \"/usr/local/etc/haproxy/haproxy.cfg\"")
+        .replace("ProxyStopSignal = \"SIGQUIT\"", "ProxyStopSignal = \"SIGUSR1\"");
+    assert!(east.contains(&format!("Plugin = \"{plugin}\"")), "the east block changed shape:\n{east}");
+    format!("{east}\n  {west}")
+}
+
+#[test]
+fn swapping_east_from_nginx_to_haproxy_leaves_west_untouched() {
+    let _serial = serial();
+    let Some(env) = swarm("plugin_swap") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-swap");
+    let (port, ssl_port) = (18088, 18451);
+    let (demoeast, demowest) = seed_up(&mut s, port, ssl_port);
+    let (east_proxy, west_proxy) = (format!("{}-proxy-east", s.prefix), format!("{}-proxy-west", s.prefix));
+    s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
+    let west_before = s.settled_state(&west_proxy, CHANGE);
+    let since = now();
+    let seed = config::seed(s.env, &s.prefix, port, ssl_port);
+
+    // Before: nginx answers (the check below relies on its Server header).
+    let before = s.get(Node::East, port, "demo.A").expect("east answers");
+    assert!(before.header("Server").is_some_and(|v| v.starts_with("nginx")), "{before:?}");
+
+    // Swap east's renderer and image together, as one reload.
+    let started = std::time::Instant::now();
+    s.reload_daemon(&east_swapped(&seed, "haproxy", &env.haproxy_image, &env.nginx_image));
+    until("east's proxy on the HAProxy image", CHANGE, || {
+        let svc = s.manager.service(&east_proxy).ok_or("no east proxy")?;
+        let image = svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].as_str().unwrap_or("").to_owned();
+        if image == env.haproxy_image { Ok(()) } else { Err(format!("image {image}")) }
+    });
+    // nginx names itself in `Server`; HAProxy passes the backend's answer
+    // (whoami sends no Server header) as it is.
+    let (a, _) = until("demo.A answered by HAProxy", CHANGE, || {
+        let a = s.get(Node::East, port, "demo.A")?;
+        match a.header("Server") {
+            Some(server) if server.starts_with("nginx") => Err(format!("still nginx: {server}")),
+            _ if a.status == 200 => Ok(a),
+            _ => Err(format!("status {}", a.status)),
+        }
+    });
+    assert_eq!(a.whoami_name(), Some(demoeast.as_str()));
+    s.timing("reload -> demo.A 200 via east's HAProxy", started.elapsed());
+    s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
+    let west_after = s.settled_state(&west_proxy, CHANGE);
+    assert_eq!(west_after, west_before, "west's proxy service changed");
+    assert_eq!(s.update_events(&west_proxy, since), 0, "update events on {west_proxy}");
+    let b = s.get(Node::West, port, "demo.B").expect("west answers");
+    assert_eq!((b.status, b.whoami_name()), (200, Some(demowest.as_str())));
+
+    // A plugin that can't load: east keeps what it runs, and the log says why.
+    let mark = logs::mark();
+    let east_before = s.settled_state(&east_proxy, CHANGE);
+    s.reload_daemon(&east_swapped(&seed, "/nonexistent/renderer.wasm", &env.haproxy_image, &env.nginx_image));
+    until("the refused reload in the log", CHANGE, || {
+        let log = logs::since(mark);
+        if log.contains("Extensions.east") && log.contains("keeps running as before") { Ok(()) } else { Err("not yet".to_string()) }
+    });
+    s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
+    assert_eq!(s.settled_state(&east_proxy, CHANGE), east_before, "east's proxy changed after a refused plugin");
+    let a = s.get(Node::East, port, "demo.A").expect("east answers");
+    assert_eq!((a.status, a.whoami_name()), (200, Some(demoeast.as_str())));
+}

@@ -12,6 +12,7 @@ pub struct Daemon {
     runtime: Option<Runtime>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    reloads: tokio::sync::mpsc::UnboundedSender<sluice::config::Config>,
 }
 
 impl Daemon {
@@ -30,9 +31,12 @@ impl Daemon {
             .build()
             .expect("a tokio runtime");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = runtime.spawn(sluice::daemon::run(
+        let (reloads, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = runtime.spawn(sluice::daemon::run_reloading(
             loaded.config,
             instance.to_owned(),
+            None,
+            reload_rx,
             async move {
                 let _ = stopped.await;
             },
@@ -42,7 +46,15 @@ impl Daemon {
             runtime: Some(runtime),
             stop: Some(stop),
             task: Some(task),
+            reloads,
         }
+    }
+
+    /// Hand the daemon a new config, as SIGHUP does for `sluice run`.
+    pub fn reload(&self, config: &str) {
+        let loaded = sluice::config::parse_str(config, Path::new("."))
+            .unwrap_or_else(|e| panic!("test config refused: {e}\n{config}"));
+        self.reloads.send(loaded.config).expect("the daemon takes reloads");
     }
 
     /// Err when the daemon has ended (it never does before shutdown).

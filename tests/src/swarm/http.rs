@@ -10,6 +10,8 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
+    /// Status line and headers.
+    pub head: String,
     pub body: String,
 }
 
@@ -22,6 +24,14 @@ impl Reply {
     /// The `Hostname:` line of a whoami answer (the task's container).
     pub fn whoami_hostname(&self) -> Option<&str> {
         self.field("Hostname")
+    }
+
+    /// A response header's value (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
     }
 
     fn field(&self, key: &str) -> Option<&str> {
@@ -60,6 +70,7 @@ pub fn get(addr: &str, port: u16, host: &str, path: &str) -> Result<Reply, Strin
         .ok_or_else(|| format!("{at}: bad status line in {head:?}"))?;
     Ok(Reply {
         status,
+        head: head.to_owned(),
         body: body.to_owned(),
     })
 }

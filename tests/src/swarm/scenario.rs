@@ -138,6 +138,11 @@ impl Scenario {
         self.daemon = Some(Daemon::start(config, &self.prefix));
     }
 
+    /// Give the running daemon a new config (SIGHUP in `sluice run`).
+    pub fn reload_daemon(&self, config: &str) {
+        self.daemon.as_ref().expect("a running daemon").reload(config);
+    }
+
     pub fn stop_daemon(&mut self) {
         if let Some(d) = self.daemon.take() {
             d.stop().unwrap_or_else(|e| panic!("{e}"));
