@@ -7,8 +7,20 @@ use super::model::PluginRef;
 pub const BUILTINS: [&str; 2] = ["nginx", "haproxy"];
 
 /// The `Plugin` key: a built-in name, or a `.wasm` path relative to `base_dir`.
+///
+/// References are `<name>` (built in), a path, or a URL-style `<scheme>:`:
+/// `file:` names a path too; `oci://registry/repo:tag` is reserved for
+/// pulling plugins from registries (pinned by `PluginSha256`) and refused for
+/// now, so that configs written today keep their meaning then.
 pub fn parse_plugin(value: &str, base_dir: &Path) -> Result<PluginRef, String> {
-    if BUILTINS.contains(&value) {
+    if value.starts_with("oci://") {
+        return Err(format!(
+            "{value:?}: pulling plugins from OCI registries is not supported yet; download the .wasm and give its path (with PluginSha256)"
+        ));
+    }
+    let file = value.strip_prefix("file://").or_else(|| value.strip_prefix("file:"));
+    let value = file.unwrap_or(value);
+    if file.is_none() && BUILTINS.contains(&value) {
         Ok(PluginRef::Builtin(value.to_owned()))
     } else if value.ends_with(".wasm") {
         Ok(PluginRef::Path(base_dir.join(value)))
@@ -94,14 +106,18 @@ mod tests {
                 "/opt/p.wasm",
                 Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm"))),
             ),
+            ("file:/opt/p.wasm", Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm")))),
+            ("file:///opt/p.wasm", Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm")))),
         ];
         for (value, want) in cases {
             assert_eq!(parse_plugin(value, base), want, "{value}");
         }
-        for bad in ["Nginx", "envoy", "p.wasm.bak", ""] {
+        for bad in ["Nginx", "envoy", "p.wasm.bak", "", "file:nginx"] {
             let err = parse_plugin(bad, base).expect_err(bad);
             assert!(err.contains("unknown plugin"), "{bad}: {err}");
         }
+        let err = parse_plugin("oci://ghcr.io/acme/caddy:1.0", base).unwrap_err();
+        assert!(err.contains("OCI") && err.contains("PluginSha256"), "{err}");
     }
 
     #[test]
