@@ -262,6 +262,87 @@ pub fn sni_passthrough_reaches_the_backend_tls(kind: Kind) {
     assert_eq!(got.identity().backend, "t");
 }
 
+pub fn wildcard_host_routes_subdomains_exact_host_wins(kind: Kind) {
+    let ca = Ca::new("sluice test CA");
+    let wild_cert = ca.leaf(&["*.wild.test"]);
+    let pass_cert = ca.leaf(&["*.pass.test"]);
+    let (w, api, e, eu) = (
+        Backend::http("w", "127.0.0.11"),
+        Backend::http("api", "127.0.0.12"),
+        Backend::http("e", "127.0.0.13"),
+        Backend::http("eu", "127.0.0.14"),
+    );
+    let p = Backend::start(
+        "p",
+        "127.0.0.15",
+        Options {
+            tls: Some(&pass_cert),
+            ..Options::default()
+        },
+    );
+    let dir = Workdir::new(kind, "wildcard");
+    let mut wild = inputs::host("*.wild.test", upstream("wild_test", &[&w]));
+    wild.context_roots = vec![inputs::context_root(
+        "/api",
+        true,
+        upstream("wild_api", &[&api]),
+    )];
+    wild.tls = Some(inputs::combined_pem(
+        &dir.write("wild.test.pem", &wild_cert.combined_pem()),
+    ));
+    let mut pass = inputs::host("*.pass.test", upstream("pass_test", &[&p]));
+    pass.passthrough = true;
+    let proxy = Proxy::start(
+        kind,
+        dir,
+        Routes::hosts(vec![
+            inputs::host("*.eu.wild.test", upstream("eu_wild_test", &[&eu])),
+            pass,
+            wild,
+            inputs::host("exact.wild.test", upstream("exact_wild_test", &[&e])),
+        ]),
+    );
+    let port = proxy.http_port;
+
+    // (host, request path, backend, path the backend saw)
+    let cases = [
+        ("a.wild.test", "/x?q=1", "w", "/x?q=1"),
+        ("a.b.wild.test", "/", "w", "/"),
+        ("a.wild.test", "/api/x", "api", "/x"),
+        // The exact host takes all its requests, the wildcard's context root too.
+        ("exact.wild.test", "/api/x", "e", "/api/x"),
+        // The longest wildcard wins.
+        ("x.eu.wild.test", "/", "eu", "/"),
+    ];
+    for (host, path, backend, seen) in cases {
+        let id = HostClient::http(host, port).get(path).identity();
+        assert_eq!(
+            (id.backend.as_str(), id.path.as_str()),
+            (backend, seen),
+            "GET http://{host}{path}"
+        );
+    }
+    let got = HostClient::http("wild.test", port).get("/");
+    assert_eq!(got.status, 503, "*.wild.test is not wild.test: {got:?}");
+
+    let got = HostClient::https("a.wild.test", proxy.https_port, &ca.pem).get("/tls");
+    assert_eq!(
+        got.peer_certificate.as_deref(),
+        Some(&*wild_cert.der),
+        "the proxy presented the wildcard certificate"
+    );
+    let id = got.identity();
+    assert_eq!((id.backend.as_str(), id.path.as_str()), ("w", "/tls"));
+
+    let got = HostClient::https("x.pass.test", proxy.https_port, &ca.pem).get("/secret");
+    assert_eq!(
+        got.peer_certificate.as_deref(),
+        Some(&*pass_cert.der),
+        "a wildcard SNI passed through to the backend's TLS"
+    );
+    assert_eq!(got.identity().backend, "p");
+}
+
 pub fn weights_split_traffic(kind: Kind) {
     let (heavy, light) = (
         Backend::http("heavy", "127.0.0.11"),
@@ -332,6 +413,7 @@ macro_rules! behaviour_tests {
             websocket_upgrade_echoes,
             tls_termination,
             sni_passthrough_reaches_the_backend_tls,
+            wildcard_host_routes_subdomains_exact_host_wins,
             weights_split_traffic,
             ip_hash_pins_each_client,
         );

@@ -15,20 +15,25 @@ pub fn invalid(key: &str, message: impl Into<String>) -> Diagnostic {
     kit::error(key, message)
 }
 
-/// DNS names (A-labels) plus `_`, which Swarm users do put in host names.
+/// DNS names (A-labels) plus `_`, which Swarm users do put in host names,
+/// optionally led by a whole `*` label (`*.example.org`, see
+/// [`crate::wildcard`]); `*` is a plain word in map files, crt-list SNI
+/// filters and ACLs, so it needs no quoting anywhere.
 pub fn host_name(name: &str) -> Result<(), String> {
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c);
     if name.is_empty() || name.len() > 253 {
         return Err(format!("host name {name:?} must have 1 to 253 characters"));
     }
-    if let Some(c) = name.chars().find(|&c| !ok_char(c)) {
+    let rest = name.strip_prefix("*.").unwrap_or(name);
+    if let Some(c) = rest.chars().find(|&c| !ok_char(c)) {
         return Err(format!(
-            "host name {name:?} contains {c:?}; only a-z, 0-9, '-', '.' and '_' are routable"
+            "host name {name:?} contains {c:?}; only a-z, 0-9, '-', '.' and '_' are routable, \
+             and '*' only as a whole leading label (*.example.org)"
         ));
     }
-    if name.starts_with(['.', '-']) {
+    if rest.is_empty() || rest.starts_with(['.', '-']) {
         return Err(format!(
-            "host name {name:?} must start with a letter or digit"
+            "host name {name:?} must start with a letter or digit (after a leading '*.')"
         ));
     }
     Ok(())
@@ -133,7 +138,18 @@ mod tests {
             (host_name, "a b", false),
             (host_name, "a\nb", false),
             (host_name, "a#b", false),
-            (host_name, "*.example.org", false),
+            (host_name, "*.example.org", true),
+            (host_name, "*.a.b.example.org", true),
+            (host_name, "*", false),
+            (host_name, "*.", false),
+            (host_name, "*..example.org", false),
+            (host_name, "*.-x.org", false),
+            (host_name, "**.example.org", false),
+            (host_name, "*example.org", false),
+            (host_name, "a.*.example.org", false),
+            (host_name, "*.*.example.org", false),
+            (host_name, "*.example.org\n", false),
+            (host_name, "*.a b", false),
             (host_name, "-x.org", false),
             (host_name, &"a".repeat(254), false),
             (url_path, "/", true),

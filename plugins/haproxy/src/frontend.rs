@@ -2,7 +2,10 @@
 //! one behind TLS termination. Both route the same way: the Host header
 //! (lower-cased, port stripped) and the path are looked up in the
 //! frontend's map file; redirects and context-root rewrites are per-host
-//! rules in front of that.
+//! rules in front of that. When the frontend serves a wildcard host, the
+//! Host header is first resolved to its virtual host (`txn.vhost`: the exact
+//! name, else the longest matching `*.suffix`) and everything after routes on
+//! that instead.
 
 use crate::cfg::Cfg;
 use crate::quote;
@@ -17,10 +20,18 @@ pub struct Frontend<'a> {
     pub scheme: Scheme,
     /// Absolute path of the map file (checked by `check::file_path`).
     pub map_path: &'a str,
+    /// The virtual-host maps, when the route table has wildcard hosts.
+    pub vhost_maps: Option<VhostMaps<'a>>,
     /// Backend for requests no route takes.
     pub fallback: &'a str,
     /// `x-server-info` value, already a quoted log-format word.
     pub server_info: &'a str,
+}
+
+/// Absolute paths of the files [`crate::wildcard`] describes.
+pub struct VhostMaps<'a> {
+    pub exact: &'a str,
+    pub suffixes: &'a str,
 }
 
 pub const STATS_URI: &str = "/haproxy?stats";
@@ -34,9 +45,23 @@ pub fn render(cfg: &mut Cfg, fe: &Frontend, table: &Table, config: &Config) {
     cfg.line("unique-id-format %[uuid]");
     stats(cfg, config);
     cfg.line("http-request set-var(txn.host) req.hdr(host),field(1,:),lower");
+    let vhost = match &fe.vhost_maps {
+        Some(maps) => {
+            cfg.line(format!(
+                "http-request set-var(txn.vhost) var(txn.host),map_str({})",
+                maps.exact
+            ));
+            cfg.line(format!(
+                "http-request set-var(txn.vhost) var(txn.host),map_end({}) if !{{ var(txn.vhost) -m found }}",
+                maps.suffixes
+            ));
+            "txn.vhost"
+        }
+        None => "txn.host",
+    };
     cfg.line("http-request set-var(txn.path) path");
     cfg.line(format!(
-        "http-request set-var(txn.backend) var(txn.host),concat(,txn.path),map_beg({})",
+        "http-request set-var(txn.backend) var({vhost}),concat(,txn.path),map_beg({})",
         fe.map_path
     ));
     cfg.line("http-request set-header X-Real-IP %[src]");
@@ -54,10 +79,10 @@ pub fn render(cfg: &mut Cfg, fe: &Frontend, table: &Table, config: &Config) {
         ));
     }
     for r in &table.redirects {
-        redirect(cfg, r);
+        redirect(cfg, vhost, r);
     }
     for r in &table.rewrites {
-        rewrite(cfg, r);
+        rewrite(cfg, vhost, r);
     }
     cfg.line("use_backend %[var(txn.backend)] if { var(txn.backend) -m found }");
     cfg.line(format!("default_backend {}", fe.fallback));
@@ -72,8 +97,10 @@ fn stats(cfg: &mut Cfg, config: &Config) {
     }
 }
 
-fn host_is(host: &str) -> String {
-    format!("{{ var(txn.host) -m str {host} }}")
+/// `var` holds the request's (virtual) host; `host` may be a `*.` pattern,
+/// which `-m str` compares literally.
+fn host_is(var: &str, host: &str) -> String {
+    format!("{{ var({var}) -m str {host} }}")
 }
 
 fn word(s: &str) -> String {
@@ -83,17 +110,17 @@ fn word(s: &str) -> String {
 
 /// `302 <target><request uri>`: HAProxy's `prefix` redirect appends the
 /// original path and query to the prefix.
-fn redirect(cfg: &mut Cfg, r: &Redirect) {
+fn redirect(cfg: &mut Cfg, var: &str, r: &Redirect) {
     let target = word(&quote::log_format_literal(&r.target));
     cfg.line(format!(
         "http-request redirect code 302 prefix {target} if {}",
-        host_is(&r.host)
+        host_is(var, &r.host)
     ));
 }
 
 /// `/app` → 301 `/app/` (query kept); `/app/x` → `/x`.
-fn rewrite(cfg: &mut Cfg, r: &Rewrite) {
-    let host = host_is(&r.host);
+fn rewrite(cfg: &mut Cfg, var: &str, r: &Rewrite) {
+    let host = host_is(var, &r.host);
     let exact = format!("{{ path -m str {} }}", word(&r.prefix));
     let slash = quote::log_format_literal(&format!("{}/", r.prefix));
     cfg.line(format!(

@@ -9,6 +9,7 @@ fn render_http(hosts: &[sluice_plugin_kit::Host]) -> String {
         bind: ":80".into(),
         scheme: Scheme::Http,
         map_path: "/etc/haproxy/hosts-http.map",
+        vhost_maps: None,
         fallback: "be_no_host",
         server_info: "'sluice 1'",
     };
@@ -53,4 +54,49 @@ fn redirects_and_rewrites_are_quoted() {
     ] {
         assert!(out.contains(want), "want {want:?} in\n{out}");
     }
+}
+
+fn render_with_vhosts(hosts: &[sluice_plugin_kit::Host]) -> String {
+    let (config, _) = crate::settings::parse(&[]);
+    let table = crate::routes::table(hosts, Scheme::Http);
+    let fe = Frontend {
+        name: "fe_http",
+        bind: ":80".into(),
+        scheme: Scheme::Http,
+        map_path: "/h/hosts-http.map",
+        vhost_maps: Some(VhostMaps {
+            exact: "/h/vhosts-http.map",
+            suffixes: "/h/wildcards-http.map",
+        }),
+        fallback: "be_no_host",
+        server_info: "x",
+    };
+    let mut cfg = Cfg::default();
+    render(&mut cfg, &fe, &table, &config);
+    cfg.finish()
+}
+
+/// With wildcard hosts, the exact name is tried before the suffixes, and
+/// routes, redirects and rewrites all match on the virtual host.
+#[test]
+fn wildcard_hosts_route_on_the_virtual_host() {
+    let out = render_with_vhosts(&wildcards("/h/haproxy.cfg", "/c.pem").hosts);
+    let wanted = [
+        "http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n",
+        "http-request set-var(txn.vhost) var(txn.host),map_str(/h/vhosts-http.map)\n",
+        "http-request set-var(txn.vhost) var(txn.host),map_end(/h/wildcards-http.map) if !{ var(txn.vhost) -m found }\n",
+        "http-request set-var(txn.path) path\n",
+        "http-request set-var(txn.backend) var(txn.vhost),concat(,txn.path),map_beg(/h/hosts-http.map)\n",
+        "redirect code 302 prefix http://new.example if { var(txn.vhost) -m str *.old.example }\n",
+        "location /api/ if { var(txn.vhost) -m str *.books.example } { path -m str /api }\n",
+        "set-path %[path,bytes(4)] if { var(txn.vhost) -m str *.books.example } { path_beg /api/ }\n",
+    ];
+    let mut at = 0;
+    for want in wanted {
+        let found = out[at..]
+            .find(want)
+            .unwrap_or_else(|| panic!("want {want:?} after byte {at} in\n{out}"));
+        at += found + want.len();
+    }
+    assert!(!out.contains("var(txn.host) -m str"), "{out}");
 }

@@ -207,3 +207,23 @@ fn every_setting() {
         input
     });
 }
+
+#[test]
+fn wildcard_hosts_beside_every_route_feature() {
+    check("wildcard", |dir, pem| {
+        let mut input = wildcards(&dir.path("haproxy.cfg"), pem);
+        input.hosts.extend(all_features("/x", pem).hosts);
+        input.hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        input
+    });
+}
+
+#[test]
+fn wildcard_hosts_over_plain_http() {
+    check("wildcard-plain", |dir, pem| {
+        let mut input = wildcards(&dir.path("haproxy.cfg"), pem);
+        // Plain HTTP only: no TLS frontends, the HTTP vhost maps alone.
+        input.hosts.retain(|h| !h.passthrough && h.tls.is_none());
+        input
+    });
+}

@@ -15,6 +15,7 @@ mod render;
 mod routes;
 mod settings;
 mod tls;
+mod wildcard;
 
 #[cfg(test)]
 mod haproxy_check_tests;

@@ -1,5 +1,6 @@
 //! Rendering one cluster: haproxy.cfg first, then the files it names
-//! (route maps, crt-list), all beside it. A plain function over the WIT
+//! (route maps, virtual-host maps when a frontend has wildcard hosts,
+//! crt-list), all beside it. A plain function over the WIT
 //! types so it is tested natively; lib.rs only adds logging.
 
 use std::collections::BTreeMap;
@@ -9,13 +10,25 @@ use sluice_plugin_kit::{OutputFile, RenderError, RenderInput, Upstream};
 
 use crate::backend::{self, Mode};
 use crate::cfg::Cfg;
-use crate::frontend::{self, Frontend};
-use crate::routes::{self, Scheme};
-use crate::{global, input, quote, settings, tls};
+use crate::frontend::{self, Frontend, VhostMaps};
+use crate::routes::{self, Scheme, Table};
+use crate::settings::Config;
+use crate::{global, input, quote, settings, tls, wildcard};
 
 const HTTP_MAP: &str = "hosts-http.map";
 const HTTPS_MAP: &str = "hosts-https.map";
 const CRT_LIST: &str = "crt-list.txt";
+const HTTP_VHOSTS: [&str; 2] = ["vhosts-http.map", "wildcards-http.map"];
+const HTTPS_VHOSTS: [&str; 2] = ["vhosts-https.map", "wildcards-https.map"];
+const WRITTEN: [&str; 7] = [
+    HTTP_MAP,
+    HTTPS_MAP,
+    CRT_LIST,
+    HTTP_VHOSTS[0],
+    HTTP_VHOSTS[1],
+    HTTPS_VHOSTS[0],
+    HTTPS_VHOSTS[1],
+];
 
 #[derive(Debug)]
 pub struct Rendered {
@@ -38,7 +51,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         .config_path
         .rsplit_once('/')
         .unwrap_or(("", &c.config_path));
-    if [HTTP_MAP, HTTPS_MAP, CRT_LIST, ""].contains(&file_name) {
+    if file_name.is_empty() || WRITTEN.contains(&file_name) {
         let msg = format!(
             "config file name {file_name:?} is empty or taken by a file this plugin writes beside it"
         );
@@ -63,20 +76,16 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     let mut cfg = Cfg::default();
     global::render(&mut cfg, &config);
     let http = routes::table(&input.hosts, Scheme::Http);
-    let http_map = path(HTTP_MAP);
     let fe = Frontend {
         name: "fe_http",
         bind: format!(":{}", c.http_port),
         scheme: Scheme::Http,
-        map_path: &http_map,
+        map_path: &path(HTTP_MAP),
+        vhost_maps: None,
         fallback: &fallback,
         server_info: &server_info,
     };
-    frontend::render(&mut cfg, &fe, &http, &config);
-    let mut files = vec![OutputFile {
-        path: http_map.clone(),
-        contents: routes::map_file(&http),
-    }];
+    let mut files = http_frontend(&mut cfg, fe, &http, HTTP_VHOSTS.map(path), &config);
     let mut used: Vec<&str> = http.routes.iter().map(|r| r.backend.as_str()).collect();
 
     if let Some(port) = tls_port {
@@ -84,20 +93,23 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     }
     let https = routes::table(&input.hosts, Scheme::Https);
     if let Some(port) = loopback {
-        let (https_map, crt_list) = (path(HTTPS_MAP), path(CRT_LIST));
+        let crt_list = path(CRT_LIST);
         let fe = Frontend {
             name: tls::HTTPS_FRONTEND,
             bind: tls::https_bind(port, &crt_list),
             scheme: Scheme::Https,
-            map_path: &https_map,
+            map_path: &path(HTTPS_MAP),
+            vhost_maps: None,
             fallback: &fallback,
             server_info: &server_info,
         };
-        frontend::render(&mut cfg, &fe, &https, &config);
-        files.push(OutputFile {
-            path: https_map,
-            contents: routes::map_file(&https),
-        });
+        files.extend(http_frontend(
+            &mut cfg,
+            fe,
+            &https,
+            HTTPS_VHOSTS.map(path),
+            &config,
+        ));
         files.push(OutputFile {
             path: crt_list,
             contents: tls::crt_list(&input.hosts),
@@ -135,6 +147,39 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         files,
         warnings: warnings(input),
     })
+}
+
+/// Renders an HTTP frontend; returns its route map and, when it serves
+/// wildcard hosts, the virtual-host maps (`[exact, suffixes]` paths).
+fn http_frontend(
+    cfg: &mut Cfg,
+    fe: Frontend,
+    table: &Table,
+    vhost_paths: [String; 2],
+    config: &Config,
+) -> Vec<OutputFile> {
+    let mut files = vec![OutputFile {
+        path: fe.map_path.to_string(),
+        contents: routes::map_file(table),
+    }];
+    let [exact, suffixes] = &vhost_paths;
+    let vhost_maps = table
+        .has_wildcards()
+        .then_some(VhostMaps { exact, suffixes });
+    if vhost_maps.is_some() {
+        let names = || table.names.iter().map(String::as_str);
+        files.push(OutputFile {
+            path: exact.clone(),
+            contents: wildcard::exact_map(names()),
+        });
+        files.push(OutputFile {
+            path: suffixes.clone(),
+            contents: wildcard::suffix_map(names()),
+        });
+    }
+    let fe = Frontend { vhost_maps, ..fe };
+    frontend::render(cfg, &fe, table, config);
+    files
 }
 
 /// Every upstream by name; the first definition of a name wins.

@@ -155,6 +155,16 @@ fn injection_is_refused() {
         ("com.docker.lb.hosts", |i| {
             i.hosts[0].name = "a.local up_x".into()
         }),
+        ("com.docker.lb.hosts", |i| {
+            i.hosts[0].name = "*.a.local\n    bind :1".into()
+        }),
+        ("com.docker.lb.hosts", |i| {
+            i.hosts[0].name = "*.a.local #x".into()
+        }),
+        ("com.docker.lb.hosts", |i| {
+            i.hosts[0].name = "a.*.local".into()
+        }),
+        ("com.docker.lb.hosts", |i| i.hosts[0].name = "*".into()),
         ("com.docker.lb.context_root", |i| {
             i.hosts[5].context_roots[0].path = "/app }\nlisten x".into()
         }),
@@ -256,4 +266,75 @@ fn server_info_is_a_literal_header_value() {
         cfg.contains(r"set-header x-server-info 'sluice/0.1.0 (it'\''s 100%%)'"),
         "{cfg}"
     );
+}
+
+/// Wildcard hosts get their virtual-host maps beside each HTTP frontend's
+/// route map; a cluster without them renders as before.
+#[test]
+fn wildcard_files() {
+    let r = render(&wildcards(CFG, "/c.pem")).unwrap();
+    let dir = "/usr/local/etc/haproxy";
+    assert_eq!(
+        paths(&r),
+        [
+            CFG.to_string(),
+            format!("{dir}/hosts-http.map"),
+            format!("{dir}/vhosts-http.map"),
+            format!("{dir}/wildcards-http.map"),
+            format!("{dir}/hosts-https.map"),
+            format!("{dir}/vhosts-https.map"),
+            format!("{dir}/wildcards-https.map"),
+            format!("{dir}/crt-list.txt"),
+        ]
+    );
+    let contents = |i: usize| r.files[i].contents.as_str();
+    assert_eq!(
+        contents(2),
+        "a.books.example a.books.example\nin.pass.example in.pass.example\n"
+    );
+    assert_eq!(
+        contents(3),
+        ".deep.pass.example *.deep.pass.example\n\
+         .eu.books.example *.eu.books.example\n\
+         .books.example *.books.example\n\
+         .shop.example *.shop.example\n\
+         .old.example *.old.example\n"
+    );
+    assert_eq!(contents(5), "in.pass.example in.pass.example\n");
+    assert_eq!(
+        contents(6),
+        ".deep.pass.example *.deep.pass.example\n.shop.example *.shop.example\n"
+    );
+    let cfg = contents(0);
+    for want in [
+        "map_str(/usr/local/etc/haproxy/vhosts-http.map)\n",
+        "map_end(/usr/local/etc/haproxy/wildcards-https.map) if",
+        "use_backend pt_pass if { req.ssl_sni,lower -m end .pass.example }\n",
+        "backend pt_pass\n",
+    ] {
+        assert!(cfg.contains(want), "want {want:?} in\n{cfg}");
+    }
+}
+
+#[test]
+fn wildcard_maps_only_where_wildcards_are_served() {
+    // A passthrough wildcard has no HTTP routes: its frontends need no maps.
+    let mut pt = host(
+        "*.s.local",
+        Some(upstream("s", vec![server("10.0.0.1", 443, 1)])),
+    );
+    pt.passthrough = true;
+    let r = render(&input(
+        CFG,
+        vec![host("a.local", Some(upstream("a", vec![]))), pt],
+    ))
+    .unwrap();
+    assert_eq!(paths(&r), [CFG, "/usr/local/etc/haproxy/hosts-http.map"]);
+    assert!(!r.files[0].contents.contains("txn.vhost"));
+}
+
+#[test]
+fn config_path_cannot_take_a_vhost_map_name() {
+    let d = refused(&all_features("/etc/haproxy/wildcards-https.map", "/c.pem"));
+    assert_eq!(d[0].key.as_deref(), Some("ProxyConfigPath"), "{d:?}");
 }

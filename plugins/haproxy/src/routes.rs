@@ -4,8 +4,14 @@
 //! (`map_beg` on the lower-cased, port-less Host header followed by the path),
 //! so the map is sorted longest key first: HAProxy returns the first matching
 //! line, which then is the longest prefix, as nginx's `location` would.
+//! A wildcard host's routes are keyed by its pattern (`*.example.org/app`):
+//! the frontend first resolves the Host header to the virtual host that
+//! serves it (see [`crate::wildcard`]), so host precedence is decided before
+//! any path is looked at, as with nginx's `server_name`.
 
 use sluice_plugin_kit::{Host, Upstream};
+
+use crate::wildcard;
 
 /// Which frontend a route table is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +67,16 @@ pub struct Table {
     pub routes: Vec<Route>,
     pub rewrites: Vec<Rewrite>,
     pub redirects: Vec<Redirect>,
+    /// Every virtual host (exact or wildcard) this frontend answers for,
+    /// sorted: an exact name here keeps a wildcard from taking its requests.
+    pub names: Vec<String>,
+}
+
+impl Table {
+    /// Whether requests must be resolved to a virtual host before routing.
+    pub fn has_wildcards(&self) -> bool {
+        self.names.iter().any(|n| wildcard::is_wildcard(n))
+    }
 }
 
 pub fn backend_name(upstream: &Upstream) -> String {
@@ -97,6 +113,7 @@ fn normalize(path: &str) -> String {
 pub fn table(hosts: &[Host], scheme: Scheme) -> Table {
     let mut t = Table::default();
     for host in hosts {
+        let before = (t.routes.len(), t.redirects.len());
         if serves_redirects(host, scheme) {
             t.redirects.extend(
                 host.redirects
@@ -115,7 +132,15 @@ pub fn table(hosts: &[Host], scheme: Scheme) -> Table {
         if serves_routes(host, scheme) {
             host_routes(host, &mut t);
         }
+        // As nginx: a host has a server when something is routed or
+        // redirected for it, and every terminated host has a TLS server.
+        let terminated = scheme == Scheme::Https && serves_routes(host, scheme);
+        if terminated || before != (t.routes.len(), t.redirects.len()) {
+            t.names.push(host.name.clone());
+        }
     }
+    t.names.sort();
+    t.names.dedup();
     // A host's first matching redirect wins, as nginx's first `return` did.
     let mut seen = std::collections::BTreeSet::new();
     t.redirects.retain(|r| seen.insert(r.host.clone()));

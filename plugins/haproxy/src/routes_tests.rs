@@ -169,3 +169,82 @@ fn map_file_lines() {
     assert_eq!(map_file(&t), "a.local/ up_a\n");
     assert_eq!(map_file(&Table::default()), "");
 }
+
+#[test]
+fn wildcard_routes_are_keyed_by_pattern() {
+    let inp = wildcards("/etc/haproxy/haproxy.cfg", "/c.pem");
+    let t = table(&inp.hosts, Scheme::Http);
+    assert_eq!(
+        keys(&t),
+        owned(&[
+            ("*.deep.pass.example/", "up_deep_pass"),
+            ("*.books.example/api", "up_books_api"),
+            ("*.eu.books.example/", "up_eu_books"),
+            ("*.books.example/", "up_books"),
+            ("a.books.example/", "up_a_books"),
+            ("in.pass.example/", "up_in_pass"),
+            ("*.shop.example/", "up_shop"),
+        ])
+    );
+    assert_eq!(
+        t.rewrites,
+        [Rewrite {
+            host: "*.books.example".into(),
+            prefix: "/api".into(),
+            longer: vec![]
+        }]
+    );
+    assert_eq!(
+        t.redirects,
+        [Redirect {
+            host: "*.old.example".into(),
+            target: "http://new.example".into()
+        }]
+    );
+    assert!(t.has_wildcards());
+}
+
+/// The names a frontend answers for: what it routes or redirects, and on
+/// the TLS frontend every terminated host.
+#[test]
+fn names_per_frontend() {
+    let up = || Some(upstream("u", vec![]));
+    let tls = || {
+        Some(sluice_plugin_kit::TlsFiles {
+            cert_path: "/c.pem".into(),
+            key_path: None,
+        })
+    };
+    let mut pass = host("*.pass.example", up());
+    pass.passthrough = true;
+    let mut pass_redirected = host("r.pass.example", up());
+    pass_redirected.passthrough = true;
+    pass_redirected.redirects = vec![redirect(Some("http"), "https://r.pass.example")];
+    let mut bare_tls = host("bare.example", None);
+    bare_tls.tls = tls();
+    let mut wild_tls = host("*.tls.example", up());
+    wild_tls.tls = tls();
+    let hosts = [
+        host("*.a.example", up()),
+        host("nothing.example", None),
+        pass,
+        pass_redirected,
+        bare_tls,
+        wild_tls,
+    ];
+    let cases: &[(Scheme, &[&str], bool)] = &[
+        (
+            Scheme::Http,
+            &["*.a.example", "*.tls.example", "r.pass.example"],
+            true,
+        ),
+        (Scheme::Https, &["*.tls.example", "bare.example"], true),
+    ];
+    for (scheme, want, wild) in cases {
+        let t = table(&hosts, *scheme);
+        assert_eq!(t.names, *want, "{scheme:?}");
+        assert_eq!(t.has_wildcards(), *wild, "{scheme:?}");
+    }
+    assert!(!table(&hosts[1..2], Scheme::Http).has_wildcards());
+    assert!(!table(&[host("a.example", up())], Scheme::Http).has_wildcards());
+}

@@ -139,3 +139,34 @@ pub fn setting(key: &str, value: SettingValue) -> Setting {
         value,
     }
 }
+
+/// Wildcard hosts beside exact ones, in every role: routed with a
+/// rewritten context root, redirected, terminated, passed through, and
+/// terminated names a passthrough wildcard covers. `pem` as in
+/// [`all_features`].
+pub fn wildcards(config_path: &str, pem: &str) -> RenderInput {
+    let up = |name: &str, ip: &str| upstream(name, vec![server(ip, 8080, 1)]);
+    let tls = || {
+        Some(TlsFiles {
+            cert_path: pem.into(),
+            key_path: None,
+        })
+    };
+    let mut books = host("*.books.example", Some(up("books", "10.0.5.1")));
+    books.context_roots = vec![ctx("/api", true, up("books_api", "10.0.5.2"))];
+    let exact = host("a.books.example", Some(up("a_books", "10.0.5.3")));
+    let deeper = host("*.eu.books.example", Some(up("eu_books", "10.0.5.4")));
+    let mut old = host("*.old.example", None);
+    old.redirects = vec![redirect(None, "http://new.example")];
+    let mut shop = host("*.shop.example", Some(up("shop", "10.0.5.5")));
+    shop.tls = tls();
+    let mut pass = host("*.pass.example", Some(up("pass", "10.0.5.6")));
+    pass.passthrough = true;
+    let mut inside = host("in.pass.example", Some(up("in_pass", "10.0.5.7")));
+    inside.tls = tls();
+    let mut deep = host("*.deep.pass.example", Some(up("deep_pass", "10.0.5.8")));
+    deep.tls = tls();
+    let mut hosts = vec![books, exact, deeper, old, shop, pass, inside, deep];
+    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    input(config_path, hosts)
+}

@@ -2,11 +2,19 @@
 //! ClientHello, sends passthrough hosts' raw TLS to their servers and
 //! everything else, with a PROXY header so client addresses survive, to the
 //! loopback frontend that terminates TLS with the crt-list.
+//!
+//! SNI precedence is nginx's `map { hostnames; }`: exact names first, then
+//! wildcards longest suffix first (`-m end .suffix`, so `*.a.b` never takes
+//! `a.b`). A terminated host is only routed explicitly when a passthrough
+//! wildcard would otherwise take it; everything else reaches the terminator
+//! as the default. crt-list lines carry wildcard names as they are: HAProxy
+//! picks certificates by exact SNI, then by `*.` filter (one label deep).
 
 use sluice_plugin_kit::Host;
 
 use crate::backend;
 use crate::cfg::Cfg;
+use crate::wildcard;
 
 pub const TCP_FRONTEND: &str = "fe_tls";
 pub const TERMINATE_BACKEND: &str = "be_tls_terminate";
@@ -46,16 +54,9 @@ pub fn render_tcp_frontend(cfg: &mut Cfg, https_port: u16, hosts: &[Host], loopb
     cfg.line("option tcplog");
     cfg.line("tcp-request inspect-delay 5s");
     cfg.line("tcp-request content accept if { req.ssl_hello_type 1 }");
-    for host in passthrough(hosts) {
-        let up = host
-            .upstream
-            .as_ref()
-            .expect("passthrough() keeps hosts with an upstream");
-        cfg.line(format!(
-            "use_backend {} if {{ req.ssl_sni,lower -m str {} }}",
-            backend::tcp_name(up),
-            host.name
-        ));
+    let terminating = loopback.is_some();
+    for (backend, condition) in sni_rules(hosts, terminating) {
+        cfg.line(format!("use_backend {backend} if {condition}"));
     }
     match loopback {
         Some(port) => {
@@ -74,6 +75,38 @@ pub fn render_tcp_frontend(cfg: &mut Cfg, https_port: u16, hosts: &[Host], loopb
     }
 }
 
+/// `(backend, condition)` in the order HAProxy must try them.
+fn sni_rules(hosts: &[Host], terminating: bool) -> Vec<(String, String)> {
+    let mut rules: Vec<(&str, String)> = passthrough(hosts)
+        .filter_map(|h| Some((h.name.as_str(), backend::tcp_name(h.upstream.as_ref()?))))
+        .collect();
+    let pt_wild = wildcard::longest_first(rules.iter().map(|(n, _)| *n));
+    // Terminated names a passthrough wildcard would otherwise take.
+    let shadowed: Vec<&str> = terminated(hosts)
+        .filter(|_| terminating)
+        .map(|h| h.name.as_str())
+        .filter(|n| pt_wild.iter().any(|w| wildcard::covers(w, n)))
+        .collect();
+    rules.extend(
+        shadowed
+            .into_iter()
+            .map(|n| (n, TERMINATE_BACKEND.to_string())),
+    );
+    // Exact names first (a stable sort keeps them in host order), then
+    // wildcards longest suffix first.
+    rules.sort_by_key(|(n, _)| wildcard::suffix(n).map(|s| std::cmp::Reverse(s.len())));
+    rules
+        .into_iter()
+        .map(|(n, backend)| {
+            let condition = match wildcard::suffix(n) {
+                Some(s) => format!("{{ req.ssl_sni,lower -m end {s} }}"),
+                None => format!("{{ req.ssl_sni,lower -m str {n} }}"),
+            };
+            (backend, condition)
+        })
+        .collect()
+}
+
 /// `bind` arguments of the terminating frontend.
 pub fn https_bind(port: u16, crt_list: &str) -> String {
     format!("127.0.0.1:{port} ssl crt-list {crt_list} accept-proxy")
@@ -90,3 +123,7 @@ pub fn crt_list(hosts: &[Host]) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;
