@@ -153,7 +153,14 @@ pub enum Parsed {
 
 /// Parse a service's labels (`Spec.Labels`).
 pub fn parse(labels: &HashMap<String, String>) -> Parsed {
-    let get = |key: &str| labels.get(key).map(|v| v.trim());
+    // A service has a handful of these among its labels: scanning them beats
+    // hashing every key asked for below.
+    let ours: Vec<(&str, &str)> = labels
+        .iter()
+        .filter(|(k, _)| k.starts_with(PREFIX))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let get = |key: &str| ours.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim());
     let mut p = Parser::default();
 
     let default_backend = p.opt(DEFAULT_BACKEND, get(DEFAULT_BACKEND), parse_bool);
@@ -202,10 +209,10 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
     route.max_fails = p.opt(MAX_FAILS, get(MAX_FAILS), parse_u32);
     route.fail_timeout_seconds = p.opt(FAIL_TIMEOUT, get(FAIL_TIMEOUT), parse_nginx_time);
     route.weight = p.opt(WEIGHT, get(WEIGHT), parse_weight);
-    let hosts = route.hosts.clone();
-    route.redirects = p
-        .opt(REDIRECTS, get(REDIRECTS), |v| parse_redirects(v, &hosts))
-        .unwrap_or_default();
+    let redirects = p.opt(REDIRECTS, get(REDIRECTS), |v| {
+        parse_redirects(v, &route.hosts)
+    });
+    route.redirects = redirects.unwrap_or_default();
 
     check_combinations(&mut p, &route, labels);
     for key in unknown_labels(labels) {
@@ -457,11 +464,13 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
     if rest.contains(':') {
         return bad("must not include a port or scheme");
     }
-    let ascii = match idna::domain_to_ascii_cow(rest.as_bytes(), idna::AsciiDenyList::URL) {
+    let mut ascii = match idna::domain_to_ascii_cow(rest.as_bytes(), idna::AsciiDenyList::URL) {
         Ok(a) => a.into_owned(),
         Err(_) => return bad("is not a valid (internationalised) domain name"),
     };
-    let ascii = ascii.strip_suffix('.').unwrap_or(&ascii).to_owned();
+    if ascii.ends_with('.') {
+        ascii.pop();
+    }
     if ascii.is_empty() || ascii.len() > 253 {
         return bad("must be 1 to 253 characters long");
     }

@@ -23,6 +23,9 @@ const NETWORKS: usize = 8;
 const WARMUP: usize = 3;
 const ITERATIONS: usize = 20;
 const TARGET_MS: f64 = 50.0;
+/// sha256 of the rendered files (`Revision::hash`) for the bench snapshot: speed
+/// work must not change a byte. Update it only with an intended output change.
+const REFERENCE_HASH: &str = "f003821edfb4fa10ce0704215d422e3776f16b6035bd41ad173b1a61ca3b75a5";
 
 const CONFIG: &str = r#"
 [Extensions.main]
@@ -137,7 +140,7 @@ struct Sample {
     render: Duration,
 }
 
-fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, usize) {
+fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, usize, String) {
     let t0 = Instant::now();
     let snapshot: Snapshot = serde_json::from_str(text).expect("snapshot parses");
     let t1 = Instant::now();
@@ -168,6 +171,7 @@ fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, u
         },
         bytes,
         rev.files.len(),
+        rev.hash,
     )
 }
 
@@ -218,10 +222,10 @@ fn main() {
     let startup = t.elapsed();
 
     let mut samples = Vec::new();
-    let (mut bytes, mut files) = (0, 0);
+    let (mut bytes, mut files, mut hash) = (0, 0, String::new());
     for i in 0..WARMUP + ITERATIONS {
-        let (s, b, f) = run_once(&text, &config, &host);
-        (bytes, files) = (b, f);
+        let (s, b, f, h) = run_once(&text, &config, &host);
+        (bytes, files, hash) = (b, f, h);
         if i >= WARMUP {
             samples.push(s);
         }
@@ -260,6 +264,14 @@ fn main() {
             "MISSED"
         }
     );
+    println!(
+        "output sha256 {hash}: {}",
+        if hash == REFERENCE_HASH {
+            "same as the reference"
+        } else {
+            "DIFFERS from the reference output"
+        }
+    );
 
     let stage = |s: Stats| json!({"median_ms": s.median, "p95_ms": s.p95});
     let report = json!({
@@ -277,6 +289,8 @@ fn main() {
         "total": stage(total),
         "output_bytes": bytes,
         "output_files": files,
+        "output_sha256": hash,
+        "output_matches_reference": hash == REFERENCE_HASH,
         "target_ms": TARGET_MS,
         "target_met": counted.median <= TARGET_MS,
     });

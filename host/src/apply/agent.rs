@@ -201,14 +201,23 @@ async fn ensure_token_secret(
 /// Remove an extension's token secrets but `keep` (all of them for an
 /// extension no longer configured). Best effort: Swarm refuses to remove a
 /// secret a service still uses, and the next change retries.
-pub async fn remove_token_secrets(engine: &Engine, extension: &str, instance: &str, keep: Option<&str>) {
+pub async fn remove_token_secrets(
+    engine: &Engine,
+    extension: &str,
+    instance: &str,
+    keep: Option<&str>,
+) {
     let filters = HashMap::from([
         ("label", owner_labels(extension, instance)),
         ("name", vec![format!("sluice-agent-{extension}-")]),
     ]);
     let Ok(secrets) = engine
         .docker
-        .list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&filters).build()))
+        .list_secrets(Some(
+            ListSecretsOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
         .await
     else {
         return;

@@ -46,21 +46,32 @@ impl Engine {
     /// version refuses it otherwise). The daemon uses [`Engine::new`] with the
     /// clients it already has (TLS included).
     pub async fn connect(url: &str) -> Result<Engine, ApplyError> {
-        let bad = |reason: String| ApplyError::Endpoint { url: url.to_owned(), reason };
+        let bad = |reason: String| ApplyError::Endpoint {
+            url: url.to_owned(),
+            reason,
+        };
         let docker = if let Some(path) = url.strip_prefix("unix://") {
             Docker::connect_with_unix(path, TIMEOUT_SECS, API_DEFAULT_VERSION)
         } else {
             Docker::connect_with_http(url, TIMEOUT_SECS, API_DEFAULT_VERSION)
         }
         .map_err(|e| bad(e.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(|e| bad(e.to_string()))?;
-        let raw = RawClient::for_url(url, None, &docker.client_version()).map_err(|e| bad(e.to_string()))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| bad(e.to_string()))?;
+        let raw = RawClient::for_url(url, None, &docker.client_version())
+            .map_err(|e| bad(e.to_string()))?;
         Ok(Engine::new(docker, raw, url))
     }
 
     /// Use already connected (and version-negotiated) clients for `url`.
     pub fn new(docker: Docker, raw: RawClient, url: &str) -> Engine {
-        Engine { docker, raw, url: url.to_owned() }
+        Engine {
+            docker,
+            raw,
+            url: url.to_owned(),
+        }
     }
 
     /// Configs whose labels match every `key=value` in `labels` (and whose
@@ -133,7 +144,11 @@ impl Engine {
             status,
             message,
         };
-        let (status, bytes) = self.raw.request(method, path, body).await.map_err(|e| failed(None, e.to_string()))?;
+        let (status, bytes) = self
+            .raw
+            .request(method, path, body)
+            .await
+            .map_err(|e| failed(None, e.to_string()))?;
         if !status.is_success() {
             #[derive(Deserialize)]
             struct Message {
@@ -145,8 +160,13 @@ impl Engine {
             return Err(failed(Some(status.as_u16()), message));
         }
         // DELETE answers with an empty body.
-        let bytes = if bytes.is_empty() { Bytes::from_static(b"null") } else { bytes };
-        serde_json::from_slice(&bytes).map_err(|e| failed(Some(status.as_u16()), format!("unexpected answer: {e}")))
+        let bytes = if bytes.is_empty() {
+            Bytes::from_static(b"null")
+        } else {
+            bytes
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| failed(Some(status.as_u16()), format!("unexpected answer: {e}")))
     }
 }
 

@@ -23,7 +23,14 @@ pub fn run(
     runtime.block_on(async {
         let (tx, reloads) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(reload_on_sighup(path.to_path_buf(), tx));
-        sluice::daemon::run_reloading(loaded.config, instance, agent_key_file, reloads, shutdown_signal()).await
+        sluice::daemon::run_reloading(
+            loaded.config,
+            instance,
+            agent_key_file,
+            reloads,
+            shutdown_signal(),
+        )
+        .await
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

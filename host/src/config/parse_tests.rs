@@ -193,7 +193,8 @@ fn extension_keys() {
         }),
         ("TargetSSLPort = 1", |e| e.target_ssl_port == 1),
         ("Plugin = \"haproxy\"", |e| {
-            e.plugin == PluginRef::Builtin("haproxy".into()) && e.proxy_image == super::defaults::HAPROXY_PROXY_IMAGE
+            e.plugin == PluginRef::Builtin("haproxy".into())
+                && e.proxy_image == super::defaults::HAPROXY_PROXY_IMAGE
         }),
         ("Plugin = \"nginx\"", |e| {
             e.plugin == PluginRef::Builtin("nginx".into())
@@ -648,7 +649,14 @@ fn service_clusters_seed() {
     for ext in loaded.config.extensions.values() {
         assert_eq!(ext.delivery, Delivery::Rolling, "{}", ext.name);
     }
-    assert_eq!(loaded.notes.iter().filter(|n| n.contains("not a Sluice proxy image")).count(), 2);
+    assert_eq!(
+        loaded
+            .notes
+            .iter()
+            .filter(|n| n.contains("not a Sluice proxy image"))
+            .count(),
+        2
+    );
     let noted: Vec<&str> = loaded
         .notes
         .iter()
@@ -722,18 +730,35 @@ fn delivery_follows_the_image_unless_set() {
     let cases: &[(&str, Delivery)] = &[
         ("", Delivery::Hitless),
         ("ProxyImage = \"sluice/nginx:0.1.0\"", Delivery::Hitless),
-        ("ProxyImage = \"registry.local:5000/ops/sluice-haproxy:2\"", Delivery::Hitless),
-        ("ProxyImage = \"docker/ucp-interlock-proxy:3.2.3\"", Delivery::Rolling),
+        (
+            "ProxyImage = \"registry.local:5000/ops/sluice-haproxy:2\"",
+            Delivery::Hitless,
+        ),
+        (
+            "ProxyImage = \"docker/ucp-interlock-proxy:3.2.3\"",
+            Delivery::Rolling,
+        ),
         ("ProxyImage = \"nginx:alpine\"", Delivery::Rolling),
         ("ProxyImage = \"sha256:0123\"", Delivery::Rolling),
-        ("ProxyImage = \"nginx:alpine\"\nDelivery = \"hitless\"", Delivery::Hitless),
+        (
+            "ProxyImage = \"nginx:alpine\"\nDelivery = \"hitless\"",
+            Delivery::Hitless,
+        ),
         ("Delivery = \"rolling\"", Delivery::Rolling),
     ];
     for (keys, want) in cases {
         let loaded = parse(&one(keys)).unwrap();
         let ext = loaded.config.extensions.values().next().unwrap();
         assert_eq!(ext.delivery, *want, "{keys}");
-        let noted = loaded.notes.iter().any(|n| n.contains("not a Sluice proxy image"));
-        assert_eq!(noted, *want == Delivery::Rolling && !keys.contains("Delivery"), "{keys}: {:?}", loaded.notes);
+        let noted = loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("not a Sluice proxy image"));
+        assert_eq!(
+            noted,
+            *want == Delivery::Rolling && !keys.contains("Delivery"),
+            "{keys}: {:?}",
+            loaded.notes
+        );
     }
 }

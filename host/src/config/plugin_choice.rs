@@ -18,7 +18,9 @@ pub fn parse_plugin(value: &str, base_dir: &Path) -> Result<PluginRef, String> {
             "{value:?}: pulling plugins from OCI registries is not supported yet; download the .wasm and give its path (with PluginSha256)"
         ));
     }
-    let file = value.strip_prefix("file://").or_else(|| value.strip_prefix("file:"));
+    let file = value
+        .strip_prefix("file://")
+        .or_else(|| value.strip_prefix("file:"));
     let value = file.unwrap_or(value);
     if file.is_none() && BUILTINS.contains(&value) {
         Ok(PluginRef::Builtin(value.to_owned()))
@@ -106,8 +108,14 @@ mod tests {
                 "/opt/p.wasm",
                 Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm"))),
             ),
-            ("file:/opt/p.wasm", Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm")))),
-            ("file:///opt/p.wasm", Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm")))),
+            (
+                "file:/opt/p.wasm",
+                Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm"))),
+            ),
+            (
+                "file:///opt/p.wasm",
+                Ok(PluginRef::Path(PathBuf::from("/opt/p.wasm"))),
+            ),
         ];
         for (value, want) in cases {
             assert_eq!(parse_plugin(value, base), want, "{value}");
@@ -174,8 +182,14 @@ mod tests {
     #[test]
     fn proxy_image_follows_plugin() {
         use crate::config::defaults::{HAPROXY_PROXY_IMAGE, PROXY_IMAGE};
-        assert_eq!(default_proxy_image(&builtin("haproxy")), HAPROXY_PROXY_IMAGE);
+        assert_eq!(
+            default_proxy_image(&builtin("haproxy")),
+            HAPROXY_PROXY_IMAGE
+        );
         assert_eq!(default_proxy_image(&builtin("nginx")), PROXY_IMAGE);
-        assert_eq!(default_proxy_image(&PluginRef::Path("x.wasm".into())), PROXY_IMAGE);
+        assert_eq!(
+            default_proxy_image(&PluginRef::Path("x.wasm".into())),
+            PROXY_IMAGE
+        );
     }
 }

@@ -13,8 +13,8 @@ use super::findings::Findings;
 use crate::apply::{self, Engine, Outcome};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
-use crate::plan::plan;
 use crate::plan::ClusterPlan;
+use crate::plan::plan;
 use crate::render::{PluginHost, Revision, load_plugin, render_cluster};
 
 /// What a round did, for logs and tests.
@@ -119,7 +119,11 @@ impl Reconciler {
                     span.in_scope(|| tracing::debug!(ok = result.is_ok(), "rendered"));
                     self.rendered.insert(
                         name.clone(),
-                        Rendered { ext: ext.clone(), plan: cluster.clone(), result: result.clone() },
+                        Rendered {
+                            ext: ext.clone(),
+                            plan: cluster.clone(),
+                            result: result.clone(),
+                        },
                     );
                     result
                 }
@@ -211,7 +215,9 @@ impl Reconciler {
     pub(super) fn reload(&mut self, new: Config) {
         let host = self.host.clone();
         let merged = super::reload::merge(&self.config, new, |ext| {
-            load_plugin(&host, ext).map(|_| ()).map_err(|e| e.to_string())
+            load_plugin(&host, ext)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         });
         for m in &merged.messages {
             tracing::warn!("config reload: {m}");

@@ -20,7 +20,11 @@ pub struct Merged {
 
 /// Merge `new` into the running `old`. `check` loads an Extension's plugin and
 /// validates its settings (the daemon passes the plugin host's check).
-pub fn merge(old: &Config, new: Config, check: impl Fn(&Extension) -> Result<(), String>) -> Merged {
+pub fn merge(
+    old: &Config,
+    new: Config,
+    check: impl Fn(&Extension) -> Result<(), String>,
+) -> Merged {
     let mut messages = Vec::new();
     let mut config = new.clone();
     // Start-up-only keys keep their running values.
@@ -33,7 +37,9 @@ pub fn merge(old: &Config, new: Config, check: impl Fn(&Extension) -> Result<(),
         ("AllowInsecure", old.allow_insecure != new.allow_insecure),
     ] {
         if changed {
-            messages.push(format!("`{key}` changed: it takes effect when Sluice restarts"));
+            messages.push(format!(
+                "`{key}` changed: it takes effect when Sluice restarts"
+            ));
         }
     }
     config.docker_url = old.docker_url.clone();
@@ -70,7 +76,11 @@ pub fn merge(old: &Config, new: Config, check: impl Fn(&Extension) -> Result<(),
         }
     }
     changed.sort();
-    Merged { config, changed, messages }
+    Merged {
+        config,
+        changed,
+        messages,
+    }
 }
 
 #[cfg(test)]
@@ -108,19 +118,45 @@ mod tests {
         }
         let cases = [
             // Nothing changed.
-            Case { new: vec![("east", "nginx"), ("west", "nginx")], want: vec![("east", "nginx"), ("west", "nginx")], changed: vec![], messages: 0 },
+            Case {
+                new: vec![("east", "nginx"), ("west", "nginx")],
+                want: vec![("east", "nginx"), ("west", "nginx")],
+                changed: vec![],
+                messages: 0,
+            },
             // Swap one cluster's plugin; the other untouched.
-            Case { new: vec![("east", "haproxy"), ("west", "nginx")], want: vec![("east", "haproxy"), ("west", "nginx")], changed: vec!["east"], messages: 0 },
+            Case {
+                new: vec![("east", "haproxy"), ("west", "nginx")],
+                want: vec![("east", "haproxy"), ("west", "nginx")],
+                changed: vec!["east"],
+                messages: 0,
+            },
             // A plugin that fails to load: that cluster keeps its old definition.
-            Case { new: vec![("east", "broken"), ("west", "haproxy")], want: vec![("east", "nginx"), ("west", "haproxy")], changed: vec!["west"], messages: 1 },
+            Case {
+                new: vec![("east", "broken"), ("west", "haproxy")],
+                want: vec![("east", "nginx"), ("west", "haproxy")],
+                changed: vec!["west"],
+                messages: 1,
+            },
             // A new extension that fails is not added; a removed one goes.
-            Case { new: vec![("east", "nginx"), ("north", "broken")], want: vec![("east", "nginx")], changed: vec!["west"], messages: 1 },
+            Case {
+                new: vec![("east", "nginx"), ("north", "broken")],
+                want: vec![("east", "nginx")],
+                changed: vec!["west"],
+                messages: 1,
+            },
         ];
         for c in cases {
             let merged = merge(&old, config(&c.new), check);
             assert_eq!(merged.config, config(&c.want), "{:?}", c.new);
             assert_eq!(merged.changed, c.changed, "{:?}", c.new);
-            assert_eq!(merged.messages.len(), c.messages, "{:?}: {:?}", c.new, merged.messages);
+            assert_eq!(
+                merged.messages.len(),
+                c.messages,
+                "{:?}: {:?}",
+                c.new,
+                merged.messages
+            );
         }
     }
 
@@ -132,7 +168,14 @@ mod tests {
         new.poll_interval = std::time::Duration::from_secs(9);
         let merged = merge(&old, new, check);
         assert_eq!(merged.config.docker_url, old.docker_url);
-        assert_eq!(merged.config.poll_interval, std::time::Duration::from_secs(9));
-        assert!(merged.messages[0].contains("DockerURL"), "{:?}", merged.messages);
+        assert_eq!(
+            merged.config.poll_interval,
+            std::time::Duration::from_secs(9)
+        );
+        assert!(
+            merged.messages[0].contains("DockerURL"),
+            "{:?}",
+            merged.messages
+        );
     }
 }

@@ -56,7 +56,9 @@ pub struct RawClient {
 
 impl std::fmt::Debug for RawClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawClient").field("version", &self.version).finish_non_exhaustive()
+        f.debug_struct("RawClient")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,7 +66,9 @@ impl RawClient {
     /// For the config's `DockerURL` (and TLS files), speaking `version`.
     pub fn new(config: &Config, version: &bollard::ClientVersion) -> Result<RawClient, RawError> {
         let tls = match (&config.tls_ca_cert, &config.tls_cert, &config.tls_key) {
-            (Some(ca), Some(cert), Some(key)) => Some((ca.as_path(), cert.as_path(), key.as_path())),
+            (Some(ca), Some(cert), Some(key)) => {
+                Some((ca.as_path(), cert.as_path(), key.as_path()))
+            }
             _ => None,
         };
         RawClient::for_url(&config.docker_url, tls, version)
@@ -87,7 +91,9 @@ impl RawClient {
                 .trim_end_matches('/')
                 .to_string();
             match tls {
-                Some((ca, cert, key)) => Transport::Https(authority, Arc::new(tls_config(ca, cert, key)?)),
+                Some((ca, cert, key)) => {
+                    Transport::Https(authority, Arc::new(tls_config(ca, cert, key)?))
+                }
                 None => Transport::Http(authority),
             }
         };
@@ -104,7 +110,10 @@ impl RawClient {
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
-        serde_json::from_slice(&body).map_err(|source| RawError::Json { path: path.to_string(), source })
+        serde_json::from_slice(&body).map_err(|source| RawError::Json {
+            path: path.to_string(),
+            source,
+        })
     }
 
     /// One request to `/v<version><path>`; the status and body as they came.
@@ -115,11 +124,18 @@ impl RawClient {
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Bytes), RawError> {
         let full = format!("/{}{}", self.version, path);
-        let err = |message: String| RawError::Request { path: path.to_string(), message };
+        let err = |message: String| RawError::Request {
+            path: path.to_string(),
+            message,
+        };
         let uri: hyper::Uri = match &self.transport {
             Transport::Unix(socket) => hyperlocal::Uri::new(socket, &full).into(),
-            Transport::Http(authority) => format!("http://{authority}{full}").parse().map_err(|e| err(format!("{e}")))?,
-            Transport::Https(authority, _) => format!("https://{authority}{full}").parse().map_err(|e| err(format!("{e}")))?,
+            Transport::Http(authority) => format!("http://{authority}{full}")
+                .parse()
+                .map_err(|e| err(format!("{e}")))?,
+            Transport::Https(authority, _) => format!("https://{authority}{full}")
+                .parse()
+                .map_err(|e| err(format!("{e}")))?,
         };
         let request = Request::builder()
             .method(method)
@@ -129,21 +145,37 @@ impl RawClient {
             .map_err(|e| err(e.to_string()))?;
         let response = match &self.transport {
             Transport::Unix(_) => {
-                Client::builder(TokioExecutor::new()).build(hyperlocal::UnixConnector).request(request).await
+                Client::builder(TokioExecutor::new())
+                    .build(hyperlocal::UnixConnector)
+                    .request(request)
+                    .await
             }
-            Transport::Http(_) => Client::builder(TokioExecutor::new()).build(HttpConnector::new()).request(request).await,
+            Transport::Http(_) => {
+                Client::builder(TokioExecutor::new())
+                    .build(HttpConnector::new())
+                    .request(request)
+                    .await
+            }
             Transport::Https(_, tls) => {
                 let connector = hyper_rustls::HttpsConnectorBuilder::new()
                     .with_tls_config((**tls).clone())
                     .https_only()
                     .enable_http1()
                     .build();
-                Client::builder(TokioExecutor::new()).build(connector).request(request).await
+                Client::builder(TokioExecutor::new())
+                    .build(connector)
+                    .request(request)
+                    .await
             }
         }
         .map_err(|e| err(format!("{e}")))?;
         let status = response.status();
-        let bytes = response.into_body().collect().await.map_err(|e| err(format!("{e}")))?.to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| err(format!("{e}")))?
+            .to_bytes();
         Ok((status, bytes))
     }
 }

@@ -7,7 +7,7 @@ use bollard::models::Service;
 
 use super::merge::{self, Routed};
 use super::partition::Partition;
-use super::targets;
+use super::targets::{self, NetRef};
 use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
 use crate::config::{Config, Extension};
 use crate::labels::{self, Parsed, ServiceRoute};
@@ -17,8 +17,9 @@ use crate::wit::latest::{Cluster, RenderInput};
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let mut diagnostics = Vec::new();
     let partition = Partition::new(config, &mut diagnostics);
-    let mut routed: BTreeMap<String, Vec<Routed>> = BTreeMap::new();
+    let mut routed: BTreeMap<&str, Vec<Routed>> = BTreeMap::new();
     let index = targets::Index::new(snapshot);
+    let secrets = SecretNames::new(snapshot);
 
     let mut services: Vec<(&str, &Service)> = snapshot
         .services
@@ -53,24 +54,24 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             Parsed::Routed(route, warnings) => (*route, warnings),
         };
         let assigned = partition.assign(name, &route);
-        let cluster = assigned.as_ref().ok().map(|ext| ext.to_string());
+        let cluster = assigned.as_ref().ok().copied();
         for w in warnings {
             let mut d = for_service(Severity::Warning, name, Some(&w.label), w.message);
-            d.cluster = cluster.clone();
+            d.cluster = cluster.map(str::to_owned);
             diagnostics.push(d);
         }
         let extension = match assigned {
-            Ok(ext) => ext.to_owned(),
+            Ok(ext) => ext,
             Err(d) => {
                 diagnostics.push(d);
                 continue;
             }
         };
         let in_cluster = |mut d: Diagnostic| {
-            d.cluster = Some(extension.clone());
+            d.cluster = Some(extension.to_owned());
             d
         };
-        if let Some(d) = missing_secret(snapshot, name, &route) {
+        if let Some(d) = secrets.missing(name, &route) {
             diagnostics.push(in_cluster(d));
             continue;
         }
@@ -79,7 +80,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 for w in t.warnings {
                     diagnostics.push(in_cluster(for_service(Severity::Warning, name, None, w)));
                 }
-                routed.entry(extension.clone()).or_default().push(Routed {
+                routed.entry(extension).or_default().push(Routed {
                     name: name.to_owned(),
                     route,
                     servers: t.servers,
@@ -97,7 +98,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
 
     let mut clusters = BTreeMap::new();
     for (ext_name, ext) in &config.extensions {
-        let services = routed.remove(ext_name).unwrap_or_default();
+        let services = routed.remove(ext_name.as_str()).unwrap_or_default();
         let (cluster, found) = cluster_plan(ext, services);
         diagnostics.extend(found);
         clusters.insert(ext_name.clone(), cluster);
@@ -125,18 +126,38 @@ fn for_service(
     }
 }
 
-/// A secret the proxy would have to mount but Swarm does not have: attaching
-/// it would fail the whole proxy update, so the service is left out instead.
-/// Checked only when the snapshot lists secrets at all.
-fn missing_secret(snapshot: &Snapshot, service: &str, route: &ServiceRoute) -> Option<Diagnostic> {
-    if snapshot.secrets.is_empty() || route.ssl_passthrough {
-        return None;
+/// The snapshot's secret names, gathered once per plan; None when the
+/// snapshot lists no secrets at all (nothing is checked then).
+struct SecretNames<'a>(Option<BTreeSet<&'a str>>);
+
+impl<'a> SecretNames<'a> {
+    fn new(snapshot: &'a Snapshot) -> Self {
+        SecretNames((!snapshot.secrets.is_empty()).then(|| {
+            snapshot
+                .secrets
+                .iter()
+                .filter_map(|s| s.spec.as_ref()?.name.as_deref())
+                .collect()
+        }))
     }
-    let known: BTreeSet<&str> = snapshot
-        .secrets
-        .iter()
-        .filter_map(|s| s.spec.as_ref()?.name.as_deref())
-        .collect();
+
+    /// A secret the proxy would have to mount but Swarm does not have:
+    /// attaching it would fail the whole proxy update, so the service is left
+    /// out instead.
+    fn missing(&self, service: &str, route: &ServiceRoute) -> Option<Diagnostic> {
+        let known = self.0.as_ref()?;
+        if route.ssl_passthrough {
+            return None;
+        }
+        missing_secret(known, service, route)
+    }
+}
+
+fn missing_secret(
+    known: &BTreeSet<&str>,
+    service: &str,
+    route: &ServiceRoute,
+) -> Option<Diagnostic> {
     [
         (labels::SSL_CERT, &route.ssl_cert),
         (labels::SSL_KEY, &route.ssl_key),
@@ -155,19 +176,21 @@ fn missing_secret(snapshot: &Snapshot, service: &str, route: &ServiceRoute) -> O
     })
 }
 
-fn cluster_plan(ext: &Extension, services: Vec<Routed>) -> (ClusterPlan, Vec<Diagnostic>) {
-    let networks_by_service: BTreeMap<String, _> = services
+fn cluster_plan(ext: &Extension, mut services: Vec<Routed>) -> (ClusterPlan, Vec<Diagnostic>) {
+    let merged = merge::merge_in_place(&mut services);
+    let networks_by_service: BTreeMap<&str, &NetRef> = services
         .iter()
-        .filter_map(|s| Some((s.name.clone(), s.network.clone()?)))
+        .filter_map(|s| Some((s.name.as_str(), s.network.as_ref()?)))
         .collect();
-    let merged = merge::merge(services);
     let mut diagnostics = merged.diagnostics;
     let mut networks = BTreeSet::new();
     for (service, net) in networks_by_service
         .iter()
-        .filter(|(s, _)| merged.used.contains(*s))
+        .filter(|(s, _)| merged.used.contains(**s))
     {
-        networks.insert(net.id.clone());
+        if !networks.contains(&net.id) {
+            networks.insert(net.id.clone());
+        }
         // With a fixed `Networks` list the proxy joins only those (Interlock ≥ 3.0).
         if let Some(pinned) = &ext.networks
             && !pinned.iter().any(|p| p == &net.name || p == &net.id)
@@ -175,7 +198,7 @@ fn cluster_plan(ext: &Extension, services: Vec<Routed>) -> (ClusterPlan, Vec<Dia
             diagnostics.push(Diagnostic {
                 severity: Severity::Warning,
                 cluster: None,
-                service: Some(service.clone()),
+                service: Some(service.to_string()),
                 label: Some(labels::NETWORK.to_owned()),
                 message: format!(
                     "uses network {}, which is not in Extensions.{}.Networks; the proxy will not be able to reach it",

@@ -51,6 +51,11 @@ pub struct Merged {
 }
 
 pub fn merge(mut services: Vec<Routed>) -> Merged {
+    merge_in_place(&mut services)
+}
+
+/// [`merge`], leaving the services (sorted by name) to the caller.
+pub fn merge_in_place(services: &mut [Routed]) -> Merged {
     services.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = Merged::default();
 
@@ -101,17 +106,41 @@ pub fn merge(mut services: Vec<Routed>) -> Merged {
             });
         }
     }
-    let names = naming::assign(&keys);
+    // Each key is taken out exactly once below.
+    let mut names = naming::assign(&keys);
 
     if let Some(d) = default {
-        let name = names[&UpstreamKey::Default].clone();
-        out.default_backend = Some(upstream(name, "default backend", &[d], &mut out));
+        let name = take_name(&mut names, UpstreamKey::Default);
+        out.default_backend = Some(upstream(name, What::DefaultBackend, &[d], &mut out));
     }
+    out.hosts.reserve(by_host.len());
     for (host, members) in &by_host {
-        let h = build_host(host, members, &names, &mut out);
+        let h = build_host(host, members, &mut names, &mut out);
         out.hosts.push(h);
     }
     out
+}
+
+fn take_name<'a>(names: &mut BTreeMap<UpstreamKey<'a>, String>, key: UpstreamKey<'a>) -> String {
+    names.remove(&key).expect("every upstream key has a name")
+}
+
+/// What an upstream serves, for messages; formatted only when one is needed.
+#[derive(Clone, Copy)]
+enum What<'a> {
+    DefaultBackend,
+    Host(&'a str),
+    ContextRoot(&'a str, &'a str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::DefaultBackend => f.write_str("default backend"),
+            What::Host(host) => write!(f, "host {host}"),
+            What::ContextRoot(host, path) => write!(f, "host {host} context root {path}"),
+        }
+    }
 }
 
 fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diagnostic {
@@ -154,7 +183,7 @@ fn resolve_passthrough(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut
 /// The smallest name's value of a shared setting; a Warning for each service
 /// that disagrees.
 fn agree<T: PartialEq + Debug>(
-    what: &str,
+    what: What,
     label: &str,
     members: &[&Routed],
     get: impl Fn(&ServiceRoute) -> T,
@@ -195,14 +224,14 @@ fn show<T: Debug>(value: &T) -> String {
     }
 }
 
-fn upstream(name: String, what: &str, members: &[&Routed], out: &mut Merged) -> Upstream {
+fn upstream(name: String, what: What, members: &[&Routed], out: &mut Merged) -> Upstream {
     let mut servers: Vec<Server> = members
         .iter()
         .flat_map(|m| m.servers.iter().cloned())
         .collect();
-    let weight_labels = members
+    let weight_labels: BTreeMap<&str, Option<u32>> = members
         .iter()
-        .map(|m| (m.name.clone(), m.route.weight))
+        .map(|m| (m.name.as_str(), m.route.weight))
         .collect();
     if !weights::assign(&mut servers, &weight_labels) {
         out.diagnostics.push(Diagnostic {
@@ -216,17 +245,7 @@ fn upstream(name: String, what: &str, members: &[&Routed], out: &mut Merged) -> 
             ),
         });
     }
-    servers.sort_by(|a, b| {
-        let key = |s: &Server| {
-            (
-                s.service.clone(),
-                s.address.parse::<IpAddr>().ok(),
-                s.address.clone(),
-                s.port,
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    servers.sort_by(|a, b| server_order(a).cmp(&server_order(b)));
     out.used.extend(members.iter().map(|m| m.name.clone()));
     let d = &mut out.diagnostics;
     Upstream {
@@ -254,10 +273,15 @@ fn upstream(name: String, what: &str, members: &[&Routed], out: &mut Merged) -> 
     }
 }
 
-fn build_host(
-    host: &str,
-    members: &[&Routed],
-    names: &BTreeMap<UpstreamKey, String>,
+/// Servers by service, then address (numerically when it is an IP).
+fn server_order(s: &Server) -> (&str, Option<IpAddr>, &str, u16) {
+    (&s.service, s.address.parse().ok(), &s.address, s.port)
+}
+
+fn build_host<'a>(
+    host: &'a str,
+    members: &[&'a Routed],
+    names: &mut BTreeMap<UpstreamKey<'a>, String>,
     out: &mut Merged,
 ) -> Host {
     let roots: Vec<&Routed> = members
@@ -272,13 +296,13 @@ fn build_host(
         }
     }
 
-    let what = format!("host {host}");
+    let what = What::Host(host);
     let passthrough = members[0].route.ssl_passthrough;
     let tls = if passthrough {
         None
     } else {
         let cert_key = agree(
-            &what,
+            what,
             labels::SSL_CERT,
             members,
             |r| r.ssl_cert.clone().map(|c| (c, r.ssl_key.clone())),
@@ -297,29 +321,27 @@ fn build_host(
         }
     };
 
-    let root_upstream = (!roots.is_empty())
-        .then(|| upstream(names[&UpstreamKey::root(host)].clone(), &what, &roots, out));
+    let root_upstream = (!roots.is_empty()).then(|| {
+        let name = take_name(names, UpstreamKey::root(host));
+        upstream(name, what, &roots, out)
+    });
 
     let mut context_roots: Vec<ContextRoot> = by_path
         .iter()
         .map(|(path, ms)| {
-            let what = format!("host {host} context root {path}");
+            let what = What::ContextRoot(host, path);
             let rewrite = agree(
-                &what,
+                what,
                 labels::CONTEXT_ROOT_REWRITE,
                 ms,
                 |r| r.context_root_rewrite,
                 &mut out.diagnostics,
             );
+            let name = take_name(names, UpstreamKey::context(host, path));
             ContextRoot {
                 path: path.to_string(),
                 rewrite,
-                upstream: upstream(
-                    names[&UpstreamKey::context(host, path)].clone(),
-                    &what,
-                    ms,
-                    out,
-                ),
+                upstream: upstream(name, what, ms, out),
             }
         })
         .collect();

@@ -7,27 +7,28 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-/// What an upstream serves.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum UpstreamKey {
+/// What an upstream serves. Borrows the route's host and path: a cluster
+/// has one key per upstream, and they are only looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UpstreamKey<'a> {
     /// A host's root (`path` None) or one of its context roots.
-    Host { host: String, path: Option<String> },
+    Host {
+        host: &'a str,
+        path: Option<&'a str>,
+    },
     /// The cluster's `default_backend`.
     Default,
 }
 
-impl UpstreamKey {
-    pub fn root(host: &str) -> Self {
-        UpstreamKey::Host {
-            host: host.to_owned(),
-            path: None,
-        }
+impl<'a> UpstreamKey<'a> {
+    pub fn root(host: &'a str) -> Self {
+        UpstreamKey::Host { host, path: None }
     }
 
-    pub fn context(host: &str, path: &str) -> Self {
+    pub fn context(host: &'a str, path: &'a str) -> Self {
         UpstreamKey::Host {
-            host: host.to_owned(),
-            path: Some(path.to_owned()),
+            host,
+            path: Some(path),
         }
     }
 
@@ -51,7 +52,7 @@ impl UpstreamKey {
     fn identity(&self) -> String {
         match self {
             UpstreamKey::Host { host, path } => {
-                format!("{host}\0{}", path.as_deref().unwrap_or(""))
+                format!("{host}\0{}", path.unwrap_or(""))
             }
             UpstreamKey::Default => "\0default".into(),
         }
@@ -78,30 +79,41 @@ fn hashed(key: &UpstreamKey, len: usize) -> String {
 }
 
 /// A unique name for every key.
-pub fn assign(keys: &BTreeSet<UpstreamKey>) -> BTreeMap<UpstreamKey, String> {
-    let mut by_base: BTreeMap<String, Vec<&UpstreamKey>> = BTreeMap::new();
-    for k in keys {
-        by_base.entry(k.base()).or_default().push(k);
-    }
+pub fn assign<'a>(keys: &BTreeSet<UpstreamKey<'a>>) -> BTreeMap<UpstreamKey<'a>, String> {
+    // Keys grouped by base name, each group in key order (the sort is stable).
+    let mut by_base: Vec<(String, UpstreamKey)> = keys.iter().map(|k| (k.base(), *k)).collect();
+    by_base.sort_by(|a, b| a.0.cmp(&b.0));
+    let groups: Vec<&[(String, UpstreamKey)]> = by_base.chunk_by(|a, b| a.0 == b.0).collect();
+
     let mut names = BTreeMap::new();
-    let mut taken = BTreeSet::new();
+    let collisions: Vec<_> = groups.iter().filter(|g| g.len() > 1).collect();
     // Unambiguous bases first, so they keep their plain name.
-    for (base, ks) in &by_base {
-        if let [k] = ks.as_slice() {
-            taken.insert(base.clone());
-            names.insert((*k).clone(), base.clone());
-        }
-    }
-    for ks in by_base.values().filter(|ks| ks.len() > 1) {
-        for k in ks {
+    let plain: BTreeSet<&str> = match collisions.is_empty() {
+        true => BTreeSet::new(),
+        false => groups
+            .iter()
+            .filter_map(|g| match g {
+                [(base, _)] => Some(base.as_str()),
+                _ => None,
+            })
+            .collect(),
+    };
+    let mut suffixed = BTreeSet::new();
+    for group in collisions {
+        for (_, k) in group.iter() {
             // 8 hex digits; longer only if that clashes with some other name.
             let name = (8..=64)
                 .step_by(8)
                 .map(|len| hashed(k, len))
-                .find(|n| !taken.contains(n))
+                .find(|n| !plain.contains(n.as_str()) && !suffixed.contains(n))
                 .expect("sha256 identities of distinct keys differ");
-            taken.insert(name.clone());
-            names.insert((*k).clone(), name);
+            suffixed.insert(name.clone());
+            names.insert(*k, name);
+        }
+    }
+    for group in groups {
+        if let [(base, k)] = group {
+            names.insert(*k, base.clone());
         }
     }
     names

@@ -65,7 +65,8 @@ pub struct Index<'a> {
 
 impl<'a> Index<'a> {
     pub fn new(snapshot: &'a Snapshot) -> Index<'a> {
-        let mut tasks: HashMap<&str, Vec<&SwarmTask>> = HashMap::new();
+        let mut tasks: HashMap<&str, Vec<&SwarmTask>> =
+            HashMap::with_capacity(snapshot.services.len());
         for t in snapshot.tasks.iter().filter(|t| is_running(t)) {
             if let Some(id) = t.service_id.as_deref() {
                 tasks.entry(id).or_default().push(t);
@@ -87,8 +88,8 @@ pub fn resolve_in(
     route: &ServiceRoute,
 ) -> Result<Targets, TargetError> {
     let snapshot = index.snapshot;
-    let networks = service_networks(service, &index.names);
-    let network = choose_network(&networks, route)?;
+    let mut networks = service_networks(service, &index.names);
+    let network = choose_network(&networks, route)?.map(|i| networks.swap_remove(i));
     let id = service.id.as_deref().unwrap_or_default();
     let tasks: &[&SwarmTask] = index.tasks.get(id).map_or(&[], Vec::as_slice);
     let mut warnings = Vec::new();
@@ -127,18 +128,22 @@ pub fn resolve_in(
 
 /// Network ID → name, from `docker network inspect` and from task attachments.
 fn network_names(snapshot: &Snapshot) -> BTreeMap<String, String> {
-    let mut names = BTreeMap::new();
+    // Every task repeats its networks: collect borrowed, copy each once.
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     for a in snapshot.tasks.iter().flat_map(|t| &t.networks_attachments) {
         if !a.network.id.is_empty() && !a.network.spec.name.is_empty() {
-            names.insert(a.network.id.clone(), a.network.spec.name.clone());
+            names.insert(&a.network.id, &a.network.spec.name);
         }
     }
     for n in &snapshot.networks {
         if let (Some(id), Some(name)) = (&n.id, &n.name) {
-            names.insert(id.clone(), name.clone());
+            names.insert(id, name);
         }
     }
     names
+        .into_iter()
+        .map(|(id, name)| (id.to_owned(), name.to_owned()))
+        .collect()
 }
 
 /// The networks in the service spec (`TaskTemplate.Networks`, else the deprecated
@@ -147,9 +152,9 @@ fn service_networks(service: &Service, names: &BTreeMap<String, String>) -> Vec<
     let spec = service.spec.as_ref();
     let attached = spec
         .and_then(|s| s.task_template.as_ref())
-        .and_then(|t| t.networks.clone())
+        .and_then(|t| t.networks.as_deref())
         .filter(|n| !n.is_empty())
-        .or_else(|| spec.and_then(|s| s.networks.clone()))
+        .or_else(|| spec.and_then(|s| s.networks.as_deref()))
         .unwrap_or_default();
     let mut out: Vec<NetRef> = attached
         .iter()
@@ -176,10 +181,8 @@ fn service_networks(service: &Service, names: &BTreeMap<String, String>) -> Vec<
     out
 }
 
-fn choose_network(
-    networks: &[NetRef],
-    route: &ServiceRoute,
-) -> Result<Option<NetRef>, TargetError> {
+/// Which of the service's networks the proxy uses, by index.
+fn choose_network(networks: &[NetRef], route: &ServiceRoute) -> Result<Option<usize>, TargetError> {
     let listed = || {
         networks
             .iter()
@@ -190,9 +193,9 @@ fn choose_network(
     match (&route.network, networks) {
         (Some(wanted), _) => match networks
             .iter()
-            .find(|n| &n.name == wanted || &n.id == wanted)
+            .position(|n| &n.name == wanted || &n.id == wanted)
         {
-            Some(n) => Ok(Some(n.clone())),
+            Some(i) => Ok(Some(i)),
             None if networks.is_empty() => Err(err(
                 Some(labels::NETWORK),
                 format!("names network {wanted:?}, but the service is attached to no network"),
@@ -206,7 +209,7 @@ fn choose_network(
             )),
         },
         (None, []) => Ok(None),
-        (None, [only]) => Ok(Some(only.clone())),
+        (None, [_only]) => Ok(Some(0)),
         (None, _) => Err(err(
             Some(labels::NETWORK),
             format!(
@@ -238,6 +241,15 @@ fn strip_prefix_len(cidr: &str) -> Option<IpAddr> {
     cidr.split('/').next()?.parse().ok()
 }
 
+/// An address as servers carry it. IPv4 parses only from its canonical text,
+/// so that text is reused; IPv6 is written canonically (`fd00::1`).
+fn address_text(cidr: &str, addr: IpAddr) -> String {
+    match (addr, cidr.split('/').next()) {
+        (IpAddr::V4(_), Some(text)) => text.to_owned(),
+        _ => addr.to_string(),
+    }
+}
+
 fn task_label(task: &SwarmTask) -> String {
     task.name
         .clone()
@@ -252,17 +264,24 @@ fn task_servers(
     route: &ServiceRoute,
     warnings: &mut Vec<String>,
 ) -> Vec<Server> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let addrs: Vec<IpAddr> = task
+        let mut addrs = task
             .networks_attachments
             .iter()
             .filter(|a| a.network.id == net.id)
-            .flat_map(|a| a.addresses.iter().filter_map(|c| strip_prefix_len(c)))
-            .collect();
+            .flat_map(|a| a.addresses.iter())
+            .filter_map(|c| Some((c.as_str(), strip_prefix_len(c)?)));
         // Dual-stack tasks have both; IPv4 is what Interlock used.
-        match addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) {
-            Some(addr) => out.push(server(addr.to_string(), route.port, name, route)),
+        let first = addrs.next();
+        let chosen = match first {
+            Some((_, a)) if !a.is_ipv4() => addrs.find(|(_, a)| a.is_ipv4()).or(first),
+            _ => first,
+        };
+        match chosen {
+            Some((cidr, addr)) => {
+                out.push(server(address_text(cidr, addr), route.port, name, route))
+            }
             None => warnings.push(format!(
                 "task {} has no address on network {}; skipped",
                 task_label(task),

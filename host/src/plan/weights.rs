@@ -16,6 +16,7 @@
 //! largest. When the ratio of largest to smallest `x_s` exceeds 256 the
 //! smallest cannot be represented and is raised to 1; [`assign`] reports it.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use crate::wit::latest::Server;
@@ -28,7 +29,10 @@ pub const MAX_SERVER_WEIGHT: u32 = 256;
 /// Set every server's weight. `labels` maps service → its weight label.
 /// Returns false when the requested shares could not be represented exactly
 /// enough (some server had to be raised to weight 1).
-pub fn assign(servers: &mut [Server], labels: &BTreeMap<String, Option<u32>>) -> bool {
+pub fn assign<K: Borrow<str> + Ord>(
+    servers: &mut [Server],
+    labels: &BTreeMap<K, Option<u32>>,
+) -> bool {
     if labels.values().all(Option::is_none) {
         servers.iter_mut().for_each(|s| s.weight = 1);
         return true;

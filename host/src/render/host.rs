@@ -18,7 +18,7 @@ use super::plugin::{EPOCH_TICKS_PER_SEC, Plugin, PluginId};
 use super::state::State;
 use super::version::{SUPPORTED_VERSIONS, interface_version};
 use crate::config::PluginRef;
-use crate::wit::latest::{PluginInfo, Reload, Renderer, RendererPre};
+use crate::wit::latest::{EXPORT_NAME, PluginInfo, Reload, Renderer, RendererPre};
 
 pub struct PluginHost {
     engine: Engine,
@@ -139,6 +139,13 @@ impl PluginHost {
                 plugin: name.clone(),
                 message: format!("{e:#}"),
             })?;
+        let render_export = component
+            .get_export_index(None, EXPORT_NAME)
+            .and_then(|render| component.get_export_index(Some(&render), "render"))
+            .ok_or_else(|| PluginError::NotARenderer {
+                plugin: name.clone(),
+                reason: format!("its `{EXPORT_NAME}` export has no `render` function"),
+            })?;
         let mut plugin = Plugin {
             id: PluginId {
                 source: source.to_string(),
@@ -155,6 +162,7 @@ impl PluginHost {
             },
             engine: self.engine.clone(),
             pre,
+            render_export,
             limits: self.limits,
         };
         plugin.info = plugin.call(None, |store, r| r.sluice_renderer_render().call_info(store))?;

@@ -11,6 +11,7 @@ mod builtin;
 mod error;
 mod host;
 mod limits;
+mod lowered;
 mod output;
 mod plugin;
 mod stage;

@@ -3,14 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+use wasmtime::component::{ComponentExportIndex, Instance};
 use wasmtime::{Engine, Store, Trap};
 
 use super::error::PluginError;
 use super::limits::Limits;
+use super::lowered::RenderInputRef;
 use super::output::check_output;
 use super::state::State;
 use crate::wit::latest::{
-    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, RendererPre, Setting,
+    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, Renderer, RendererPre, Setting,
 };
 
 /// Who a plugin is, for messages and logs.
@@ -43,6 +45,8 @@ pub struct Plugin {
     pub(super) info: PluginInfo,
     pub(super) engine: Engine,
     pub(super) pre: RendererPre<State>,
+    /// The `render` export, called with a borrowed input (see `lowered`).
+    pub(super) render_export: ComponentExportIndex,
     pub(super) limits: Limits,
 }
 
@@ -76,16 +80,20 @@ impl Plugin {
     pub(super) fn call<R>(
         &self,
         cluster: Option<&str>,
-        f: impl FnOnce(&mut Store<State>, &crate::wit::latest::Renderer) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<State>, &Renderer) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        self.call_measured(cluster, f).0
+        self.call_measured(cluster, |store, instance| {
+            let renderer = Renderer::new(&mut *store, instance)?;
+            f(store, &renderer)
+        })
+        .0
     }
 
-    /// [`Plugin::call`], also reporting what the call cost.
+    /// [`Plugin::call`] on the bare instance, also reporting what the call cost.
     fn call_measured<R>(
         &self,
         cluster: Option<&str>,
-        f: impl FnOnce(&mut Store<State>, &crate::wit::latest::Renderer) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<State>, &Instance) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallStats) {
         let started = Instant::now();
         let mut store = Store::new(
@@ -103,6 +111,7 @@ impl Plugin {
 
         let result = self
             .pre
+            .instance_pre()
             .instantiate(&mut store)
             .and_then(|instance| f(&mut store, &instance));
         if store.data().logs_dropped > 0 {
@@ -167,19 +176,44 @@ impl Plugin {
         &self,
         input: &RenderInput,
     ) -> (Result<Vec<OutputFile>, PluginError>, CallStats) {
-        let (result, stats) = self.call_measured(Some(&input.cluster.name), |store, r| {
-            r.sluice_renderer_render().call_render(store, input)
+        self.render_at_measured(input, &input.cluster.config_path)
+    }
+
+    /// [`Plugin::render`] of `input` with its `cluster.config_path` replaced
+    /// by `config_path`, without copying the input.
+    pub fn render_at(
+        &self,
+        input: &RenderInput,
+        config_path: &str,
+    ) -> Result<Vec<OutputFile>, PluginError> {
+        self.render_at_measured(input, config_path).0
+    }
+
+    fn render_at_measured(
+        &self,
+        input: &RenderInput,
+        config_path: &str,
+    ) -> (Result<Vec<OutputFile>, PluginError>, CallStats) {
+        type Render<'a> = (RenderInputRef<'a>,);
+        type Rendered = (Result<Vec<OutputFile>, RenderError>,);
+        let lowered = RenderInputRef::new(input, config_path);
+        let cluster = input.cluster.name.as_str();
+        let (result, stats) = self.call_measured(Some(cluster), |store, instance| {
+            let render =
+                instance.get_typed_func::<Render, Rendered>(&mut *store, &self.render_export)?;
+            Ok(render.call(&mut *store, (lowered,))?.0)
         });
-        (result.and_then(|r| self.check_rendered(input, r)), stats)
+        let checked = result.and_then(|r| self.check_rendered(cluster, config_path, r));
+        (checked, stats)
     }
 
     /// The plugin's answer as the host's error kinds, output checked.
     fn check_rendered(
         &self,
-        input: &RenderInput,
+        cluster: &str,
+        config_path: &str,
         result: Result<Vec<OutputFile>, RenderError>,
     ) -> Result<Vec<OutputFile>, PluginError> {
-        let cluster = input.cluster.name.as_str();
         let plugin = self.name();
         let cluster_name = Some(cluster.to_string());
         let files = match result {
@@ -206,7 +240,7 @@ impl Plugin {
                 });
             }
         };
-        check_output(&files, &input.cluster.config_path, &self.limits).map_err(|message| {
+        check_output(&files, config_path, &self.limits).map_err(|message| {
             PluginError::BadOutput {
                 plugin,
                 cluster: cluster_name,

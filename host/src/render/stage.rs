@@ -65,11 +65,12 @@ pub fn render_with(
     plan: &ClusterPlan,
     warnings: Vec<Diagnostic>,
 ) -> Result<Revision, PluginError> {
-    let mut input = plan.input.clone();
-    if input.cluster.config_path.is_empty() {
-        input.cluster.config_path = plugin.info().default_config_path.clone();
-    }
-    let files = plugin.render(&input)?;
+    let input = &plan.input;
+    let config_path = match input.cluster.config_path.as_str() {
+        "" => plugin.info().default_config_path.as_str(),
+        set => set,
+    };
+    let files = plugin.render_at(input, config_path)?;
     Ok(Revision {
         extension: plan.extension.clone(),
         plugin: plugin.id().clone(),

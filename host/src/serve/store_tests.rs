@@ -112,5 +112,8 @@ fn status_has_the_newest_revision_and_each_replica() {
     assert_eq!(east.replicas["proxy.2"].reloads, 3);
     // A poll says the replica is alive; it does not reset what it reported.
     store.seen("east", "proxy.2", "a");
-    assert_eq!(store.status().clusters["east"].replicas["proxy.2"].reloads, 3);
+    assert_eq!(
+        store.status().clusters["east"].replicas["proxy.2"].reloads,
+        3
+    );
 }

@@ -121,29 +121,31 @@ pub fn upstream_name(name: &str) -> Result<(), String> {
     }
 }
 
+// Keys are built only when there is a problem to name: formatting one per
+// host and server up front cost more than the checks on a 10k-host cluster.
 fn check_upstream(u: &Upstream, out: &mut Vec<Diagnostic>) {
-    let key = format!("upstreams[{:?}]", u.name);
+    let key = || format!("upstreams[{:?}]", u.name);
     if let Err(e) = upstream_name(&u.name) {
-        out.push(problem(key.clone(), e));
+        out.push(problem(key(), e));
     }
     if let Some(c) = &u.sticky_cookie
         && let Err(e) = cookie_name(c)
     {
-        out.push(problem(format!("{key}.sticky-cookie"), e));
+        out.push(problem(format!("{}.sticky-cookie", key()), e));
     }
     for (n, s) in u.servers.iter().enumerate() {
-        let skey = format!("{key}.servers[{n}] (service {:?})", s.service);
+        let skey = || format!("{}.servers[{n}] (service {:?})", key(), s.service);
         if s.address.parse::<IpAddr>().is_err() {
             out.push(problem(
-                skey.clone(),
+                skey(),
                 format!("address {:?} is not an IPv4 or IPv6 literal", s.address),
             ));
         }
         if s.port == 0 {
-            out.push(problem(skey.clone(), "port 0 cannot be proxied to".into()));
+            out.push(problem(skey(), "port 0 cannot be proxied to".into()));
         }
         if s.weight == 0 {
-            out.push(problem(skey, "weight must be at least 1".into()));
+            out.push(problem(skey(), "weight must be at least 1".into()));
         }
     }
 }
@@ -194,17 +196,17 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
     // Sets, not scans of the earlier items: clusters have 10k+ hosts.
     let mut seen_hosts = HashSet::new();
     for h in &input.hosts {
-        let key = format!("hosts[{:?}]", h.name);
+        let key = || format!("hosts[{:?}]", h.name);
         if let Err(e) = host_name(&h.name) {
-            out.push(problem(key.clone(), e));
+            out.push(problem(key(), e));
         }
         if !seen_hosts.insert(h.name.as_str()) {
-            out.push(problem(key.clone(), "host appears twice".into()));
+            out.push(problem(key(), "host appears twice".into()));
         }
         for (i, cr) in h.context_roots.iter().enumerate() {
-            let ckey = format!("{key}.context-roots[{:?}]", cr.path);
+            let ckey = || format!("{}.context-roots[{:?}]", key(), cr.path);
             if let Err(e) = url_path(&cr.path) {
-                out.push(problem(ckey.clone(), e));
+                out.push(problem(ckey(), e));
             }
             let norm = normalize_root(&cr.path);
             if h.context_roots[..i]
@@ -212,39 +214,39 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
                 .any(|o| normalize_root(&o.path) == norm)
             {
                 out.push(problem(
-                    ckey,
+                    ckey(),
                     format!("context root {norm:?} is given twice"),
                 ));
             }
         }
         for w in &h.websocket_endpoints {
             if let Err(e) = url_path(w) {
-                out.push(problem(format!("{key}.websocket-endpoints[{w:?}]"), e));
+                out.push(problem(format!("{}.websocket-endpoints[{w:?}]", key()), e));
             }
         }
         for r in &h.redirects {
-            let rkey = format!("{key}.redirects[{:?}]", r.target);
+            let rkey = || format!("{}.redirects[{:?}]", key(), r.target);
             if let Err(e) = redirect_target(&r.target) {
-                out.push(problem(rkey.clone(), e));
+                out.push(problem(rkey(), e));
             }
             if let Some(s) = &r.scheme
                 && s != "http"
                 && s != "https"
             {
                 out.push(problem(
-                    rkey,
+                    rkey(),
                     format!("scheme {s:?} must be \"http\" or \"https\""),
                 ));
             }
         }
         if let Some(t) = &h.tls {
             if let Err(e) = file_path(&t.cert_path) {
-                out.push(problem(format!("{key}.tls.cert-path"), e));
+                out.push(problem(format!("{}.tls.cert-path", key()), e));
             }
             if let Some(k) = &t.key_path
                 && let Err(e) = file_path(k)
             {
-                out.push(problem(format!("{key}.tls.key-path"), e));
+                out.push(problem(format!("{}.tls.key-path", key()), e));
             }
         }
     }

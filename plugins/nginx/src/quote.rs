@@ -3,33 +3,58 @@
 //! nginx has no way to escape `$` in strings that take variables, so callers
 //! reject `$` (see [`has_dollar`]) wherever a value is not meant to interpolate.
 
+use std::fmt::{self, Display, Write};
+
 /// Characters that never end, open or escape a token, so a word made of them
 /// can be written bare.
 fn bare_safe(c: char) -> bool {
     c.is_ascii_alphanumeric() || "._-/:@%+=,~!*()&[]^|".contains(c)
 }
 
+/// The concatenation of some strings in double quotes, with `\` and `"`
+/// escaped; written straight into the config (see [`quoted`]).
+pub struct Quoted<'a>(pub &'a [&'a str]);
+
+impl Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for part in self.0 {
+            let mut rest = *part;
+            while let Some(i) = rest.find(['"', '\\']) {
+                f.write_str(&rest[..i])?;
+                f.write_char('\\')?;
+                f.write_str(&rest[i..=i])?;
+                rest = &rest[i + 1..];
+            }
+            f.write_str(rest)?;
+        }
+        f.write_char('"')
+    }
+}
+
+/// The concatenation of some strings as one nginx argument (see [`arg`]).
+pub struct Arg<'a>(pub &'a [&'a str]);
+
+impl Display for Arg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bare =
+            self.0.iter().any(|p| !p.is_empty()) && self.0.iter().all(|p| p.chars().all(bare_safe));
+        if bare {
+            self.0.iter().try_for_each(|p| f.write_str(p))
+        } else {
+            Quoted(self.0).fmt(f)
+        }
+    }
+}
+
 /// `s` wrapped in double quotes, with `\` and `"` escaped.
 pub fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
+    Quoted(&[s]).to_string()
 }
 
 /// `s` as one nginx argument: bare when that is unambiguous, quoted otherwise.
 pub fn arg(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(bare_safe) {
-        s.to_string()
-    } else {
-        quoted(s)
-    }
+    Arg(&[s]).to_string()
 }
 
 /// True when `s` holds a control character (newline, NUL, ...), which no
@@ -89,6 +114,22 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(arg(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn parts_read_as_their_concatenation() {
+        for parts in [
+            &["http", "://", "up", "/"][..],
+            &["a b", "c"],
+            &["", ""],
+            &["", "x"],
+            &["say \"", "hi\\"],
+            &["$x", "$is_args$args"],
+        ] {
+            let joined = parts.concat();
+            assert_eq!(Arg(parts).to_string(), arg(&joined), "{parts:?}");
+            assert_eq!(Quoted(parts).to_string(), quoted(&joined), "{parts:?}");
         }
     }
 

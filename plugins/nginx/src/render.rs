@@ -20,6 +20,10 @@ use crate::upstream;
 use crate::writer::Conf;
 use crate::{input, main_context, ports};
 
+/// About what a host takes in nginx.conf (servers, locations, upstream), to
+/// size the output buffer once.
+const BYTES_PER_HOST: usize = 512;
+
 pub struct Rendered {
     pub files: Vec<OutputFile>,
     /// Things the user should hear about that do not stop rendering.
@@ -185,7 +189,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         max_size: hash_size::max_size(served.len(), 512),
     };
 
-    let mut c = Conf::new();
+    let mut c = Conf::with_capacity(4096 + BYTES_PER_HOST * input.hosts.len());
     c.comment(&format!(
         "Rendered by sluice-plugin-nginx {} for service cluster {}. Do not edit.",
         env!("CARGO_PKG_VERSION"),

@@ -4,7 +4,7 @@
 use sluice_plugin_kit::{Host, TlsVerify, Upstream};
 
 use crate::http::PROXY_HEADERS;
-use crate::quote::{arg, quoted};
+use crate::quote::{Arg, Quoted, quoted};
 use crate::routes::{Action, Body, Location};
 use crate::settings::Config;
 use crate::writer::Conf;
@@ -28,11 +28,7 @@ pub fn write_proxy(
     let scheme = if upstream.tls { "https" } else { "http" };
     c.directive(
         "proxy_pass",
-        [arg(&format!(
-            "{scheme}://{}{}",
-            upstream.name,
-            uri.unwrap_or("")
-        ))],
+        [Arg(&[scheme, "://", &upstream.name, uri.unwrap_or("")])],
     );
     if upstream.tls {
         c.directive("proxy_ssl_server_name", ["on"]);
@@ -60,12 +56,9 @@ pub fn write_proxy(
 }
 
 fn write_location(c: &mut Conf, loc: &Location, cfg: &Config) {
-    let head = if loc.exact {
-        format!("location = {}", arg(&loc.path))
-    } else {
-        format!("location {}", arg(&loc.path))
-    };
-    c.block(&head, |c| match &loc.action {
+    let exact = if loc.exact { "= " } else { "" };
+    let head = format_args!("location {exact}{}", Arg(&[&loc.path]));
+    c.block(head, |c| match &loc.action {
         Action::Proxy {
             upstream,
             uri,
@@ -123,7 +116,7 @@ pub fn write_default_server(
 /// The host's server on the HTTP port.
 pub fn write_http_server(c: &mut Conf, host: &Host, body: &Body, http_port: u16, cfg: &Config) {
     c.block("server", |c| {
-        c.directive("listen", [http_port.to_string()]);
+        c.directive("listen", [http_port]);
         c.directive("server_name", [host.name.as_str()]);
         write_body(c, body, cfg);
     });
@@ -137,18 +130,16 @@ pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: 
         c.directive(
             "listen",
             [
-                format!("127.0.0.1:{port}"),
-                "ssl".into(),
-                "proxy_protocol".into(),
+                format_args!("127.0.0.1:{port}"),
+                format_args!("ssl"),
+                format_args!("proxy_protocol"),
             ],
         );
         c.directive("server_name", [host.name.as_str()]);
-        c.directive("ssl_certificate", [quoted(&tls.cert_path)]);
+        c.directive("ssl_certificate", [Quoted(&[&tls.cert_path])]);
         // No key file: the certificate file is a combined PEM holding the key.
-        c.directive(
-            "ssl_certificate_key",
-            [quoted(tls.key_path.as_deref().unwrap_or(&tls.cert_path))],
-        );
+        let key = tls.key_path.as_deref().unwrap_or(&tls.cert_path);
+        c.directive("ssl_certificate_key", [Quoted(&[key])]);
         c.directive("set_real_ip_from", ["127.0.0.1/32"]);
         c.directive("real_ip_header", ["proxy_protocol"]);
         write_body(c, body, cfg);

@@ -60,12 +60,12 @@ fn write_sni_router(c: &mut Conf, routes: &[Route], https_port: u16, cfg: &Confi
         c.directive("map_hash_max_size", [max.to_string()]);
     }
     c.block(
-        &format!("map $ssl_preread_server_name {ROUTE_VARIABLE}"),
+        format_args!("map $ssl_preread_server_name {ROUTE_VARIABLE}"),
         |c| {
             // `hostnames` lets `*.example.com` hosts match as in server_name.
             c.line("hostnames;");
             for r in routes {
-                c.directive(r.host, [format!("127.0.0.1:{}", r.port)]);
+                c.directive(r.host, [format_args!("127.0.0.1:{}", r.port)]);
             }
         },
     );

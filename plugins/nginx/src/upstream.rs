@@ -1,5 +1,6 @@
 //! `upstream` blocks (http and stream) and the sticky-cookie maps they use.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use sluice_plugin_kit::{Server, Upstream};
@@ -31,24 +32,36 @@ pub fn same_upstream(a: &Upstream, b: &Upstream) -> bool {
 }
 
 /// `addr:port`, IPv6 in brackets.
-pub fn server_address(s: &Server) -> String {
-    match s.address.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => format!("[{v6}]:{}", s.port),
-        Ok(IpAddr::V4(v4)) => format!("{v4}:{}", s.port),
-        // Refused by input::check; kept literal rather than panicking.
-        Err(_) => format!("{}:{}", s.address, s.port),
+pub struct ServerAddress<'a>(pub &'a Server);
+
+impl fmt::Display for ServerAddress<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        match s.address.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => write!(f, "[{v6}]:{}", s.port),
+            // IPv4 parses only from its canonical text: no need to re-format it.
+            Ok(IpAddr::V4(_)) => write!(f, "{}:{}", s.address, s.port),
+            // Refused by input::check; kept literal rather than panicking.
+            Err(_) => write!(f, "{}:{}", s.address, s.port),
+        }
     }
 }
 
-fn server_args(s: &Server) -> Vec<String> {
-    let mut args = vec![server_address(s), format!("weight={}", s.weight)];
-    if let Some(n) = s.max_fails {
-        args.push(format!("max_fails={n}"));
+/// A `server` line's arguments, written straight into the config.
+struct ServerArgs<'a>(&'a Server);
+
+impl fmt::Display for ServerArgs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        write!(f, "{} weight={}", ServerAddress(s), s.weight)?;
+        if let Some(n) = s.max_fails {
+            write!(f, " max_fails={n}")?;
+        }
+        if let Some(t) = s.fail_timeout_seconds {
+            write!(f, " fail_timeout={t}s")?;
+        }
+        Ok(())
     }
-    if let Some(t) = s.fail_timeout_seconds {
-        args.push(format!("fail_timeout={t}s"));
-    }
-    args
 }
 
 /// How an upstream spreads requests. A sticky cookie wins over ip_hash: both
@@ -90,7 +103,7 @@ pub fn write_cookie_map(conf: &mut Conf, u: &Upstream) {
     if !needs_map {
         return;
     }
-    conf.block(&format!("map $http_cookie {var}"), |c| {
+    conf.block(format_args!("map $http_cookie {var}"), |c| {
         let pattern = format!("~(?:^|;\\s*){}=([^;]*)", regex_literal(cookie));
         c.directive(&quoted(&pattern), ["$1"]);
     });
@@ -99,14 +112,14 @@ pub fn write_cookie_map(conf: &mut Conf, u: &Upstream) {
 /// An http `upstream` block. Callers skip upstreams without servers (nginx
 /// refuses empty ones; their locations answer 503 instead).
 pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
-    conf.block(&format!("upstream {}", u.name), |c| {
+    conf.block(format_args!("upstream {}", u.name), |c| {
         let balance = balance(u, cfg);
         if balance != Balance::IpHash {
             c.directive(
                 "zone",
                 [
-                    format!("{}_backend", u.name),
-                    format!("{}k", cfg.upstream_zone_size),
+                    format_args!("{}_backend", u.name),
+                    format_args!("{}k", cfg.upstream_zone_size),
                 ],
             );
         }
@@ -121,7 +134,7 @@ pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
             }
         }
         for s in &u.servers {
-            c.directive("server", server_args(s));
+            c.directive("server", [ServerArgs(s)]);
         }
     });
 }
@@ -129,12 +142,12 @@ pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
 /// A stream `upstream` block for a passthrough host: raw TLS to its servers.
 /// Cookies are invisible here, so stickiness can only follow the client address.
 pub fn write_stream_upstream(conf: &mut Conf, name: &str, u: &Upstream, cfg: &Config) {
-    conf.block(&format!("upstream {name}"), |c| {
+    conf.block(format_args!("upstream {name}"), |c| {
         if u.ip_hash || cfg.ip_hash || u.sticky_cookie.is_some() {
             c.directive("hash", ["$remote_addr", "consistent"]);
         }
         for s in &u.servers {
-            c.directive("server", server_args(s));
+            c.directive("server", [ServerArgs(s)]);
         }
     });
 }
@@ -151,7 +164,7 @@ mod tests {
             ("fd00::1", "[fd00::1]:8080"),
             ("2001:db8:0:0:0:0:0:1", "[2001:db8::1]:8080"),
         ] {
-            assert_eq!(server_address(&server(addr, 8080)), want);
+            assert_eq!(ServerAddress(&server(addr, 8080)).to_string(), want);
         }
     }
 

@@ -1,6 +1,8 @@
 //! An indenting writer for nginx config text. Arguments reach it already
 //! quoted (see `quote`); it only lays them out.
 
+use std::fmt::{Display, Write};
+
 #[derive(Default)]
 pub struct Conf {
     text: String,
@@ -8,14 +10,30 @@ pub struct Conf {
 }
 
 impl Conf {
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A writer whose buffer starts with room for `bytes`: a large cluster's
+    /// config is megabytes, and growing to that by doubling copies it again.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Conf {
+            text: String::with_capacity(bytes),
+            depth: 0,
+        }
     }
 
     fn indent(&mut self) {
         for _ in 0..self.depth {
             self.text.push_str("    ");
         }
+    }
+
+    /// Straight into the buffer: a temporary string per piece was most of
+    /// the cost of rendering a large cluster.
+    fn put(&mut self, piece: impl Display) {
+        write!(self.text, "{piece}").expect("writing to a String cannot fail");
     }
 
     /// A line written as is (already checked by `raw::check_statements`).
@@ -29,20 +47,22 @@ impl Conf {
     pub fn directive<I, S>(&mut self, name: &str, args: I)
     where
         I: IntoIterator<Item = S>,
-        S: AsRef<str>,
+        S: Display,
     {
-        let mut line = name.to_string();
+        self.indent();
+        self.text.push_str(name);
         for a in args {
-            line.push(' ');
-            line.push_str(a.as_ref());
+            self.text.push(' ');
+            self.put(a);
         }
-        line.push(';');
-        self.line(&line);
+        self.text.push_str(";\n");
     }
 
     /// `head {` ... `}` with `body` written one level deeper.
-    pub fn block(&mut self, head: &str, body: impl FnOnce(&mut Conf)) {
-        self.line(&format!("{head} {{"));
+    pub fn block(&mut self, head: impl Display, body: impl FnOnce(&mut Conf)) {
+        self.indent();
+        self.put(head);
+        self.text.push_str(" {\n");
         self.depth += 1;
         body(self);
         self.depth -= 1;
@@ -50,7 +70,10 @@ impl Conf {
     }
 
     pub fn comment(&mut self, text: &str) {
-        self.line(&format!("# {text}"));
+        self.indent();
+        self.text.push_str("# ");
+        self.text.push_str(text);
+        self.text.push('\n');
     }
 
     pub fn blank(&mut self) {

@@ -10,10 +10,6 @@ pub struct Row {
     pub config: &'static str,
     /// Plan errors the row must produce, as (service, label); any other error fails.
     pub errors: &'static [(&'static str, &'static str)],
-    /// Known gaps: (plugin, cluster, text of the refusal). The plugin must
-    /// refuse that cluster's input with a message containing the text; once
-    /// it renders it, the case fails until the entry is removed.
-    pub refused: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// Stands for `<plugin>-all-keys.toml`: every key of that plugin, non-default.
@@ -31,7 +27,6 @@ const fn row(snapshot: &'static str, config: &'static str) -> Row {
         snapshot,
         config,
         errors: &[],
-        refused: &[],
     }
 }
 
@@ -49,7 +44,6 @@ pub const ROWS: &[Row] = &[
         snapshot: BAD_LABEL,
         config: "defaults.toml",
         errors: &[("broken", "com.docker.lb.port")],
-        refused: &[],
     },
 ];
 
@@ -62,18 +56,9 @@ pub struct Case {
     pub config: String,
     pub plugin: Kind,
     pub errors: &'static [(&'static str, &'static str)],
-    pub refused: &'static [(&'static str, &'static str, &'static str)],
 }
 
 impl Case {
-    /// The refusal text expected from this case's plugin for `cluster`.
-    pub fn known_refusal(&self, cluster: &str) -> Option<&'static str> {
-        self.refused
-            .iter()
-            .find(|(plugin, c, _)| *plugin == self.plugin.name() && *c == cluster)
-            .map(|(_, _, text)| *text)
-    }
-
     pub fn all_keys(&self) -> bool {
         self.config.ends_with("-all-keys.toml")
     }
@@ -112,7 +97,6 @@ pub fn cases() -> Vec<Case> {
                     config,
                     plugin,
                     errors: row.errors,
-                    refused: row.refused,
                 }
             })
         })

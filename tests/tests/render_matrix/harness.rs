@@ -212,20 +212,6 @@ pub fn run(case: &Case) -> Outcome {
     for (name, cluster) in &outcome.plan.clusters {
         let ext = &config.extensions[name];
         let rendered = render_cluster(plugin_host(), ext, cluster);
-        if let Some(text) = case.known_refusal(name) {
-            match &rendered {
-                Err(e) if e.to_string().contains(text) => {}
-                Err(e) => outcome.failures.push(format!(
-                    "cluster {name}: expected the known refusal {text:?}, got: {}",
-                    plugin_error(e)
-                )),
-                Ok(_) => outcome.failures.push(format!(
-                    "cluster {name}: rendered, though the table lists it as a known refusal \
-                     ({text:?}); remove that entry from render_matrix/cases.rs"
-                )),
-            }
-            continue;
-        }
         let rev = match rendered {
             Ok(rev) => rev,
             Err(e) => {
