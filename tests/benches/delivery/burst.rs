@@ -55,12 +55,18 @@ pub fn burst(scene: &Scene, engine: &Engine, n: usize) -> BurstResult {
     };
     let t = Instant::now();
     all_served(scene, hosts(""));
-    scene.s.timing(&format!("all {n} burst hosts served"), t.elapsed());
+    scene
+        .s
+        .timing(&format!("all {n} burst hosts served"), t.elapsed());
     quiet(scene);
 
     let services: Vec<Value> = names
         .iter()
-        .map(|s| engine.service(&format!("{prefix}-{s}")).unwrap_or_else(|e| panic!("{e}")))
+        .map(|s| {
+            engine
+                .service(&format!("{prefix}-{s}"))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
         .collect();
     let count = |cluster: &str| {
         (scene.mode == Mode::Hitless).then(|| {

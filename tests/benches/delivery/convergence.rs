@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use sluice_tests::swarm::logs;
+
 use crate::engine::Engine;
 use crate::probe;
 use crate::setup::{Mode, Scene};
@@ -19,6 +21,10 @@ pub struct Sample {
     pub start_s: f64,
     /// Task running → first 200 through the proxy.
     pub converge_s: f64,
+    /// Task running → the daemon's first delivery after it (hitless: the
+    /// revision published to the agents; rolling: the proxy service
+    /// written): how long detection and rendering took.
+    pub detect_s: Option<f64>,
 }
 
 /// `n` new services `PREFIX-{tag}NN` on the first network, in `cluster`,
@@ -39,6 +45,7 @@ pub fn samples(scene: &Scene, engine: &Engine, cluster: &str, tag: &str, n: usiz
             })
         };
         let net = scene.networks[0].clone();
+        let mark = logs::mark();
         let created = Instant::now();
         let created_wall = SystemTime::now();
         scene.backend(&short, &net, cluster, &host);
@@ -58,17 +65,49 @@ pub fn samples(scene: &Scene, engine: &Engine, cluster: &str, tag: &str, n: usiz
             service,
             start_s: secs(running, created_wall),
             converge_s: secs(served, running),
+            detect_s: delivered_after(&logs::since(mark), scene, cluster, running)
+                .map(|at| secs(at, running)),
         };
         println!(
-            "[bench] {:<8} {cluster:<5} {:<24} task running after {:5.2}s, then first 200 after {:6.3}s",
+            "[bench] {:<8} {cluster:<5} {:<24} task running after {:5.2}s, then first 200 after {:6.3}s (daemon delivered after {:?})",
             scene.mode.name(),
             sample.service,
             sample.start_s,
-            sample.converge_s
+            sample.converge_s,
+            sample.detect_s,
         );
         out.push(sample);
     }
     out
+}
+
+/// When the daemon's log (timestamped lines) shows its first delivery to
+/// `cluster` at or after `running`.
+fn delivered_after(
+    log: &str,
+    scene: &Scene,
+    cluster: &str,
+    running: SystemTime,
+) -> Option<SystemTime> {
+    let (event, field) = match scene.mode {
+        Mode::Hitless => (
+            "revision published to the proxy agents",
+            format!("cluster={cluster}"),
+        ),
+        Mode::Rolling => (
+            "proxy service reconciled",
+            format!("service={}", scene.proxy_service(cluster)),
+        ),
+    };
+    log.lines()
+        .filter(|l| l.contains(event) && l.contains(&field))
+        .filter_map(|l| {
+            let stamp = l.split_whitespace().next()?;
+            chrono::DateTime::parse_from_rfc3339(stamp)
+                .ok()
+                .map(SystemTime::from)
+        })
+        .find(|at| *at >= running)
 }
 
 /// The engine's time the service's task reached running; polled every 20 ms.

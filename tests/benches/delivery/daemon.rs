@@ -94,10 +94,6 @@ impl Daemon {
             .map_or(0, |c| c.replicas.values().map(|r| r.reloads).sum()))
     }
 
-    pub fn stop(mut self) -> Result<(), String> {
-        self.shutdown()
-    }
-
     fn shutdown(&mut self) -> Result<(), String> {
         let (Some(runtime), Some(task)) = (self.runtime.take(), self.task.take()) else {
             return Ok(());

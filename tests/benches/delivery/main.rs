@@ -56,7 +56,10 @@ impl Sizes {
         let n = |key: &str, default: usize| {
             std::env::var(key)
                 .ok()
-                .map(|v| v.parse().unwrap_or_else(|_| panic!("{key}={v:?}: not a number")))
+                .map(|v| {
+                    v.parse()
+                        .unwrap_or_else(|_| panic!("{key}={v:?}: not a number"))
+                })
                 .unwrap_or(default)
         };
         let modes = std::env::var("BENCH_MODES").unwrap_or_else(|_| "hitless,rolling".into());
@@ -117,7 +120,10 @@ fn main() -> ExitCode {
             "changes": sizes.changes,
             "burst": sizes.burst,
         },
-        "modes": results.iter().map(|r| (r.mode, r.json())).collect::<serde_json::Map<_, _>>(),
+        "modes": results
+            .iter()
+            .map(|r| (r.mode.to_owned(), r.json()))
+            .collect::<serde_json::Map<_, _>>(),
         "failures": failures,
         "table_markdown": table,
     });

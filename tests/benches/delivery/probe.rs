@@ -18,7 +18,8 @@ pub fn get(addr: SocketAddr, host: &str, path: &str) -> Result<(u16, String), St
     // One segment: a request in several small writes can wait ~40 ms on
     // Nagle and delayed ACKs, which would show up as latency here.
     s.set_nodelay(true).ok();
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: sluice-bench\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: sluice-bench\r\n\r\n");
     s.write_all(request.as_bytes())
         .map_err(|e| format!("send: {e}"))?;
     let mut raw = Vec::new();

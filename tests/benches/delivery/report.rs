@@ -23,6 +23,7 @@ fn converge(samples: &[Sample]) -> Vec<f64> {
 impl ModeResult {
     pub fn json(&self) -> Value {
         let start: Vec<f64> = self.one_network.iter().map(|s| s.start_s).collect();
+        let detect: Vec<f64> = self.one_network.iter().filter_map(|s| s.detect_s).collect();
         let c = &self.churn;
         let b = &self.burst;
         json!({
@@ -30,6 +31,7 @@ impl ModeResult {
             "convergence_many_networks": summary(&converge(&self.wide)),
             "proxy_networks_many": self.networks,
             "service_create_to_task_running": summary(&start),
+            "task_running_to_daemon_delivery_one_network": summary(&detect),
             "steady_load": {
                 "reconfigurations": c.changes,
                 "requests": c.load.requests,
@@ -81,12 +83,17 @@ pub fn table(results: &[ModeResult]) -> String {
                 percentile(&converge(&h.one_network), 50.0),
                 percentile(&converge(&r.one_network), 50.0),
             );
-            h.zip(r).map_or("–".into(), |(h, r)| format!("{:.0}×", r / h))
+            h.zip(r)
+                .map_or("–".into(), |(h, r)| format!("{:.0}×", r / h))
         }
         _ => "–".into(),
     };
-    let one = |m: &ModeResult| &m.one_network;
-    let wide = |m: &ModeResult| &m.wide;
+    fn one(m: &ModeResult) -> &Vec<Sample> {
+        &m.one_network
+    }
+    fn wide(m: &ModeResult) -> &Vec<Sample> {
+        &m.wide
+    }
     let rows: Vec<[String; 4]> = vec![
         [
             format!("convergence p50, proxy on 1 network ({n_one} services)"),
@@ -121,25 +128,55 @@ pub fn table(results: &[ModeResult]) -> String {
         [
             format!("failed requests / requests, steady load during {changes} reconfigurations"),
             "0 (hitless)".into(),
-            cell(h, &|m| format!("{} / {}", m.churn.load.failed(), m.churn.load.requests)),
-            cell(r, &|m| format!("{} / {}", m.churn.load.failed(), m.churn.load.requests)),
+            cell(h, &|m| {
+                format!("{} / {}", m.churn.load.failed(), m.churn.load.requests)
+            }),
+            cell(r, &|m| {
+                format!("{} / {}", m.churn.load.failed(), m.churn.load.requests)
+            }),
         ],
         [
-            format!("proxy reloads (hitless) / service updates (rolling), {changes} reconfigurations"),
+            format!(
+                "proxy reloads (hitless) / service updates (rolling), {changes} reconfigurations"
+            ),
             String::new(),
-            cell(h, &|m| format!("{} reloads, {} updates", m.churn.reloads.unwrap_or(0), m.churn.proxy_updates)),
+            cell(h, &|m| {
+                format!(
+                    "{} reloads, {} updates",
+                    m.churn.reloads.unwrap_or(0),
+                    m.churn.proxy_updates
+                )
+            }),
             cell(r, &|m| format!("{} updates", m.churn.proxy_updates)),
         ],
         [
             format!("burst of {burst} changes: reloads / updates, affected cluster"),
             "≤ 2".into(),
-            cell(h, &|m| format!("{} reloads, {} updates (sent in {:.2} s)", m.burst.reloads_affected.unwrap_or(0), m.burst.updates_affected, m.burst.burst_s)),
-            cell(r, &|m| format!("{} updates (sent in {:.2} s)", m.burst.updates_affected, m.burst.burst_s)),
+            cell(h, &|m| {
+                format!(
+                    "{} reloads, {} updates (sent in {:.2} s)",
+                    m.burst.reloads_affected.unwrap_or(0),
+                    m.burst.updates_affected,
+                    m.burst.burst_s
+                )
+            }),
+            cell(r, &|m| {
+                format!(
+                    "{} updates (sent in {:.2} s)",
+                    m.burst.updates_affected, m.burst.burst_s
+                )
+            }),
         ],
         [
             format!("burst of {burst} changes: reloads / updates, unaffected cluster"),
             "0".into(),
-            cell(h, &|m| format!("{} reloads, {} updates", m.burst.reloads_unaffected.unwrap_or(0), m.burst.updates_unaffected)),
+            cell(h, &|m| {
+                format!(
+                    "{} reloads, {} updates",
+                    m.burst.reloads_unaffected.unwrap_or(0),
+                    m.burst.updates_unaffected
+                )
+            }),
             cell(r, &|m| format!("{} updates", m.burst.updates_unaffected)),
         ],
         [
@@ -149,7 +186,9 @@ pub fn table(results: &[ModeResult]) -> String {
             cell(r, &|m| format!("{:.2} s", m.burst.converged_s)),
         ],
     ];
-    let mut out = String::from("| metric | target | hitless | rolling (Interlock's way) |\n| --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "| metric | target | hitless | rolling (Interlock's way) |\n| --- | --- | --- | --- |\n",
+    );
     for [a, b, c, d] in rows {
         out.push_str(&format!("| {a} | {b} | {c} | {d} |\n"));
     }

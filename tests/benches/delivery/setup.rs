@@ -30,11 +30,9 @@ impl Mode {
     }
 }
 
-/// The three proxies: `main` takes the convergence samples, the steady load
-/// and the burst; `idle` is the cluster the burst must not touch; `wide` is
-/// attached to every benchmark network.
-pub const CLUSTERS: [&str; 3] = ["main", "idle", "wide"];
-
+/// The three proxies (clusters): `main` takes the convergence samples, the
+/// steady load and the burst; `idle` is the cluster the burst must not
+/// touch; `wide` is attached to every benchmark network.
 pub struct Proxy {
     pub cluster: &'static str,
     pub port: u16,
@@ -150,7 +148,11 @@ pub fn build(env: &'static SwarmEnv, mode: Mode, image: &str, networks: usize) -
     for (cluster, host, service) in [
         ("main", "stable.bench", stable.as_str()),
         ("idle", "idle.bench", idle.as_str()),
-        ("wide", &format!("w{:02}.bench", scene.networks.len()), &last_wide),
+        (
+            "wide",
+            &format!("w{:02}.bench", scene.networks.len()),
+            &last_wide,
+        ),
     ] {
         let t = std::time::Instant::now();
         crate::probe::first_served(
@@ -226,9 +228,9 @@ struct Secrets {
 impl Secrets {
     fn clean(&self) {
         let filter = format!("label=com.docker.sluice.instance={}", self.instance);
-        for name in self
-            .docker
-            .lines(&["secret", "ls", "--filter", &filter, "--format", "{{.Name}}"])
+        for name in
+            self.docker
+                .lines(&["secret", "ls", "--filter", &filter, "--format", "{{.Name}}"])
         {
             if let Err(e) = self.docker.try_run(&["secret", "rm", &name]) {
                 eprintln!("{}: {e}", self.instance);
