@@ -273,21 +273,11 @@ PollInterval = "3s"
         sock = env.sock,
         ssl_port = free_port(),
     );
-    let loaded = sluice::config::parse_str(&config, Path::new(".")).expect("test config");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = runtime.spawn(sluice::daemon::run_with(
-        loaded.config,
-        format!("{PREFIX}-test"),
+    let daemon = sluice_tests::swarm::daemon::Daemon::start_with_key(
+        &config,
+        &format!("{PREFIX}-test"),
         Some(key_file.clone()),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    );
 
     let addr: SocketAddr = format!("{}:{proxy_port}", env.manager_addr)
         .parse()
@@ -376,6 +366,7 @@ PollInterval = "3s"
     let keys = Keyring::load(&key_file).unwrap();
     let client =
         DaemonClient::new(&format!("http://127.0.0.1:{api_port}"), &keys.token(ADMIN)).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(client.status()).expect("status");
     let cluster = &status.clusters["hitless"];
     let replica = cluster
@@ -386,9 +377,5 @@ PollInterval = "3s"
     assert_eq!(replica.running, cluster.revision, "{status:?}");
     assert_eq!(replica.failed, None);
 
-    let _ = stop.send(());
-    runtime
-        .block_on(daemon)
-        .unwrap()
-        .expect("daemon ended cleanly");
+    daemon.stop().expect("daemon ended cleanly");
 }

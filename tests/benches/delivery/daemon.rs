@@ -3,22 +3,17 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
 
 use sluice::serve::Keyring;
 use sluice::serve::auth::ADMIN;
 use sluice::serve::wire::StatusDoc;
-use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub struct Daemon {
     api_port: u16,
     admin_token: String,
-    runtime: Option<Runtime>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Stops the daemon when dropped.
+    daemon: sluice_tests::swarm::daemon::Daemon,
     _key_dir: tempfile::TempDir,
 }
 
@@ -26,43 +21,17 @@ impl Daemon {
     /// Starts Sluice instance `instance` on `config`, whose `ListenAddr`
     /// must be `:api_port`.
     pub fn start(config: &str, instance: &str, api_port: u16) -> Daemon {
-        sluice_tests::swarm::logs::capture();
-        let loaded = sluice::config::parse_str(config, Path::new("."))
-            .unwrap_or_else(|e| panic!("bench config refused: {e}\n{config}"));
         let key_dir = tempfile::tempdir().expect("a temp dir");
         let key_file = key_dir.path().join("agent.key");
         std::fs::write(&key_file, "sluice delivery benchmark key, not secret\n")
             .expect("write the agent key");
         let keys = Keyring::load(&key_file).expect("the agent key loads");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = runtime.spawn(sluice::daemon::run_with(
-            loaded.config,
-            instance.to_owned(),
-            Some(key_file),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Daemon {
-            api_port,
-            admin_token: keys.token(ADMIN),
-            runtime: Some(runtime),
-            stop: Some(stop),
-            task: Some(task),
-            _key_dir: key_dir,
-        }
+        let daemon = sluice_tests::swarm::daemon::Daemon::start_with_key(config, instance, Some(key_file));
+        Daemon { api_port, admin_token: keys.token(ADMIN), daemon, _key_dir: key_dir }
     }
 
     pub fn alive(&self) -> Result<(), String> {
-        match &self.task {
-            Some(t) if !t.is_finished() => Ok(()),
-            _ => Err("the daemon has stopped".into()),
-        }
+        self.daemon.alive()
     }
 
     /// `GET /v1/status`.
@@ -92,29 +61,5 @@ impl Daemon {
             .clusters
             .get(cluster)
             .map_or(0, |c| c.replicas.values().map(|r| r.reloads).sum()))
-    }
-
-    fn shutdown(&mut self) -> Result<(), String> {
-        let (Some(runtime), Some(task)) = (self.runtime.take(), self.task.take()) else {
-            return Ok(());
-        };
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let result = runtime.block_on(task);
-        runtime.shutdown_background();
-        match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("daemon failed: {e:#}")),
-            Err(e) => Err(format!("daemon panicked: {e}")),
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Err(e) = self.shutdown() {
-            eprintln!("{e}");
-        }
     }
 }

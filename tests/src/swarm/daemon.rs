@@ -1,7 +1,7 @@
 //! Sluice's daemon, in-process: `sluice::daemon::run` on its own runtime,
 //! stopped through a oneshot as `sluice run` is by SIGTERM.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -19,6 +19,12 @@ impl Daemon {
     /// Parse `config` (as `sluice run -c` would; errors panic, naming the key)
     /// and start the daemon as Sluice instance `instance`.
     pub fn start(config: &str, instance: &str) -> Daemon {
+        Daemon::start_with_key(config, instance, None)
+    }
+
+    /// [`Daemon::start`] with the agents' key read from `agent_key_file`
+    /// (else the daemon's default place).
+    pub fn start_with_key(config: &str, instance: &str, agent_key_file: Option<PathBuf>) -> Daemon {
         super::logs::capture();
         let loaded = sluice::config::parse_str(config, Path::new("."))
             .unwrap_or_else(|e| panic!("test config refused: {e}\n{config}"));
@@ -35,7 +41,7 @@ impl Daemon {
         let task = runtime.spawn(sluice::daemon::run_reloading(
             loaded.config,
             instance.to_owned(),
-            None,
+            agent_key_file,
             reload_rx,
             async move {
                 let _ = stopped.await;
