@@ -255,6 +255,8 @@ PollInterval = "3s"
 [Extensions.hitless]
   Plugin = "nginx"
   ProxyImage = "{image}"
+  # An image ID can't say it runs the agent: ask for hitless delivery.
+  Delivery = "hitless"
   ProxyServiceName = "{proxy}"
   ServiceCluster = "hitless"
   Networks = ["{net}"]
