@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Swarm tests may only skip when asked to; by default a missing Swarm fails.
 export SLUICE_REQUIRE_SWARM="${SLUICE_REQUIRE_SWARM:-1}"
-cargo test --manifest-path plugins/Cargo.toml --workspace
-cargo test --workspace
+cargo test --no-fail-fast --manifest-path plugins/Cargo.toml --workspace
+cargo test --no-fail-fast --workspace
