@@ -528,10 +528,22 @@ fn east_swapped(seed: &str, plugin: &str, image: &str, nginx_image: &str) -> Str
         None => east,
     };
     let east = east
-        .replace(&format!("ProxyImage = \"{nginx_image}\""), &format!("ProxyImage = \"{image}\"\n    Plugin = \"{plugin}\""))
-        .replace("ProxyConfigPath = \"/etc/nginx/nginx.conf\"", "ProxyConfigPath = \"/usr/local/etc/haproxy/haproxy.cfg\"")
-        .replace("ProxyStopSignal = \"SIGQUIT\"", "ProxyStopSignal = \"SIGUSR1\"");
-    assert!(east.contains(&format!("Plugin = \"{plugin}\"")), "the east block changed shape:\n{east}");
+        .replace(
+            &format!("ProxyImage = \"{nginx_image}\""),
+            &format!("ProxyImage = \"{image}\"\n    Plugin = \"{plugin}\""),
+        )
+        .replace(
+            "ProxyConfigPath = \"/etc/nginx/nginx.conf\"",
+            "ProxyConfigPath = \"/usr/local/etc/haproxy/haproxy.cfg\"",
+        )
+        .replace(
+            "ProxyStopSignal = \"SIGQUIT\"",
+            "ProxyStopSignal = \"SIGUSR1\"",
+        );
+    assert!(
+        east.contains(&format!("Plugin = \"{plugin}\"")),
+        "the east block changed shape:\n{east}"
+    );
     format!("{east}\n  {west}")
 }
 
@@ -544,7 +556,10 @@ fn swapping_east_from_nginx_to_haproxy_leaves_west_untouched() {
     let mut s = Scenario::new(env, "e2e-swap");
     let (port, ssl_port) = (18088, 18451);
     let (demoeast, demowest) = seed_up(&mut s, port, ssl_port);
-    let (east_proxy, west_proxy) = (format!("{}-proxy-east", s.prefix), format!("{}-proxy-west", s.prefix));
+    let (east_proxy, west_proxy) = (
+        format!("{}-proxy-east", s.prefix),
+        format!("{}-proxy-west", s.prefix),
+    );
     s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
     let west_before = s.settled_state(&west_proxy, CHANGE);
     let since = now();
@@ -552,15 +567,32 @@ fn swapping_east_from_nginx_to_haproxy_leaves_west_untouched() {
 
     // Before: nginx answers (the check below relies on its Server header).
     let before = s.get(Node::East, port, "demo.A").expect("east answers");
-    assert!(before.header("Server").is_some_and(|v| v.starts_with("nginx")), "{before:?}");
+    assert!(
+        before
+            .header("Server")
+            .is_some_and(|v| v.starts_with("nginx")),
+        "{before:?}"
+    );
 
     // Swap east's renderer and image together, as one reload.
     let started = std::time::Instant::now();
-    s.reload_daemon(&east_swapped(&seed, "haproxy", &env.haproxy_image, &env.nginx_image));
+    s.reload_daemon(&east_swapped(
+        &seed,
+        "haproxy",
+        &env.haproxy_image,
+        &env.nginx_image,
+    ));
     until("east's proxy on the HAProxy image", CHANGE, || {
         let svc = s.manager.service(&east_proxy).ok_or("no east proxy")?;
-        let image = svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].as_str().unwrap_or("").to_owned();
-        if image == env.haproxy_image { Ok(()) } else { Err(format!("image {image}")) }
+        let image = svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        if image == env.haproxy_image {
+            Ok(())
+        } else {
+            Err(format!("image {image}"))
+        }
     });
     // nginx names itself in `Server`; HAProxy passes the backend's answer
     // (whoami sends no Server header) as it is.
@@ -577,20 +609,37 @@ fn swapping_east_from_nginx_to_haproxy_leaves_west_untouched() {
     s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
     let west_after = s.settled_state(&west_proxy, CHANGE);
     assert_eq!(west_after, west_before, "west's proxy service changed");
-    assert_eq!(s.update_events(&west_proxy, since), 0, "update events on {west_proxy}");
+    assert_eq!(
+        s.update_events(&west_proxy, since),
+        0,
+        "update events on {west_proxy}"
+    );
     let b = s.get(Node::West, port, "demo.B").expect("west answers");
     assert_eq!((b.status, b.whoami_name()), (200, Some(demowest.as_str())));
 
     // A plugin that can't load: east keeps what it runs, and the log says why.
     let mark = logs::mark();
     let east_before = s.settled_state(&east_proxy, CHANGE);
-    s.reload_daemon(&east_swapped(&seed, "/nonexistent/renderer.wasm", &env.haproxy_image, &env.nginx_image));
+    s.reload_daemon(&east_swapped(
+        &seed,
+        "/nonexistent/renderer.wasm",
+        &env.haproxy_image,
+        &env.nginx_image,
+    ));
     until("the refused reload in the log", CHANGE, || {
         let log = logs::since(mark);
-        if log.contains("Extensions.east") && log.contains("keeps running as before") { Ok(()) } else { Err("not yet".to_string()) }
+        if log.contains("Extensions.east") && log.contains("keeps running as before") {
+            Ok(())
+        } else {
+            Err("not yet".to_string())
+        }
     });
     s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
-    assert_eq!(s.settled_state(&east_proxy, CHANGE), east_before, "east's proxy changed after a refused plugin");
+    assert_eq!(
+        s.settled_state(&east_proxy, CHANGE),
+        east_before,
+        "east's proxy changed after a refused plugin"
+    );
     let a = s.get(Node::East, port, "demo.A").expect("east answers");
     assert_eq!((a.status, a.whoami_name()), (200, Some(demoeast.as_str())));
 }

@@ -26,8 +26,14 @@ impl Daemon {
         std::fs::write(&key_file, "sluice delivery benchmark key, not secret\n")
             .expect("write the agent key");
         let keys = Keyring::load(&key_file).expect("the agent key loads");
-        let daemon = sluice_tests::swarm::daemon::Daemon::start_with_key(config, instance, Some(key_file));
-        Daemon { api_port, admin_token: keys.token(ADMIN), daemon, _key_dir: key_dir }
+        let daemon =
+            sluice_tests::swarm::daemon::Daemon::start_with_key(config, instance, Some(key_file));
+        Daemon {
+            api_port,
+            admin_token: keys.token(ADMIN),
+            daemon,
+            _key_dir: key_dir,
+        }
     }
 
     pub fn alive(&self) -> Result<(), String> {

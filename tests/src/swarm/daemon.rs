@@ -60,7 +60,9 @@ impl Daemon {
     pub fn reload(&self, config: &str) {
         let loaded = sluice::config::parse_str(config, Path::new("."))
             .unwrap_or_else(|e| panic!("test config refused: {e}\n{config}"));
-        self.reloads.send(loaded.config).expect("the daemon takes reloads");
+        self.reloads
+            .send(loaded.config)
+            .expect("the daemon takes reloads");
     }
 
     /// Err when the daemon has ended (it never does before shutdown).

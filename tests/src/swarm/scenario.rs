@@ -140,7 +140,10 @@ impl Scenario {
 
     /// Give the running daemon a new config (SIGHUP in `sluice run`).
     pub fn reload_daemon(&self, config: &str) {
-        self.daemon.as_ref().expect("a running daemon").reload(config);
+        self.daemon
+            .as_ref()
+            .expect("a running daemon")
+            .reload(config);
     }
 
     pub fn stop_daemon(&mut self) {
