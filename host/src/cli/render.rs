@@ -22,15 +22,15 @@ pub fn run(
         eprintln!("warning: {w}");
     }
     let config = loaded.config;
-    if let Some(name) = only {
-        if !config.extensions.contains_key(name) {
-            let known: Vec<_> = config.extensions.keys().cloned().collect();
-            bail!(
-                "no cluster `{name}` in {} (clusters: {})",
-                config_path.display(),
-                known.join(", ")
-            );
-        }
+    if let Some(name) = only
+        && !config.extensions.contains_key(name)
+    {
+        let known: Vec<_> = config.extensions.keys().cloned().collect();
+        bail!(
+            "no cluster `{name}` in {} (clusters: {})",
+            config_path.display(),
+            known.join(", ")
+        );
     }
     let text = std::fs::read_to_string(snapshot_path)
         .with_context(|| format!("reading snapshot {}", snapshot_path.display()))?;

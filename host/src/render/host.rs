@@ -99,14 +99,14 @@ impl PluginHost {
         sha256: Option<&str>,
     ) -> Result<Arc<Plugin>, PluginError> {
         let digest = hex::encode(Sha256::digest(bytes));
-        if let Some(expected) = sha256 {
-            if !expected.eq_ignore_ascii_case(&digest) {
-                return Err(PluginError::DigestMismatch {
-                    plugin: format!("`{source}`"),
-                    expected: expected.to_ascii_lowercase(),
-                    actual: digest,
-                });
-            }
+        if let Some(expected) = sha256
+            && !expected.eq_ignore_ascii_case(&digest)
+        {
+            return Err(PluginError::DigestMismatch {
+                plugin: format!("`{source}`"),
+                expected: expected.to_ascii_lowercase(),
+                actual: digest,
+            });
         }
         let key = (source.to_string(), digest.clone());
         if let Some(p) = self.loaded.lock().unwrap().get(&key) {
