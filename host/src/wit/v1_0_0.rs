@@ -7,7 +7,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::sluice::renderer::render::Guest as RenderExports;
-pub use sluice::renderer::types::{
+pub use self::sluice::renderer::types::{
     Cluster, ContextRoot, Diagnostic, OutputFile, PluginInfo, Redirect, Reload, RenderError,
     RenderInput, Server, Setting, SettingValue, Severity, TlsFiles, TlsVerify, Upstream,
     VirtualHost,
