@@ -6,12 +6,12 @@ wasmtime::component::bindgen!({
     additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
 });
 
-pub use exports::sluice::renderer::render::Guest as RenderExports;
 pub use self::sluice::renderer::types::{
     Cluster, ContextRoot, Diagnostic, OutputFile, PluginInfo, Redirect, Reload, RenderError,
     RenderInput, Server, Setting, SettingValue, Severity, TlsFiles, TlsVerify, Upstream,
     VirtualHost,
 };
+pub use exports::sluice::renderer::render::Guest as RenderExports;
 
 /// The export name whose presence identifies a component of this version.
 pub const EXPORT_NAME: &str = "sluice:renderer/render@1.0.0";
