@@ -10,8 +10,7 @@
 //! the timings.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -28,6 +27,7 @@ struct Env {
     manager_addr: String,
     sock: String,
     whoami_image: String,
+    cli: sluice_tests::swarm::cli::Docker,
 }
 
 fn swarm_env() -> Option<Env> {
@@ -54,6 +54,7 @@ fn swarm_env() -> Option<Env> {
     };
     let env = Env {
         manager_addr,
+        cli: sluice_tests::swarm::cli::Docker::new(&sock),
         sock,
         whoami_image,
     };
@@ -65,20 +66,7 @@ fn swarm_env() -> Option<Env> {
 
 impl Env {
     fn try_docker(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", self.sock))
-            .args(args)
-            .output()
-            .map_err(|e| format!("docker: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        } else {
-            Err(format!(
-                "docker {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+        self.cli.try_run(args).map(|out| out.trim().to_owned())
     }
 
     fn docker(&self, args: &[&str]) -> String {
@@ -157,32 +145,13 @@ fn agent_image() -> String {
         .to_owned()
 }
 
-/// One request to the proxy's host-mode port: (status, body).
-fn get(addr: SocketAddr, host: &str) -> Result<(u16, String), String> {
-    let mut s =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    // One segment: a request split over several small writes waits on
-    // Nagle and delayed ACKs (~40 ms) with some servers.
-    s.set_nodelay(true).map_err(|e| e.to_string())?;
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("not HTTP: {text:?}"))?;
-    Ok((status, text))
-}
-
 /// Polls until `host` answers 200 from service `service`; how long it took.
 fn wait_served(addr: SocketAddr, host: &str, service: &str, timeout: Duration) -> Option<Duration> {
     let started = Instant::now();
     let name = format!("Name: {service}");
     while started.elapsed() < timeout {
-        if matches!(get(addr, host), Ok((200, body)) if body.contains(&name)) {
+        let reply = sluice_tests::swarm::http::get(&addr.ip().to_string(), addr.port(), host, "/");
+        if matches!(reply, Ok(r) if r.status == 200 && r.body.contains(&name)) {
             return Some(started.elapsed());
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -50,6 +50,9 @@ pub fn get(addr: &str, port: u16, host: &str, path: &str) -> Result<Reply, Strin
         TcpStream::connect_timeout(&sock, TIMEOUT).map_err(|e| format!("connect {at}: {e}"))?;
     stream.set_read_timeout(Some(TIMEOUT)).ok();
     stream.set_write_timeout(Some(TIMEOUT)).ok();
+    // One segment: a request split over several small writes waits on
+    // Nagle and delayed ACKs (~40 ms) with some servers, skewing latencies.
+    stream.set_nodelay(true).ok();
     write!(
         stream,
         "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: sluice-e2e\r\n\r\n"
