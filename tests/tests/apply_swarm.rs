@@ -6,7 +6,7 @@
 //! What they observe is read back with the `docker` CLI, independently of
 //! the code under test.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,6 @@ use sluice::render::{PluginId, Revision, hash_files};
 use sluice::snapshot::Snapshot;
 use sluice::wit::latest::{Cluster, OutputFile, PluginInfo, Reload, RenderInput};
 
-const ENV_FILE: &str = "/run/sluice-swarm.env";
 const CONFIG_PATH: &str = "/etc/sluice-apply-test/proxy.conf";
 
 struct Swarm {
@@ -26,45 +25,19 @@ struct Swarm {
     nginx_image: String,
 }
 
-/// The harness's Swarm, or None (after saying why) when there is none.
-async fn swarm() -> Option<Swarm> {
-    let required = std::env::var("SLUICE_REQUIRE_SWARM").is_ok_and(|v| v == "1");
-    let skip = |why: String| -> Option<Swarm> {
-        assert!(!required, "SLUICE_REQUIRE_SWARM=1 but {why}");
-        eprintln!(
-            "SKIPPED apply_swarm: {why} (start one with tests/swarm/up.sh; SLUICE_REQUIRE_SWARM=1 makes this a failure)"
-        );
-        None
-    };
-    let path = std::env::var("SLUICE_SWARM_ENV").unwrap_or_else(|_| ENV_FILE.to_owned());
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return skip(format!("{path} does not exist"));
-    };
-    let env: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    let sock = env
-        .get("MANAGER_SOCK")
-        .copied()
-        .unwrap_or("/var/run/docker.sock")
-        .to_owned();
-    let Some(nginx_image) = env.get("NGINX_IMAGE").map(|s| s.to_string()) else {
-        return skip(format!("{path} has no NGINX_IMAGE"));
-    };
-    let engine = match Engine::connect(&format!("unix://{sock}")).await {
-        Ok(engine) => engine,
-        Err(e) => return skip(format!("no Docker engine answers: {e}")),
-    };
-    let swarm = Swarm {
+/// The harness's Swarm (`tests/swarm/up.sh`, started on first use), or None
+/// after a SKIPPED line when there can be none here.
+async fn swarm(test: &str) -> Option<Swarm> {
+    let env = sluice_tests::swarm::swarm(test)?;
+    let sock = env.manager_sock.clone();
+    let engine = Engine::connect(&format!("unix://{sock}"))
+        .await
+        .unwrap_or_else(|e| panic!("up.sh succeeded but the manager does not answer: {e}"));
+    Some(Swarm {
         engine,
         sock,
-        nginx_image,
-    };
-    match swarm.try_docker(&["info", "--format", "{{.Swarm.ControlAvailable}}"]) {
-        Ok(out) if out.trim() == "true" => Some(swarm),
-        other => skip(format!(
-            "the engine at {} is not a Swarm manager: {other:?}",
-            swarm.sock
-        )),
-    }
+        nginx_image: env.nginx_image.clone(),
+    })
 }
 
 impl Swarm {
@@ -324,7 +297,9 @@ fn short(rev: &Revision) -> &str {
 
 #[tokio::test]
 async fn create_unchanged_update_and_clean_up() {
-    let Some(swarm) = swarm().await else { return };
+    let Some(swarm) = swarm("create_unchanged_update_and_clean_up").await else {
+        return;
+    };
     let scratch = swarm.scratch("life");
     let (name, instance) = (scratch.prefix.clone(), "sluice-apply-test-life-instance");
     let ext = extension(&swarm, &name, 27180);
@@ -398,7 +373,9 @@ async fn create_unchanged_update_and_clean_up() {
 
 #[tokio::test]
 async fn orphans_go_and_nothing_else() {
-    let Some(swarm) = swarm().await else { return };
+    let Some(swarm) = swarm("orphans_go_and_nothing_else").await else {
+        return;
+    };
     let scratch = swarm.scratch("orphan");
     let prefix = scratch.prefix.clone();
     let snapshot = swarm.snapshot(&prefix);
@@ -445,7 +422,9 @@ async fn orphans_go_and_nothing_else() {
 
 #[tokio::test]
 async fn services_we_do_not_own_are_refused() {
-    let Some(swarm) = swarm().await else { return };
+    let Some(swarm) = swarm("services_we_do_not_own_are_refused").await else {
+        return;
+    };
     let scratch = swarm.scratch("owner");
     let prefix = scratch.prefix.clone();
     let snapshot = swarm.snapshot(&prefix);
@@ -522,7 +501,9 @@ async fn services_we_do_not_own_are_refused() {
 
 #[tokio::test]
 async fn refusals_create_nothing() {
-    let Some(swarm) = swarm().await else { return };
+    let Some(swarm) = swarm("refusals_create_nothing").await else {
+        return;
+    };
     let scratch = swarm.scratch("refuse");
     let prefix = scratch.prefix.clone();
     let snapshot = swarm.snapshot(&prefix);

@@ -9,7 +9,6 @@
 //! (labelled `sluice.test=1`) and removes them. Run with `--nocapture` for
 //! the timings.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -21,7 +20,6 @@ use sluice::serve::auth::ADMIN;
 use sluice_tests::ports::free_port;
 
 const PREFIX: &str = "sluice-hitless";
-const ENV_FILE: &str = "/run/sluice-swarm.env";
 
 struct Env {
     manager_addr: String,
@@ -30,38 +28,16 @@ struct Env {
     cli: sluice_tests::swarm::cli::Docker,
 }
 
+/// The harness's Swarm (`tests/swarm/up.sh`, started on first use), or None
+/// after a SKIPPED line when there can be none here.
 fn swarm_env() -> Option<Env> {
-    let required = std::env::var("SLUICE_REQUIRE_SWARM").is_ok_and(|v| v == "1");
-    let skip = |why: String| {
-        assert!(!required, "SLUICE_REQUIRE_SWARM=1 but {why}");
-        eprintln!("SKIPPED hitless_swarm: {why} (start one with tests/swarm/up.sh)");
-        None
-    };
-    let path = std::env::var("SLUICE_SWARM_ENV").unwrap_or_else(|_| ENV_FILE.to_owned());
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return skip(format!("{path} does not exist"));
-    };
-    let env: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    let get = |k: &str| env.get(k).map(|v| v.to_string());
-    let (Some(manager_addr), Some(sock), Some(whoami_image)) = (
-        get("MANAGER_ADDR"),
-        get("MANAGER_SOCK"),
-        get("WHOAMI_IMAGE"),
-    ) else {
-        return skip(format!(
-            "{path} lacks MANAGER_ADDR, MANAGER_SOCK or WHOAMI_IMAGE"
-        ));
-    };
-    let env = Env {
-        manager_addr,
-        cli: sluice_tests::swarm::cli::Docker::new(&sock),
-        sock,
-        whoami_image,
-    };
-    match env.try_docker(&["info", "--format", "{{.Swarm.ControlAvailable}}"]) {
-        Ok(out) if out.trim() == "true" => Some(env),
-        other => skip(format!("{} is not a Swarm manager: {other:?}", env.sock)),
-    }
+    let env = sluice_tests::swarm::swarm("hitless_swarm")?;
+    Some(Env {
+        manager_addr: env.manager_addr.clone(),
+        cli: sluice_tests::swarm::cli::Docker::new(&env.manager_sock),
+        sock: env.manager_sock.clone(),
+        whoami_image: env.whoami_image.clone(),
+    })
 }
 
 impl Env {
