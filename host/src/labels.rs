@@ -464,9 +464,19 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
     if rest.contains(':') {
         return bad("must not include a port or scheme");
     }
-    let mut ascii = match idna::domain_to_ascii_cow(rest.as_bytes(), idna::AsciiDenyList::URL) {
-        Ok(a) => a.into_owned(),
-        Err(_) => return bad("is not a valid (internationalised) domain name"),
+    // Most hosts are already lower-case ASCII, which UTS #46 leaves as is;
+    // only the rest (and punycode, which it checks) go through idna.
+    let plain = rest
+        .bytes()
+        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.'))
+        && !rest.contains("xn--");
+    let mut ascii = if plain {
+        rest.to_owned()
+    } else {
+        match idna::domain_to_ascii_cow(rest.as_bytes(), idna::AsciiDenyList::URL) {
+            Ok(a) => a.into_owned(),
+            Err(_) => return bad("is not a valid (internationalised) domain name"),
+        }
     };
     if ascii.ends_with('.') {
         ascii.pop();

@@ -17,13 +17,17 @@ use sluice::plan;
 use sluice::render::{PluginHost, render_cluster};
 use sluice::snapshot::Snapshot;
 
+// As in the `sluice` binary (host/src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SERVICES: usize = 10_000;
 const TASKS_PER_SERVICE: usize = 2;
 const NETWORKS: usize = 8;
 const WARMUP: usize = 3;
 const ITERATIONS: usize = 20;
 const TARGET_MS: f64 = 50.0;
-/// sha256 of the rendered files (`Revision::hash`) for the bench snapshot: speed
+/// sha256 of the rendered files (see [`reference_digest`]) for the bench snapshot: speed
 /// work must not change a byte. Update it only with an intended output change.
 const REFERENCE_HASH: &str = "f003821edfb4fa10ce0704215d422e3776f16b6035bd41ad173b1a61ca3b75a5";
 
@@ -171,8 +175,22 @@ fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, u
         },
         bytes,
         rev.files.len(),
-        rev.hash,
+        reference_digest(&rev.files),
     )
+}
+
+/// sha256 over each file's length-prefixed path and contents: the check
+/// that speed work changed no byte (outside the timed part).
+fn reference_digest(files: &[sluice::wit::latest::OutputFile]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in files {
+        h.update((f.path.len() as u64).to_le_bytes());
+        h.update(f.path.as_bytes());
+        h.update((f.contents.len() as u64).to_le_bytes());
+        h.update(f.contents.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 #[derive(Clone, Copy)]
@@ -212,7 +230,13 @@ fn main() {
     let t = Instant::now();
     let text = snapshot_json();
     let generate = t.elapsed();
-    let config = config::parse_str(CONFIG, Path::new("."))
+    // SLUICE_BENCH_PLUGIN=path.wasm benches another build of the renderer
+    // (e.g. one with symbols, for `perf` with SLUICE_PERFMAP=1).
+    let config_text = match std::env::var("SLUICE_BENCH_PLUGIN") {
+        Ok(path) => CONFIG.replace(r#"Plugin = "nginx""#, &format!("Plugin = {path:?}")),
+        Err(_) => CONFIG.to_owned(),
+    };
+    let config = config::parse_str(&config_text, Path::new("."))
         .expect("bench config")
         .config;
     let t = Instant::now();

@@ -4,95 +4,45 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bollard::models::Service;
+use rayon::prelude::*;
 
 use super::merge::{self, Routed};
 use super::partition::Partition;
-use super::targets::{self, NetRef};
+use super::targets;
 use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
 use crate::config::{Config, Extension};
 use crate::labels::{self, Parsed, ServiceRoute};
 use crate::snapshot::Snapshot;
 use crate::wit::latest::{Cluster, RenderInput};
 
+/// Below this many services, planning them on one thread is cheaper than
+/// handing them to the pool.
+const PARALLEL_MIN: usize = 256;
+
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let mut diagnostics = Vec::new();
     let partition = Partition::new(config, &mut diagnostics);
+    let (index, (services, secrets)) = rayon::join(
+        || targets::Index::new(snapshot),
+        || (sorted_services(snapshot), SecretNames::new(snapshot)),
+    );
+
+    // Each service plans on its own (labels, cluster, targets), so they are
+    // spread over the cores; the results are folded in name order, which
+    // keeps the plan identical to a sequential one.
+    let plan_one = |(name, service): &(&str, &Service)| {
+        plan_service(&partition, &index, &secrets, name, service)
+    };
+    let outcomes: Vec<Outcome> = if services.len() < PARALLEL_MIN {
+        services.iter().map(plan_one).collect()
+    } else {
+        services.par_iter().with_min_len(64).map(plan_one).collect()
+    };
     let mut routed: BTreeMap<&str, Vec<Routed>> = BTreeMap::new();
-    let index = targets::Index::new(snapshot);
-    let secrets = SecretNames::new(snapshot);
-
-    let mut services: Vec<(&str, &Service)> = snapshot
-        .services
-        .iter()
-        .filter_map(|s| Some((s.spec.as_ref()?.name.as_deref()?, s)))
-        .collect();
-    services.sort_by_key(|(name, _)| *name);
-
-    for (name, service) in services {
-        let empty = Default::default();
-        let service_labels = service
-            .spec
-            .as_ref()
-            .and_then(|s| s.labels.as_ref())
-            .unwrap_or(&empty);
-        let (route, warnings) = match labels::parse(service_labels) {
-            Parsed::NotRouted => continue,
-            Parsed::Invalid(errors, warnings) => {
-                let found = warnings
-                    .into_iter()
-                    .map(|w| (Severity::Warning, w.label, w.message));
-                let found = found.chain(
-                    errors
-                        .into_iter()
-                        .map(|e| (Severity::Error, e.label, e.message)),
-                );
-                for (severity, label, message) in found {
-                    diagnostics.push(for_service(severity, name, Some(&label), message));
-                }
-                continue;
-            }
-            Parsed::Routed(route, warnings) => (*route, warnings),
-        };
-        let assigned = partition.assign(name, &route);
-        let cluster = assigned.as_ref().ok().copied();
-        for w in warnings {
-            let mut d = for_service(Severity::Warning, name, Some(&w.label), w.message);
-            d.cluster = cluster.map(str::to_owned);
-            diagnostics.push(d);
-        }
-        let extension = match assigned {
-            Ok(ext) => ext,
-            Err(d) => {
-                diagnostics.push(d);
-                continue;
-            }
-        };
-        let in_cluster = |mut d: Diagnostic| {
-            d.cluster = Some(extension.to_owned());
-            d
-        };
-        if let Some(d) = secrets.missing(name, &route) {
-            diagnostics.push(in_cluster(d));
-            continue;
-        }
-        match targets::resolve_in(&index, service, name, &route) {
-            Ok(t) => {
-                for w in t.warnings {
-                    diagnostics.push(in_cluster(for_service(Severity::Warning, name, None, w)));
-                }
-                routed.entry(extension).or_default().push(Routed {
-                    name: name.to_owned(),
-                    route,
-                    servers: t.servers,
-                    network: t.network,
-                });
-            }
-            Err(e) => diagnostics.push(in_cluster(for_service(
-                Severity::Error,
-                name,
-                e.label,
-                e.message,
-            ))),
+    for outcome in outcomes {
+        diagnostics.extend(outcome.diagnostics);
+        if let Some((extension, r)) = outcome.routed {
+            routed.entry(extension).or_default().push(r);
         }
     }
 
@@ -109,6 +59,105 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         clusters,
         diagnostics,
     }
+}
+
+/// The snapshot's named services, by name.
+fn sorted_services(snapshot: &Snapshot) -> Vec<(&str, &Service)> {
+    let mut services: Vec<(&str, &Service)> = snapshot
+        .services
+        .iter()
+        .filter_map(|s| Some((s.spec.as_ref()?.name.as_deref()?, s)))
+        .collect();
+    services.sort_by_key(|(name, _)| *name);
+    services
+}
+
+/// One service's part of the plan: its route in its Extension, if it has
+/// one, and what was found on the way.
+#[derive(Default)]
+struct Outcome<'a> {
+    routed: Option<(&'a str, Routed)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn plan_service<'a>(
+    partition: &'a Partition,
+    index: &targets::Index,
+    secrets: &SecretNames,
+    name: &str,
+    service: &Service,
+) -> Outcome<'a> {
+    let mut out = Outcome::default();
+    let diagnostics = &mut out.diagnostics;
+    let empty = Default::default();
+    let service_labels = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.labels.as_ref())
+        .unwrap_or(&empty);
+    let (route, warnings) = match labels::parse(service_labels) {
+        Parsed::NotRouted => return out,
+        Parsed::Invalid(errors, warnings) => {
+            let found = warnings
+                .into_iter()
+                .map(|w| (Severity::Warning, w.label, w.message));
+            let found = found.chain(
+                errors
+                    .into_iter()
+                    .map(|e| (Severity::Error, e.label, e.message)),
+            );
+            for (severity, label, message) in found {
+                diagnostics.push(for_service(severity, name, Some(&label), message));
+            }
+            return out;
+        }
+        Parsed::Routed(route, warnings) => (*route, warnings),
+    };
+    let assigned = partition.assign(name, &route);
+    let cluster = assigned.as_ref().ok().copied();
+    for w in warnings {
+        let mut d = for_service(Severity::Warning, name, Some(&w.label), w.message);
+        d.cluster = cluster.map(str::to_owned);
+        diagnostics.push(d);
+    }
+    let extension = match assigned {
+        Ok(ext) => ext,
+        Err(d) => {
+            diagnostics.push(d);
+            return out;
+        }
+    };
+    let in_cluster = |mut d: Diagnostic| {
+        d.cluster = Some(extension.to_owned());
+        d
+    };
+    if let Some(d) = secrets.missing(name, &route) {
+        diagnostics.push(in_cluster(d));
+        return out;
+    }
+    match targets::resolve_in(index, service, name, &route) {
+        Ok(t) => {
+            for w in t.warnings {
+                diagnostics.push(in_cluster(for_service(Severity::Warning, name, None, w)));
+            }
+            out.routed = Some((
+                extension,
+                Routed {
+                    name: name.to_owned(),
+                    route,
+                    servers: t.servers,
+                    network: t.network,
+                },
+            ));
+        }
+        Err(e) => diagnostics.push(in_cluster(for_service(
+            Severity::Error,
+            name,
+            e.label,
+            e.message,
+        ))),
+    }
+    out
 }
 
 fn for_service(
@@ -178,16 +227,17 @@ fn missing_secret(
 
 fn cluster_plan(ext: &Extension, mut services: Vec<Routed>) -> (ClusterPlan, Vec<Diagnostic>) {
     let merged = merge::merge_in_place(&mut services);
-    let networks_by_service: BTreeMap<&str, &NetRef> = services
-        .iter()
-        .filter_map(|s| Some((s.name.as_str(), s.network.as_ref()?)))
-        .collect();
     let mut diagnostics = merged.diagnostics;
     let mut networks = BTreeSet::new();
-    for (service, net) in networks_by_service
-        .iter()
-        .filter(|(s, _)| merged.used.contains(**s))
-    {
+    // Both in name order (merge sorts the services): walk them side by side
+    // rather than look 10k names up.
+    let mut used = merged.used.iter().map(String::as_str).peekable();
+    let serving = services.iter().filter(|s| {
+        while used.next_if(|u| *u < s.name.as_str()).is_some() {}
+        used.peek() == Some(&s.name.as_str())
+    });
+    let networks_by_service = serving.filter_map(|s| Some((s.name.as_str(), s.network.as_ref()?)));
+    for (service, net) in networks_by_service {
         if !networks.contains(&net.id) {
             networks.insert(net.id.clone());
         }

@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::net::IpAddr;
 
+use rayon::prelude::*;
+
 use super::naming::{self, UpstreamKey};
 use super::targets::NetRef;
 use super::weights;
@@ -55,7 +57,7 @@ pub fn merge(mut services: Vec<Routed>) -> Merged {
 }
 
 /// [`merge`], leaving the services (sorted by name) to the caller.
-pub fn merge_in_place(services: &mut [Routed]) -> Merged {
+pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
     services.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = Merged::default();
 
@@ -84,45 +86,91 @@ pub fn merge_in_place(services: &mut [Routed]) -> Merged {
         .collect();
     let default = services.iter().copied().find(|s| s.route.default_backend);
 
-    let mut by_host: BTreeMap<&str, Vec<&Routed>> = BTreeMap::new();
-    for s in &services {
-        for h in &s.route.hosts {
-            by_host.entry(h.as_str()).or_default().push(s);
-        }
-    }
+    // (host, service) pairs grouped by host, services in name order within
+    // a host (the sort is stable): what a map of host → services gives,
+    // without 10k tree inserts.
+    let mut pairs: Vec<(&str, &Routed)> = services
+        .iter()
+        .flat_map(|s| s.route.hosts.iter().map(move |h| (h.as_str(), *s)))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut by_host: Vec<(&str, Vec<&Routed>)> = pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|g| (g[0].0, g.iter().map(|(_, s)| *s).collect()))
+        .collect();
     for (host, members) in by_host.iter_mut() {
         resolve_passthrough(host, members, &mut out.diagnostics);
     }
 
-    let mut keys = BTreeSet::new();
-    if default.is_some() {
-        keys.insert(UpstreamKey::Default);
-    }
-    for (host, members) in &by_host {
-        for m in members {
-            keys.insert(match &m.route.context_root {
+    let keys: BTreeSet<UpstreamKey> = default
+        .map(|_| UpstreamKey::Default)
+        .into_iter()
+        .chain(by_host.iter().flat_map(|(host, members)| {
+            members.iter().map(|m| match &m.route.context_root {
                 None => UpstreamKey::root(host),
                 Some(p) => UpstreamKey::context(host, p),
-            });
-        }
-    }
-    // Each key is taken out exactly once below.
-    let mut names = naming::assign(&keys);
+            })
+        }))
+        .collect();
+    let names = naming::assign(&keys);
 
+    let mut found = Found::default();
     if let Some(d) = default {
-        let name = take_name(&mut names, UpstreamKey::Default);
-        out.default_backend = Some(upstream(name, What::DefaultBackend, &[d], &mut out));
+        let name = name_of(&names, UpstreamKey::Default);
+        out.default_backend = Some(upstream(name, What::DefaultBackend, &[d], &mut found));
     }
-    out.hosts.reserve(by_host.len());
-    for (host, members) in &by_host {
-        let h = build_host(host, members, &mut names, &mut out);
+    // Hosts are independent of each other: build them on every core, then
+    // gather in host order, as a sequential build would.
+    let build = |entry: &(&'a str, Vec<&'a Routed>)| build_one(&names, entry);
+    let built: Vec<(Host, Found)> = if by_host.len() < PARALLEL_MIN_HOSTS {
+        by_host.iter().map(build).collect()
+    } else {
+        by_host.par_iter().with_min_len(64).map(build).collect()
+    };
+    out.hosts.reserve(built.len());
+    let mut used: Vec<&str> = found.used;
+    let mut secrets: Vec<String> = found.secrets;
+    out.diagnostics.append(&mut found.diagnostics);
+    for (h, mut f) in built {
         out.hosts.push(h);
+        out.diagnostics.append(&mut f.diagnostics);
+        used.append(&mut f.used);
+        secrets.append(&mut f.secrets);
     }
+    // Collected from sorted runs: a bulk build, not 10k inserts.
+    used.sort_unstable();
+    used.dedup();
+    out.used = used.into_iter().map(str::to_owned).collect();
+    out.secrets = secrets.into_iter().collect();
     out
 }
 
-fn take_name<'a>(names: &mut BTreeMap<UpstreamKey<'a>, String>, key: UpstreamKey<'a>) -> String {
-    names.remove(&key).expect("every upstream key has a name")
+fn build_one<'a>(
+    names: &BTreeMap<UpstreamKey<'a>, String>,
+    (host, members): &(&'a str, Vec<&'a Routed>),
+) -> (Host, Found<'a>) {
+    let mut found = Found::default();
+    let h = build_host(host, members, names, &mut found);
+    (h, found)
+}
+
+/// Below this many hosts, building them on one thread is cheaper than
+/// handing them to the pool.
+const PARALLEL_MIN_HOSTS: usize = 256;
+
+/// What building upstreams finds besides the upstreams (see [`Merged`]).
+#[derive(Default)]
+struct Found<'a> {
+    diagnostics: Vec<Diagnostic>,
+    used: Vec<&'a str>,
+    secrets: Vec<String>,
+}
+
+fn name_of(names: &BTreeMap<UpstreamKey, String>, key: UpstreamKey) -> String {
+    names
+        .get(&key)
+        .expect("every upstream key has a name")
+        .clone()
 }
 
 /// What an upstream serves, for messages; formatted only when one is needed.
@@ -224,16 +272,24 @@ fn show<T: Debug>(value: &T) -> String {
     }
 }
 
-fn upstream(name: String, what: What, members: &[&Routed], out: &mut Merged) -> Upstream {
+fn upstream<'a>(name: String, what: What, members: &[&'a Routed], out: &mut Found<'a>) -> Upstream {
     let mut servers: Vec<Server> = members
         .iter()
         .flat_map(|m| m.servers.iter().cloned())
         .collect();
-    let weight_labels: BTreeMap<&str, Option<u32>> = members
-        .iter()
-        .map(|m| (m.name.as_str(), m.route.weight))
-        .collect();
-    if !weights::assign(&mut servers, &weight_labels) {
+    // One service, or none weighted: every server weighs 1 (the common case,
+    // without building the map).
+    let representable = if members.iter().all(|m| m.route.weight.is_none()) {
+        servers.iter_mut().for_each(|s| s.weight = 1);
+        true
+    } else {
+        let weight_labels: BTreeMap<&str, Option<u32>> = members
+            .iter()
+            .map(|m| (m.name.as_str(), m.route.weight))
+            .collect();
+        weights::assign(&mut servers, &weight_labels)
+    };
+    if !representable {
         out.diagnostics.push(Diagnostic {
             severity: Severity::Warning,
             cluster: None,
@@ -246,7 +302,7 @@ fn upstream(name: String, what: What, members: &[&Routed], out: &mut Merged) -> 
         });
     }
     servers.sort_by(|a, b| server_order(a).cmp(&server_order(b)));
-    out.used.extend(members.iter().map(|m| m.name.clone()));
+    out.used.extend(members.iter().map(|m| m.name.as_str()));
     let d = &mut out.diagnostics;
     Upstream {
         name,
@@ -281,8 +337,8 @@ fn server_order(s: &Server) -> (&str, Option<IpAddr>, &str, u16) {
 fn build_host<'a>(
     host: &'a str,
     members: &[&'a Routed],
-    names: &mut BTreeMap<UpstreamKey<'a>, String>,
-    out: &mut Merged,
+    names: &BTreeMap<UpstreamKey<'a>, String>,
+    out: &mut Found<'a>,
 ) -> Host {
     let roots: Vec<&Routed> = members
         .iter()
@@ -310,7 +366,7 @@ fn build_host<'a>(
         );
         match cert_key {
             Some((cert, key)) => {
-                out.secrets.insert(cert.clone());
+                out.secrets.push(cert.clone());
                 out.secrets.extend(key.clone());
                 Some(TlsFiles {
                     cert_path: format!("{SECRETS_DIR}/{cert}"),
@@ -322,7 +378,7 @@ fn build_host<'a>(
     };
 
     let root_upstream = (!roots.is_empty()).then(|| {
-        let name = take_name(names, UpstreamKey::root(host));
+        let name = name_of(names, UpstreamKey::root(host));
         upstream(name, what, &roots, out)
     });
 
@@ -337,7 +393,7 @@ fn build_host<'a>(
                 |r| r.context_root_rewrite,
                 &mut out.diagnostics,
             );
-            let name = take_name(names, UpstreamKey::context(host, path));
+            let name = name_of(names, UpstreamKey::context(host, path));
             ContextRoot {
                 path: path.to_string(),
                 rewrite,

@@ -61,6 +61,16 @@ impl<'a> UpstreamKey<'a> {
 
 /// Lower-case; anything but `[a-z0-9]` becomes `_`.
 pub fn sanitize(s: &str) -> String {
+    if s.is_ascii() {
+        let bytes = s
+            .bytes()
+            .map(|b| match b.to_ascii_lowercase() {
+                b @ (b'a'..=b'z' | b'0'..=b'9') => b,
+                _ => b'_',
+            })
+            .collect();
+        return String::from_utf8(bytes).expect("ASCII in, ASCII out");
+    }
     s.chars()
         .map(|c| c.to_ascii_lowercase())
         .map(|c| {
@@ -85,7 +95,7 @@ pub fn assign<'a>(keys: &BTreeSet<UpstreamKey<'a>>) -> BTreeMap<UpstreamKey<'a>,
     by_base.sort_by(|a, b| a.0.cmp(&b.0));
     let groups: Vec<&[(String, UpstreamKey)]> = by_base.chunk_by(|a, b| a.0 == b.0).collect();
 
-    let mut names = BTreeMap::new();
+    let mut names = Vec::with_capacity(by_base.len());
     let collisions: Vec<_> = groups.iter().filter(|g| g.len() > 1).collect();
     // Unambiguous bases first, so they keep their plain name.
     let plain: BTreeSet<&str> = match collisions.is_empty() {
@@ -108,15 +118,16 @@ pub fn assign<'a>(keys: &BTreeSet<UpstreamKey<'a>>) -> BTreeMap<UpstreamKey<'a>,
                 .find(|n| !plain.contains(n.as_str()) && !suffixed.contains(n))
                 .expect("sha256 identities of distinct keys differ");
             suffixed.insert(name.clone());
-            names.insert(*k, name);
+            names.push((*k, name));
         }
     }
     for group in groups {
         if let [(base, k)] = group {
-            names.insert(*k, base.clone());
+            names.push((*k, base.clone()));
         }
     }
-    names
+    // Nearly in key order already: sorting and bulk-building beats inserting.
+    names.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@
 //! set, even for a single-network service (reference §5.5). Here the only
 //! network is used whenever there is exactly one, passthrough or not.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use bollard::models::{EndpointPortConfig, EndpointPortConfigPublishModeEnum, Service, TaskState};
 
@@ -60,13 +62,13 @@ pub fn resolve(
 pub struct Index<'a> {
     snapshot: &'a Snapshot,
     names: BTreeMap<String, String>,
-    tasks: HashMap<&'a str, Vec<&'a SwarmTask>>,
+    tasks: FxHashMap<&'a str, Vec<&'a SwarmTask>>,
 }
 
 impl<'a> Index<'a> {
     pub fn new(snapshot: &'a Snapshot) -> Index<'a> {
-        let mut tasks: HashMap<&str, Vec<&SwarmTask>> =
-            HashMap::with_capacity(snapshot.services.len());
+        let mut tasks: FxHashMap<&str, Vec<&SwarmTask>> = FxHashMap::default();
+        tasks.reserve(snapshot.services.len());
         for t in snapshot.tasks.iter().filter(|t| is_running(t)) {
             if let Some(id) = t.service_id.as_deref() {
                 tasks.entry(id).or_default().push(t);

@@ -37,6 +37,10 @@ impl PluginHost {
     pub fn with_limits(limits: Limits) -> anyhow::Result<PluginHost> {
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
+        // `perf` can name plugin functions only with a map of the JIT code.
+        if std::env::var_os("SLUICE_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // Compiling a component costs from ~60 ms (Rust) to seconds (Python):
         // keep compiled code on disk, keyed by content, across runs.
         if let Some(dir) = cache_dir() {

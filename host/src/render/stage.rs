@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use super::error::PluginError;
 use super::host::PluginHost;
 use super::plugin::{Plugin, PluginId};
@@ -18,7 +16,7 @@ pub struct Revision {
     pub plugin: PluginId,
     pub info: PluginInfo,
     pub files: Vec<OutputFile>,
-    /// sha256 over every file's path and contents, hex: identical output,
+    /// BLAKE3 over every file's path and contents, hex: identical output,
     /// identical hash, so unchanged output needs no delivery.
     pub hash: String,
     /// Warnings from `validate-settings`.
@@ -81,15 +79,23 @@ pub fn render_with(
     })
 }
 
-/// Content hash of a set of files.
+/// Content hash of a set of files: BLAKE3, hex. Only ever compared with
+/// itself (revision identity, config object names), and a 10k-host config
+/// hashes in a fraction of SHA-256's time, on every core.
 pub fn hash_files(files: &[OutputFile]) -> String {
-    let mut h = Sha256::new();
+    // Below this, spreading one file over threads costs more than it saves.
+    const PARALLEL_BYTES: usize = 256 * 1024;
+    let mut h = blake3::Hasher::new();
     for f in files {
         // Length-prefix both parts so no two different file sets hash alike.
-        h.update((f.path.len() as u64).to_le_bytes());
+        h.update(&(f.path.len() as u64).to_le_bytes());
         h.update(f.path.as_bytes());
-        h.update((f.contents.len() as u64).to_le_bytes());
-        h.update(f.contents.as_bytes());
+        h.update(&(f.contents.len() as u64).to_le_bytes());
+        if f.contents.len() >= PARALLEL_BYTES {
+            h.update_rayon(f.contents.as_bytes());
+        } else {
+            h.update(f.contents.as_bytes());
+        }
     }
-    hex::encode(h.finalize())
+    h.finalize().to_hex().to_string()
 }

@@ -2,8 +2,9 @@
 //! reaches the config must read back as the value it is, never as syntax.
 //! All problems are collected, each naming the element at fault.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use sluice_plugin_kit::{Diagnostic, RenderInput, Severity, Upstream};
 
@@ -194,7 +195,7 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
     }
 
     // Sets, not scans of the earlier items: clusters have 10k+ hosts.
-    let mut seen_hosts = HashSet::new();
+    let mut seen_hosts = FxHashSet::default();
     for h in &input.hosts {
         let key = || format!("hosts[{:?}]", h.name);
         if let Err(e) = host_name(&h.name) {
@@ -251,7 +252,7 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
         }
     }
 
-    let mut first: HashMap<&str, &Upstream> = HashMap::new();
+    let mut first: FxHashMap<&str, &Upstream> = FxHashMap::default();
     for u in all_upstreams(input) {
         // Each distinct upstream once; a differing twin is an error.
         match first.get(u.name.as_str()) {

@@ -3,58 +3,83 @@
 //! nginx has no way to escape `$` in strings that take variables, so callers
 //! reject `$` (see [`has_dollar`]) wherever a value is not meant to interpolate.
 
-use std::fmt::{self, Display, Write};
+use std::fmt::{self, Display};
+
+use crate::writer::Piece;
 
 /// Characters that never end, open or escape a token, so a word made of them
 /// can be written bare.
 fn bare_safe(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "._-/:@%+=,~!*()&[]^|".contains(c)
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '.' | '_' | '-' | '/' | ':' | '@' | '%' | '+' | '=' | ',' | '~' | '!' | '*' | '('
+                | ')' | '&' | '[' | ']' | '^' | '|'
+        )
 }
 
 /// The concatenation of some strings in double quotes, with `\` and `"`
 /// escaped; written straight into the config (see [`quoted`]).
 pub struct Quoted<'a>(pub &'a [&'a str]);
 
-impl Display for Quoted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_char('"')?;
+impl Piece for Quoted<'_> {
+    fn put(&self, out: &mut String) {
+        out.push('"');
         for part in self.0 {
             let mut rest = *part;
             while let Some(i) = rest.find(['"', '\\']) {
-                f.write_str(&rest[..i])?;
-                f.write_char('\\')?;
-                f.write_str(&rest[i..=i])?;
+                out.push_str(&rest[..i]);
+                out.push('\\');
+                out.push_str(&rest[i..=i]);
                 rest = &rest[i + 1..];
             }
-            f.write_str(rest)?;
+            out.push_str(rest);
         }
-        f.write_char('"')
+        out.push('"');
     }
 }
 
 /// The concatenation of some strings as one nginx argument (see [`arg`]).
 pub struct Arg<'a>(pub &'a [&'a str]);
 
-impl Display for Arg<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Piece for Arg<'_> {
+    fn put(&self, out: &mut String) {
         let bare =
             self.0.iter().any(|p| !p.is_empty()) && self.0.iter().all(|p| p.chars().all(bare_safe));
         if bare {
-            self.0.iter().try_for_each(|p| f.write_str(p))
+            self.0.iter().for_each(|p| out.push_str(p));
         } else {
-            Quoted(self.0).fmt(f)
+            Quoted(self.0).put(out);
         }
     }
 }
 
+impl Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&piece_text(self))
+    }
+}
+
+impl Display for Arg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&piece_text(self))
+    }
+}
+
+fn piece_text(p: &impl Piece) -> String {
+    let mut s = String::new();
+    p.put(&mut s);
+    s
+}
+
 /// `s` wrapped in double quotes, with `\` and `"` escaped.
 pub fn quoted(s: &str) -> String {
-    Quoted(&[s]).to_string()
+    piece_text(&Quoted(&[s]))
 }
 
 /// `s` as one nginx argument: bare when that is unambiguous, quoted otherwise.
 pub fn arg(s: &str) -> String {
-    Arg(&[s]).to_string()
+    piece_text(&Arg(&[s]))
 }
 
 /// True when `s` holds a control character (newline, NUL, ...), which no

@@ -2,8 +2,6 @@
 //! then write nginx.conf. A plain function over the kit types, so it runs (and
 //! is tested) natively as well as inside the component.
 
-use std::collections::BTreeMap;
-
 use sluice_plugin_kit::settings::has_errors;
 use sluice_plugin_kit::{
     Diagnostic, Host, OutputFile, RenderError, RenderInput, Severity, Upstream,
@@ -163,17 +161,16 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
 
     // Each upstream once, by name (input::check refused differing twins);
     // empty ones get no block, their locations answer 503.
-    let mut upstreams: BTreeMap<&str, &Upstream> = BTreeMap::new();
+    // Hosts come sorted, so a stable sort of their upstreams is nearly linear.
     let bodies = plans.iter().flat_map(|p| p.http.iter().chain(p.tls.iter()));
-    for u in input
+    let mut upstreams: Vec<&Upstream> = input
         .default_backend
         .iter()
         .chain(bodies.flat_map(proxied_upstreams))
-    {
-        if !u.servers.is_empty() {
-            upstreams.entry(&u.name).or_insert(u);
-        }
-    }
+        .filter(|u| !u.servers.is_empty())
+        .collect();
+    upstreams.sort_by(|a, b| a.name.cmp(&b.name));
+    upstreams.dedup_by(|later, first| later.name == first.name);
 
     let served: Vec<&str> = plans
         .iter()
@@ -198,13 +195,13 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     main_context::write(&mut c, &cfg);
     c.block("http", |c| {
         http::write_settings(c, &cfg, &cluster.server_info, &names);
-        for u in upstreams.values() {
+        for u in &upstreams {
             upstream::write_cookie_map(c, u);
         }
         for line in &cfg.http_options {
             c.line(line);
         }
-        for u in upstreams.values() {
+        for u in &upstreams {
             c.blank();
             upstream::write_http_upstream(c, u, &cfg);
         }

@@ -7,7 +7,7 @@ use crate::http::PROXY_HEADERS;
 use crate::quote::{Arg, Quoted, quoted};
 use crate::routes::{Action, Body, Location};
 use crate::settings::Config;
-use crate::writer::Conf;
+use crate::writer::{Conf, Piece};
 
 const UNAVAILABLE_PAGE: &str = "<html><head><title>503 Service Unavailable</title></head>\
 <body><h1>503 Service Unavailable</h1><p>No service is available for this host.</p></body></html>";
@@ -57,7 +57,7 @@ pub fn write_proxy(
 
 fn write_location(c: &mut Conf, loc: &Location, cfg: &Config) {
     let exact = if loc.exact { "= " } else { "" };
-    let head = format_args!("location {exact}{}", Arg(&[&loc.path]));
+    let head = ("location ", exact, Arg(&[&loc.path]));
     c.block(head, |c| match &loc.action {
         Action::Proxy {
             upstream,
@@ -129,11 +129,7 @@ pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: 
     c.block("server", |c| {
         c.directive(
             "listen",
-            [
-                format_args!("127.0.0.1:{port}"),
-                format_args!("ssl"),
-                format_args!("proxy_protocol"),
-            ],
+            [&("127.0.0.1:", port) as &dyn Piece, &"ssl", &"proxy_protocol"],
         );
         c.directive("server_name", [host.name.as_str()]);
         c.directive("ssl_certificate", [Quoted(&[&tls.cert_path])]);

@@ -1,13 +1,13 @@
 //! `upstream` blocks (http and stream) and the sticky-cookie maps they use.
 
-use std::fmt;
+use std::fmt::{self, Write};
 use std::net::IpAddr;
 
 use sluice_plugin_kit::{Server, Upstream};
 
 use crate::quote::{quoted, regex_literal};
 use crate::settings::Config;
-use crate::writer::Conf;
+use crate::writer::{Conf, Piece};
 
 /// Field-by-field equality (the generated types derive no `PartialEq`).
 pub fn same_upstream(a: &Upstream, b: &Upstream) -> bool {
@@ -34,33 +34,51 @@ pub fn same_upstream(a: &Upstream, b: &Upstream) -> bool {
 /// `addr:port`, IPv6 in brackets.
 pub struct ServerAddress<'a>(pub &'a Server);
 
+impl Piece for ServerAddress<'_> {
+    fn put(&self, out: &mut String) {
+        let s = self.0;
+        // input::check made sure the address is an IP literal; only IPv6 has
+        // a ':' and needs brackets (and its canonical form). IPv4 parses only
+        // from its canonical text, so it is written as it came.
+        let v6 = s.address.contains(':').then(|| s.address.parse::<IpAddr>());
+        match v6 {
+            Some(Ok(IpAddr::V6(v6))) => {
+                write!(out, "[{v6}]").expect("writing to a String cannot fail")
+            }
+            // IPv4, or refused by input::check: kept literal rather than panicking.
+            _ => out.push_str(&s.address),
+        }
+        out.push(':');
+        s.port.put(out);
+    }
+}
+
 impl fmt::Display for ServerAddress<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        match s.address.parse::<IpAddr>() {
-            Ok(IpAddr::V6(v6)) => write!(f, "[{v6}]:{}", s.port),
-            // IPv4 parses only from its canonical text: no need to re-format it.
-            Ok(IpAddr::V4(_)) => write!(f, "{}:{}", s.address, s.port),
-            // Refused by input::check; kept literal rather than panicking.
-            Err(_) => write!(f, "{}:{}", s.address, s.port),
-        }
+        let mut text = String::new();
+        self.put(&mut text);
+        f.write_str(&text)
     }
 }
 
 /// A `server` line's arguments, written straight into the config.
 struct ServerArgs<'a>(&'a Server);
 
-impl fmt::Display for ServerArgs<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Piece for ServerArgs<'_> {
+    fn put(&self, out: &mut String) {
         let s = self.0;
-        write!(f, "{} weight={}", ServerAddress(s), s.weight)?;
+        ServerAddress(s).put(out);
+        out.push_str(" weight=");
+        s.weight.put(out);
         if let Some(n) = s.max_fails {
-            write!(f, " max_fails={n}")?;
+            out.push_str(" max_fails=");
+            n.put(out);
         }
         if let Some(t) = s.fail_timeout_seconds {
-            write!(f, " fail_timeout={t}s")?;
+            out.push_str(" fail_timeout=");
+            t.put(out);
+            out.push('s');
         }
-        Ok(())
     }
 }
 
@@ -112,14 +130,14 @@ pub fn write_cookie_map(conf: &mut Conf, u: &Upstream) {
 /// An http `upstream` block. Callers skip upstreams without servers (nginx
 /// refuses empty ones; their locations answer 503 instead).
 pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
-    conf.block(format_args!("upstream {}", u.name), |c| {
+    conf.block(("upstream ", u.name.as_str()), |c| {
         let balance = balance(u, cfg);
         if balance != Balance::IpHash {
             c.directive(
                 "zone",
                 [
-                    format_args!("{}_backend", u.name),
-                    format_args!("{}k", cfg.upstream_zone_size),
+                    (u.name.as_str(), "_backend"),
+                    (&*itoa::Buffer::new().format(cfg.upstream_zone_size), "k"),
                 ],
             );
         }
@@ -142,7 +160,7 @@ pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
 /// A stream `upstream` block for a passthrough host: raw TLS to its servers.
 /// Cookies are invisible here, so stickiness can only follow the client address.
 pub fn write_stream_upstream(conf: &mut Conf, name: &str, u: &Upstream, cfg: &Config) {
-    conf.block(format_args!("upstream {name}"), |c| {
+    conf.block(("upstream ", name), |c| {
         if u.ip_hash || cfg.ip_hash || u.sticky_cookie.is_some() {
             c.directive("hash", ["$remote_addr", "consistent"]);
         }
