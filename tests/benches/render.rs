@@ -91,7 +91,7 @@ fn address(net: usize, n: usize) -> String {
 fn snapshot_json() -> String {
     let mut services = Vec::with_capacity(SERVICES);
     let mut tasks = Vec::with_capacity(SERVICES * TASKS_PER_SERVICE);
-    let mut next_addr = vec![0usize; NETWORKS];
+    let mut next_addr = [0usize; NETWORKS];
     for i in 0..SERVICES {
         let net = i % NETWORKS;
         let id = format!("svc{i:022}");
@@ -203,7 +203,7 @@ fn stats(mut ms: Vec<f64>) -> Stats {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
     Stats {
-        median: if ms.len() % 2 == 0 {
+        median: if ms.len().is_multiple_of(2) {
             (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
         } else {
             ms[ms.len() / 2]

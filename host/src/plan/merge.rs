@@ -18,6 +18,7 @@ use std::fmt::Debug;
 use std::net::IpAddr;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::naming::{self, UpstreamKey};
 use super::targets::NetRef;
@@ -33,7 +34,8 @@ pub const SECRETS_DIR: &str = "/run/secrets";
 #[derive(Clone, Debug, PartialEq)]
 pub struct Routed {
     pub name: String,
-    pub route: ServiceRoute,
+    /// Boxed: services are moved around by the thousand while planning.
+    pub route: Box<ServiceRoute>,
     /// Weight 1 each; [`merge`] sets weights and order.
     pub servers: Vec<Server>,
     pub network: Option<NetRef>,
@@ -146,7 +148,7 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
 }
 
 fn build_one<'a>(
-    names: &BTreeMap<UpstreamKey<'a>, String>,
+    names: &FxHashMap<UpstreamKey<'a>, String>,
     (host, members): &(&'a str, Vec<&'a Routed>),
 ) -> (Host, Found<'a>) {
     let mut found = Found::default();
@@ -166,7 +168,7 @@ struct Found<'a> {
     secrets: Vec<String>,
 }
 
-fn name_of(names: &BTreeMap<UpstreamKey, String>, key: UpstreamKey) -> String {
+fn name_of(names: &FxHashMap<UpstreamKey, String>, key: UpstreamKey) -> String {
     names
         .get(&key)
         .expect("every upstream key has a name")
@@ -337,7 +339,7 @@ fn server_order(s: &Server) -> (&str, Option<IpAddr>, &str, u16) {
 fn build_host<'a>(
     host: &'a str,
     members: &[&'a Routed],
-    names: &BTreeMap<UpstreamKey<'a>, String>,
+    names: &FxHashMap<UpstreamKey<'a>, String>,
     out: &mut Found<'a>,
 ) -> Host {
     let roots: Vec<&Routed> = members

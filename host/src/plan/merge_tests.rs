@@ -18,11 +18,11 @@ fn servers(service: &str, addrs: &[&str]) -> Vec<Server> {
 fn svc(name: &str, hosts: &[&str], addrs: &[&str]) -> Routed {
     Routed {
         name: name.into(),
-        route: ServiceRoute {
+        route: Box::new(ServiceRoute {
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
             port: 8080,
             ..ServiceRoute::default()
-        },
+        }),
         servers: servers(name, addrs),
         network: Some(NetRef {
             id: format!("{name}-net"),

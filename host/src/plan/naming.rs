@@ -3,13 +3,15 @@
 //! same text; then every colliding key gets a short hash of its own identity,
 //! so it never depends on iteration order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 
 use sha2::{Digest, Sha256};
 
 /// What an upstream serves. Borrows the route's host and path: a cluster
 /// has one key per upstream, and they are only looked up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum UpstreamKey<'a> {
     /// A host's root (`path` None) or one of its context roots.
     Host {
@@ -88,29 +90,30 @@ fn hashed(key: &UpstreamKey, len: usize) -> String {
     format!("{}_{}", key.base(), &digest[..len])
 }
 
-/// A unique name for every key.
-pub fn assign<'a>(keys: &BTreeSet<UpstreamKey<'a>>) -> BTreeMap<UpstreamKey<'a>, String> {
+/// A unique name for every key (looked up once per upstream, so a hash map).
+pub fn assign<'a>(keys: &BTreeSet<UpstreamKey<'a>>) -> FxHashMap<UpstreamKey<'a>, String> {
     // Keys grouped by base name, each group in key order (the sort is stable).
     let mut by_base: Vec<(String, UpstreamKey)> = keys.iter().map(|k| (k.base(), *k)).collect();
     by_base.sort_by(|a, b| a.0.cmp(&b.0));
-    let groups: Vec<&[(String, UpstreamKey)]> = by_base.chunk_by(|a, b| a.0 == b.0).collect();
 
-    let mut names = Vec::with_capacity(by_base.len());
-    let collisions: Vec<_> = groups.iter().filter(|g| g.len() > 1).collect();
+    let mut names = FxHashMap::default();
+    names.reserve(by_base.len());
+    let groups = || by_base.chunk_by(|a, b| a.0 == b.0);
+    if groups().all(|g| g.len() == 1) {
+        // No collisions (the usual case): every key keeps its base name.
+        names.extend(by_base.into_iter().map(|(base, k)| (k, base)));
+        return names;
+    }
     // Unambiguous bases first, so they keep their plain name.
-    let plain: BTreeSet<&str> = match collisions.is_empty() {
-        true => BTreeSet::new(),
-        false => groups
-            .iter()
-            .filter_map(|g| match g {
-                [(base, _)] => Some(base.as_str()),
-                _ => None,
-            })
-            .collect(),
-    };
+    let plain: BTreeSet<&str> = groups()
+        .filter_map(|g| match g {
+            [(base, _)] => Some(base.as_str()),
+            _ => None,
+        })
+        .collect();
     let mut suffixed = BTreeSet::new();
-    for group in collisions {
-        for (_, k) in group.iter() {
+    for group in groups().filter(|g| g.len() > 1) {
+        for (_, k) in group {
             // 8 hex digits; longer only if that clashes with some other name.
             let name = (8..=64)
                 .step_by(8)
@@ -118,16 +121,15 @@ pub fn assign<'a>(keys: &BTreeSet<UpstreamKey<'a>>) -> BTreeMap<UpstreamKey<'a>,
                 .find(|n| !plain.contains(n.as_str()) && !suffixed.contains(n))
                 .expect("sha256 identities of distinct keys differ");
             suffixed.insert(name.clone());
-            names.push((*k, name));
+            names.insert(*k, name);
         }
     }
-    for group in groups {
+    for group in groups() {
         if let [(base, k)] = group {
-            names.push((*k, base.clone()));
+            names.insert(*k, base.clone());
         }
     }
-    // Nearly in key order already: sorting and bulk-building beats inserting.
-    names.into_iter().collect()
+    names
 }
 
 #[cfg(test)]

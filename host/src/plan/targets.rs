@@ -67,16 +67,21 @@ pub struct Index<'a> {
 
 impl<'a> Index<'a> {
     pub fn new(snapshot: &'a Snapshot) -> Index<'a> {
-        let mut tasks: FxHashMap<&str, Vec<&SwarmTask>> = FxHashMap::default();
-        tasks.reserve(snapshot.services.len());
-        for t in snapshot.tasks.iter().filter(|t| is_running(t)) {
-            if let Some(id) = t.service_id.as_deref() {
-                tasks.entry(id).or_default().push(t);
+        let running_by_service = || {
+            let mut tasks: FxHashMap<&str, Vec<&SwarmTask>> = FxHashMap::default();
+            tasks.reserve(snapshot.services.len());
+            for t in snapshot.tasks.iter().filter(|t| is_running(t)) {
+                if let Some(id) = t.service_id.as_deref() {
+                    tasks.entry(id).or_default().push(t);
+                }
             }
-        }
+            tasks
+        };
+        // Two passes over every task, independent: one per core.
+        let (tasks, names) = rayon::join(running_by_service, || network_names(snapshot));
         Index {
             snapshot,
-            names: network_names(snapshot),
+            names,
             tasks,
         }
     }
@@ -132,10 +137,16 @@ pub fn resolve_in(
 fn network_names(snapshot: &Snapshot) -> BTreeMap<String, String> {
     // Every task repeats its networks: collect borrowed, copy each once.
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    // Neighbouring tasks (a service's replicas) are mostly on the same
+    // networks: skip those before searching the map.
+    let mut last: Option<(&str, &str)> = None;
     for a in snapshot.tasks.iter().flat_map(|t| &t.networks_attachments) {
-        if !a.network.id.is_empty() && !a.network.spec.name.is_empty() {
-            names.insert(&a.network.id, &a.network.spec.name);
+        let entry = (a.network.id.as_str(), a.network.spec.name.as_str());
+        if entry.0.is_empty() || entry.1.is_empty() || last == Some(entry) {
+            continue;
         }
+        last = Some(entry);
+        names.insert(entry.0, entry.1);
     }
     for n in &snapshot.networks {
         if let (Some(id), Some(name)) = (&n.id, &n.name) {

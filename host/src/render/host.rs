@@ -168,6 +168,7 @@ impl PluginHost {
             pre,
             render_export,
             limits: self.limits,
+            validated: Default::default(),
         };
         plugin.info = plugin.call(None, |store, r| r.sluice_renderer_render().call_info(store))?;
         if !plugin.info.default_config_path.starts_with('/')

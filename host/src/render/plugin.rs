@@ -48,6 +48,9 @@ pub struct Plugin {
     /// The `render` export, called with a borrowed input (see `lowered`).
     pub(super) render_export: ComponentExportIndex,
     pub(super) limits: Limits,
+    /// The last settings validated and the answer: a plugin is a pure
+    /// function, and an Extension renders with the same settings many times.
+    pub(super) validated: std::sync::Mutex<Option<(Vec<Setting>, Vec<Diagnostic>)>>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -160,10 +163,20 @@ impl Plugin {
 
     /// `validate-settings`: the plugin's diagnostics (empty = accepted).
     pub fn validate_settings(&self, settings: &[Setting]) -> Result<Vec<Diagnostic>, PluginError> {
-        self.call(None, |store, r| {
+        let memo = |m: &Option<(Vec<Setting>, Vec<Diagnostic>)>| match m {
+            Some((s, d)) if s == settings => Some(d.clone()),
+            _ => None,
+        };
+        if let Some(d) = memo(&self.validated.lock().expect("not poisoned")) {
+            return Ok(d);
+        }
+        let diagnostics = self.call(None, |store, r| {
             r.sluice_renderer_render()
                 .call_validate_settings(store, settings)
-        })
+        })?;
+        *self.validated.lock().expect("not poisoned") =
+            Some((settings.to_vec(), diagnostics.clone()));
+        Ok(diagnostics)
     }
 
     /// `render` one cluster, then check the files are sane (paths, sizes).

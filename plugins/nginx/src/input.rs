@@ -196,6 +196,7 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
 
     // Sets, not scans of the earlier items: clusters have 10k+ hosts.
     let mut seen_hosts = FxHashSet::default();
+    seen_hosts.reserve(input.hosts.len());
     for h in &input.hosts {
         let key = || format!("hosts[{:?}]", h.name);
         if let Err(e) = host_name(&h.name) {
@@ -253,6 +254,7 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
     }
 
     let mut first: FxHashMap<&str, &Upstream> = FxHashMap::default();
+    first.reserve(input.hosts.len() + 1);
     for u in all_upstreams(input) {
         // Each distinct upstream once; a differing twin is an error.
         match first.get(u.name.as_str()) {

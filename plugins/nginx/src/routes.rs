@@ -2,6 +2,8 @@
 //! where they send it, or the redirect that replaces them. Pure planning; the
 //! `server` module writes the result.
 
+use std::borrow::Cow;
+
 use sluice_plugin_kit::{Host, Redirect, Upstream};
 
 use crate::input::normalize_root;
@@ -38,7 +40,8 @@ pub enum Action<'a> {
 #[derive(Debug)]
 pub struct Location<'a> {
     pub exact: bool,
-    pub path: String,
+    /// Borrowed where it can be: a 10k-host cluster has 10k `/` locations.
+    pub path: Cow<'a, str>,
     pub action: Action<'a>,
 }
 
@@ -124,7 +127,7 @@ pub fn locations(host: &Host) -> (Vec<Location<'_>>, Vec<String>) {
     }
     locs.push(Location {
         exact: false,
-        path: "/".into(),
+        path: Cow::Borrowed("/"),
         action: fallback(host, "/").unwrap_or(Action::NotFound),
     });
     for cr in &host.context_roots {
@@ -135,12 +138,12 @@ pub fn locations(host: &Host) -> (Vec<Location<'_>>, Vec<String>) {
         if cr.rewrite {
             locs.push(Location {
                 exact: true,
-                path: path.into(),
+                path: Cow::Borrowed(path),
                 action: Action::SlashRedirect(format!("{path}/")),
             });
             locs.push(Location {
                 exact: false,
-                path: format!("{path}/"),
+                path: Cow::Owned(format!("{path}/")),
                 action: Action::Proxy {
                     upstream: &cr.upstream,
                     uri: Some("/".into()),
@@ -150,7 +153,7 @@ pub fn locations(host: &Host) -> (Vec<Location<'_>>, Vec<String>) {
         } else {
             locs.push(Location {
                 exact: false,
-                path: path.into(),
+                path: Cow::Borrowed(path),
                 action: Action::Proxy {
                     upstream: &cr.upstream,
                     uri: None,
@@ -189,7 +192,7 @@ pub fn locations(host: &Host) -> (Vec<Location<'_>>, Vec<String>) {
         match fallback(host, ws) {
             Some(Action::Proxy { upstream, uri, .. }) => locs.push(Location {
                 exact: false,
-                path: ws.clone(),
+                path: Cow::Borrowed(ws.as_str()),
                 action: Action::Proxy {
                     upstream,
                     uri,

@@ -129,7 +129,11 @@ pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: 
     c.block("server", |c| {
         c.directive(
             "listen",
-            [&("127.0.0.1:", port) as &dyn Piece, &"ssl", &"proxy_protocol"],
+            [
+                &("127.0.0.1:", port) as &dyn Piece,
+                &"ssl",
+                &"proxy_protocol",
+            ],
         );
         c.directive("server_name", [host.name.as_str()]);
         c.directive("ssl_certificate", [Quoted(&[&tls.cert_path])]);

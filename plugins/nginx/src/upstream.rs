@@ -137,7 +137,7 @@ pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
                 "zone",
                 [
                     (u.name.as_str(), "_backend"),
-                    (&*itoa::Buffer::new().format(cfg.upstream_zone_size), "k"),
+                    (itoa::Buffer::new().format(cfg.upstream_zone_size), "k"),
                 ],
             );
         }
