@@ -1,7 +1,7 @@
 //! The process-wide plugin host: one Engine, an epoch ticker, a compilation
 //! cache, and the plugins loaded so far.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,7 +79,15 @@ impl PluginHost {
             PluginRef::Builtin(name) => {
                 let bytes =
                     builtin_bytes(name).ok_or_else(|| PluginError::UnknownBuiltin(name.clone()))?;
-                self.load_bytes(name, bytes, sha256)
+                // Built into the binary: hashed once, not on every render.
+                static DIGESTS: Mutex<BTreeMap<usize, String>> = Mutex::new(BTreeMap::new());
+                let digest = DIGESTS
+                    .lock()
+                    .expect("not poisoned")
+                    .entry(bytes.as_ptr() as usize)
+                    .or_insert_with(|| hex::encode(Sha256::digest(bytes)))
+                    .clone();
+                self.load_digested(name, bytes, digest, sha256)
             }
             PluginRef::Path(path) => self.load_file(path, sha256),
         }
@@ -102,7 +110,17 @@ impl PluginHost {
         bytes: &[u8],
         sha256: Option<&str>,
     ) -> Result<Arc<Plugin>, PluginError> {
-        let digest = hex::encode(Sha256::digest(bytes));
+        self.load_digested(source, bytes, hex::encode(Sha256::digest(bytes)), sha256)
+    }
+
+    /// [`PluginHost::load_bytes`] with the bytes' sha256 (hex) at hand.
+    fn load_digested(
+        &self,
+        source: &str,
+        bytes: &[u8],
+        digest: String,
+        sha256: Option<&str>,
+    ) -> Result<Arc<Plugin>, PluginError> {
         if let Some(expected) = sha256
             && !expected.eq_ignore_ascii_case(&digest)
         {

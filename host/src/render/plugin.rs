@@ -125,6 +125,9 @@ impl Plugin {
             elapsed: started.elapsed(),
             peak_memory_bytes: store.data().limits.peak_memory_bytes,
         };
+        // Unmapping a large render's memory takes a millisecond or two; the
+        // answer is wanted now.
+        rayon::spawn(move || drop(store));
         (
             result.map_err(|e| self.classify(e, cluster, memory_denied)),
             stats,
