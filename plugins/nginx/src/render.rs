@@ -91,17 +91,15 @@ fn passthrough_upstream<'a>(host: &'a Host, warnings: &mut Vec<String>) -> Optio
     }
 }
 
-fn proxied_upstreams<'a>(body: &Body<'a>) -> Vec<&'a Upstream> {
-    match body {
-        Body::Redirect(_) => Vec::new(),
-        Body::Locations(locs) => locs
-            .iter()
-            .filter_map(|l| match &l.action {
-                Action::Proxy { upstream, .. } => Some(*upstream),
-                _ => None,
-            })
-            .collect(),
-    }
+fn proxied_upstreams<'a, 'b>(body: &'b Body<'a>) -> impl Iterator<Item = &'a Upstream> + 'b {
+    let locs = match body {
+        Body::Redirect(_) => &[][..],
+        Body::Locations(locs) => &locs[..],
+    };
+    locs.iter().filter_map(|l| match &l.action {
+        Action::Proxy { upstream, .. } => Some(*upstream),
+        _ => None,
+    })
 }
 
 pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
@@ -161,7 +159,6 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
 
     // Each upstream once, by name (input::check refused differing twins);
     // empty ones get no block, their locations answer 503.
-    // Hosts come sorted, so a stable sort of their upstreams is nearly linear.
     let bodies = plans.iter().flat_map(|p| p.http.iter().chain(p.tls.iter()));
     let mut upstreams: Vec<&Upstream> = input
         .default_backend
@@ -169,7 +166,9 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         .chain(bodies.flat_map(proxied_upstreams))
         .filter(|u| !u.servers.is_empty())
         .collect();
-    upstreams.sort_by(|a, b| a.name.cmp(&b.name));
+    // Twins are identical (input::check refuses differing ones), so which
+    // one stays does not matter: the unstable sort will do.
+    upstreams.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     upstreams.dedup_by(|later, first| later.name == first.name);
 
     let served: Vec<&str> = plans
