@@ -8,30 +8,31 @@ use std::fmt::{self, Display};
 use crate::writer::Piece;
 
 /// Characters that never end, open or escape a token, so a word made of them
-/// can be written bare.
-fn bare_safe(c: char) -> bool {
-    c.is_ascii_alphanumeric()
+/// can be written bare. By byte: every such character is ASCII, and no byte
+/// of a multi-byte character is.
+fn bare_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
         || matches!(
-            c,
-            '.' | '_'
-                | '-'
-                | '/'
-                | ':'
-                | '@'
-                | '%'
-                | '+'
-                | '='
-                | ','
-                | '~'
-                | '!'
-                | '*'
-                | '('
-                | ')'
-                | '&'
-                | '['
-                | ']'
-                | '^'
-                | '|'
+            b,
+            b'.' | b'_'
+                | b'-'
+                | b'/'
+                | b':'
+                | b'@'
+                | b'%'
+                | b'+'
+                | b'='
+                | b','
+                | b'~'
+                | b'!'
+                | b'*'
+                | b'('
+                | b')'
+                | b'&'
+                | b'['
+                | b']'
+                | b'^'
+                | b'|'
         )
 }
 
@@ -62,7 +63,7 @@ pub struct Arg<'a>(pub &'a [&'a str]);
 impl Piece for Arg<'_> {
     fn put(&self, out: &mut String) {
         let bare =
-            self.0.iter().any(|p| !p.is_empty()) && self.0.iter().all(|p| p.chars().all(bare_safe));
+            self.0.iter().any(|p| !p.is_empty()) && self.0.iter().all(|p| p.bytes().all(bare_safe));
         if bare {
             self.0.iter().for_each(|p| out.push_str(p));
         } else {
