@@ -58,23 +58,10 @@ pub fn merge(mut services: Vec<Routed>) -> Merged {
     merge_in_place(&mut services)
 }
 
-/// [`merge`], leaving the services (sorted by name) to the caller, their
-/// servers moved into the upstreams.
+/// [`merge`], leaving the services (sorted by name) to the caller.
 pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
     // They come in snapshot order; 10k of them sort faster on every core.
     services.par_sort_by(|a, b| a.name.cmp(&b.name));
-    // Servers move into the upstreams, copied only for a service that serves
-    // several: most serve one, and copying 20k servers' strings was a good
-    // part of merging a large cluster.
-    let mut pool = ServerPool {
-        servers: services
-            .iter_mut()
-            .map(|s| std::mem::take(&mut s.servers))
-            .collect(),
-        uses: vec![0; services.len()],
-    };
-    let services: &'a [Routed] = services;
-    let index = |m: &Routed| index_in(services, m);
     let mut out = Merged::default();
 
     let defaults: Vec<&Routed> = services
@@ -130,44 +117,18 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         .collect();
     let names = naming::assign(&keys);
 
-    // Every membership is one upstream: the default backend, and per host
-    // each member's root or context-root upstream.
-    for m in default
-        .into_iter()
-        .chain(by_host.iter().flat_map(|(_, ms)| ms.iter().copied()))
-    {
-        pool.uses[index(m)] += 1;
-    }
     let mut found = Found::default();
     if let Some(d) = default {
         let name = name_of(&names, UpstreamKey::Default);
-        let servers = vec![pool.take(index(d))];
-        out.default_backend = Some(upstream(
-            name,
-            What::DefaultBackend,
-            &[d],
-            servers,
-            &mut found,
-        ));
+        out.default_backend = Some(upstream(name, What::DefaultBackend, &[d], &mut found));
     }
-    let host_servers: Vec<Vec<Vec<Server>>> = by_host
-        .iter()
-        .map(|(_, ms)| ms.iter().map(|m| pool.take(index(m))).collect())
-        .collect();
     // Hosts are independent of each other: build them on every core, then
     // gather in host order, as a sequential build would.
-    let build = |(entry, servers): (&(&'a str, Vec<&'a Routed>), Vec<Vec<Server>>)| {
-        build_one(&names, entry, servers)
-    };
+    let build = |entry: &(&'a str, Vec<&'a Routed>)| build_one(&names, entry);
     let built: Vec<(Host, Found)> = if by_host.len() < PARALLEL_MIN_HOSTS {
-        by_host.iter().zip(host_servers).map(build).collect()
+        by_host.iter().map(build).collect()
     } else {
-        by_host
-            .par_iter()
-            .zip(host_servers)
-            .with_min_len(64)
-            .map(build)
-            .collect()
+        by_host.par_iter().with_min_len(64).map(build).collect()
     };
     out.hosts.reserve(built.len());
     let mut used: Vec<&str> = found.used;
@@ -190,37 +151,10 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
 fn build_one<'a>(
     names: &FxHashMap<UpstreamKey<'a>, String>,
     (host, members): &(&'a str, Vec<&'a Routed>),
-    servers: Vec<Vec<Server>>,
 ) -> (Host, Found<'a>) {
     let mut found = Found::default();
-    let h = build_host(host, members, servers, names, &mut found);
+    let h = build_host(host, members, names, &mut found);
     (h, found)
-}
-
-/// Each service's servers, handed out once per upstream it serves.
-struct ServerPool {
-    servers: Vec<Vec<Server>>,
-    /// Upstreams still to receive each service's servers.
-    uses: Vec<u32>,
-}
-
-impl ServerPool {
-    /// The servers of service `i`: a copy while other upstreams still need
-    /// them, the originals for the last one.
-    fn take(&mut self, i: usize) -> Vec<Server> {
-        self.uses[i] -= 1;
-        if self.uses[i] == 0 {
-            std::mem::take(&mut self.servers[i])
-        } else {
-            self.servers[i].clone()
-        }
-    }
-}
-
-/// Where `m` sits in `services` (it is one of its elements).
-fn index_in(services: &[Routed], m: &Routed) -> usize {
-    let offset = (m as *const Routed as usize) - (services.as_ptr() as usize);
-    offset / std::mem::size_of::<Routed>()
 }
 
 /// Below this many hosts, building them on one thread is cheaper than
@@ -341,18 +275,11 @@ fn show<T: Debug>(value: &T) -> String {
     }
 }
 
-/// `servers[i]` are `members[i]`'s.
-fn upstream<'a>(
-    name: String,
-    what: What,
-    members: &[&'a Routed],
-    mut servers: Vec<Vec<Server>>,
-    out: &mut Found<'a>,
-) -> Upstream {
-    let mut servers: Vec<Server> = match servers.len() {
-        1 => servers.pop().expect("one"),
-        _ => servers.into_iter().flatten().collect(),
-    };
+fn upstream<'a>(name: String, what: What, members: &[&'a Routed], out: &mut Found<'a>) -> Upstream {
+    let mut servers: Vec<Server> = members
+        .iter()
+        .flat_map(|m| m.servers.iter().cloned())
+        .collect();
     // One service, or none weighted: every server weighs 1 (the common case,
     // without building the map).
     let representable = if members.iter().all(|m| m.route.weight.is_none()) {
@@ -410,24 +337,22 @@ fn server_order(s: &Server) -> (&str, Option<IpAddr>, &str, u16) {
     (&s.service, s.address.parse().ok(), &s.address, s.port)
 }
 
-/// `servers[i]` are `members[i]`'s.
 fn build_host<'a>(
     host: &'a str,
     members: &[&'a Routed],
-    servers: Vec<Vec<Server>>,
     names: &FxHashMap<UpstreamKey<'a>, String>,
     out: &mut Found<'a>,
 ) -> Host {
-    type Group<'a> = (Vec<&'a Routed>, Vec<Vec<Server>>);
-    let mut roots: Group = Default::default();
-    let mut by_path: BTreeMap<&str, Group> = BTreeMap::new();
-    for (m, s) in members.iter().zip(servers) {
-        let group = match &m.route.context_root {
-            None => &mut roots,
-            Some(p) => by_path.entry(p.as_str()).or_default(),
-        };
-        group.0.push(m);
-        group.1.push(s);
+    let roots: Vec<&Routed> = members
+        .iter()
+        .copied()
+        .filter(|m| m.route.context_root.is_none())
+        .collect();
+    let mut by_path: BTreeMap<&str, Vec<&Routed>> = BTreeMap::new();
+    for m in members {
+        if let Some(p) = &m.route.context_root {
+            by_path.entry(p.as_str()).or_default().push(m);
+        }
     }
 
     let what = What::Host(host);
@@ -455,19 +380,19 @@ fn build_host<'a>(
         }
     };
 
-    let root_upstream = (!roots.0.is_empty()).then(|| {
+    let root_upstream = (!roots.is_empty()).then(|| {
         let name = name_of(names, UpstreamKey::root(host));
-        upstream(name, what, &roots.0, roots.1, out)
+        upstream(name, what, &roots, out)
     });
 
     let mut context_roots: Vec<ContextRoot> = by_path
-        .into_iter()
-        .map(|(path, (ms, servers))| {
+        .iter()
+        .map(|(path, ms)| {
             let what = What::ContextRoot(host, path);
             let rewrite = agree(
                 what,
                 labels::CONTEXT_ROOT_REWRITE,
-                &ms,
+                ms,
                 |r| r.context_root_rewrite,
                 &mut out.diagnostics,
             );
@@ -475,7 +400,7 @@ fn build_host<'a>(
             ContextRoot {
                 path: path.to_string(),
                 rewrite,
-                upstream: upstream(name, what, &ms, servers, out),
+                upstream: upstream(name, what, ms, out),
             }
         })
         .collect();
