@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bollard::models::Service;
-use rayon::prelude::*;
 
 use super::merge::{self, Routed};
 use super::partition::Partition;
@@ -14,10 +13,6 @@ use crate::config::{Config, Extension};
 use crate::labels::{self, Parsed, ServiceRoute};
 use crate::snapshot::Snapshot;
 use crate::wit::latest::{Cluster, RenderInput};
-
-/// Below this many services, planning them on one thread is cheaper than
-/// handing them to the pool.
-const PARALLEL_MIN: usize = 256;
 
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let mut diagnostics = Vec::new();
@@ -33,11 +28,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let plan_one = |(name, service): &(&str, &Service)| {
         plan_service(&partition, &index, &secrets, name, service)
     };
-    let outcomes: Vec<Outcome> = if services.len() < PARALLEL_MIN {
-        services.iter().map(plan_one).collect()
-    } else {
-        services.par_iter().with_min_len(64).map(plan_one).collect()
-    };
+    let outcomes: Vec<Outcome> = super::map_in_order(&services, plan_one);
     let mut routed: BTreeMap<&str, Vec<Routed>> = BTreeMap::new();
     for outcome in outcomes {
         diagnostics.extend(outcome.diagnostics);

@@ -125,11 +125,7 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
     // Hosts are independent of each other: build them on every core, then
     // gather in host order, as a sequential build would.
     let build = |entry: &(&'a str, Vec<&'a Routed>)| build_one(&names, entry);
-    let built: Vec<(Host, Found)> = if by_host.len() < PARALLEL_MIN_HOSTS {
-        by_host.iter().map(build).collect()
-    } else {
-        by_host.par_iter().with_min_len(64).map(build).collect()
-    };
+    let built: Vec<(Host, Found)> = super::map_in_order(&by_host, build);
     out.hosts.reserve(built.len());
     let mut used: Vec<&str> = found.used;
     let mut secrets: Vec<String> = found.secrets;
@@ -156,10 +152,6 @@ fn build_one<'a>(
     let h = build_host(host, members, names, &mut found);
     (h, found)
 }
-
-/// Below this many hosts, building them on one thread is cheaper than
-/// handing them to the pool.
-const PARALLEL_MIN_HOSTS: usize = 256;
 
 /// What building upstreams finds besides the upstreams (see [`Merged`]).
 #[derive(Default)]

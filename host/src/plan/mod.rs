@@ -71,6 +71,18 @@ pub struct Plan {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// `f` over `items` in order, on the rayon pool when there are enough items
+/// for that to pay (below a few hundred, one thread is cheaper).
+fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    const PARALLEL_MIN: usize = 256;
+    if items.len() < PARALLEL_MIN {
+        items.iter().map(f).collect()
+    } else {
+        use rayon::prelude::*;
+        items.par_iter().with_min_len(64).map(f).collect()
+    }
+}
+
 /// Plan every cluster. A service with bad labels (or that cannot be reached)
 /// is left out with an Error naming it; everything else is still planned.
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
