@@ -1,7 +1,7 @@
 //! The process-wide plugin host: one Engine, an epoch ticker, a compilation
 //! cache, and the plugins loaded so far.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Cache, CacheConfig, Config, Engine};
 
-use super::builtin::builtin_bytes;
+use super::builtin::builtin;
 use super::error::PluginError;
 use super::limits::Limits;
 use super::plugin::{EPOCH_TICKS_PER_SEC, Plugin, PluginId};
@@ -77,17 +77,9 @@ impl PluginHost {
     ) -> Result<Arc<Plugin>, PluginError> {
         match plugin {
             PluginRef::Builtin(name) => {
-                let bytes =
-                    builtin_bytes(name).ok_or_else(|| PluginError::UnknownBuiltin(name.clone()))?;
-                // Built into the binary: hashed once, not on every render.
-                static DIGESTS: Mutex<BTreeMap<usize, String>> = Mutex::new(BTreeMap::new());
-                let digest = DIGESTS
-                    .lock()
-                    .expect("not poisoned")
-                    .entry(bytes.as_ptr() as usize)
-                    .or_insert_with(|| hex::encode(Sha256::digest(bytes)))
-                    .clone();
-                self.load_digested(name, bytes, digest, sha256)
+                let (bytes, digest) =
+                    builtin(name).ok_or_else(|| PluginError::UnknownBuiltin(name.clone()))?;
+                self.load_digested(name, bytes, digest.to_owned(), sha256)
             }
             PluginRef::Path(path) => self.load_file(path, sha256),
         }
