@@ -5,7 +5,7 @@
 
 use std::fmt::{self, Display};
 
-use crate::writer::Piece;
+use crate::writer::{Piece, text_of};
 
 /// Characters that never end, open or escape a token, so a word made of them
 /// can be written bare. By byte: every such character is ASCII, and no byte
@@ -74,30 +74,24 @@ impl Piece for Arg<'_> {
 
 impl Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&piece_text(self))
+        f.write_str(&text_of(self))
     }
 }
 
 impl Display for Arg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&piece_text(self))
+        f.write_str(&text_of(self))
     }
-}
-
-fn piece_text(p: &impl Piece) -> String {
-    let mut s = String::new();
-    p.put(&mut s);
-    s
 }
 
 /// `s` wrapped in double quotes, with `\` and `"` escaped.
 pub fn quoted(s: &str) -> String {
-    piece_text(&Quoted(&[s]))
+    text_of(&Quoted(&[s]))
 }
 
 /// `s` as one nginx argument: bare when that is unambiguous, quoted otherwise.
 pub fn arg(s: &str) -> String {
-    piece_text(&Arg(&[s]))
+    text_of(&Arg(&[s]))
 }
 
 /// True when `s` holds a control character (newline, NUL, ...), which no

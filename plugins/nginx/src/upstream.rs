@@ -7,7 +7,7 @@ use sluice_plugin_kit::{Server, Upstream};
 
 use crate::quote::{quoted, regex_literal};
 use crate::settings::Config;
-use crate::writer::{Conf, Piece};
+use crate::writer::{Conf, Piece, text_of};
 
 /// Field-by-field equality (the generated types derive no `PartialEq`).
 pub fn same_upstream(a: &Upstream, b: &Upstream) -> bool {
@@ -55,9 +55,7 @@ impl Piece for ServerAddress<'_> {
 
 impl fmt::Display for ServerAddress<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::new();
-        self.put(&mut text);
-        f.write_str(&text)
+        f.write_str(&text_of(self))
     }
 }
 

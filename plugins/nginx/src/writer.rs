@@ -10,6 +10,13 @@ pub trait Piece {
     fn put(&self, out: &mut String);
 }
 
+/// A piece on its own, for `Display` and for callers that want a `String`.
+pub fn text_of(p: &impl Piece) -> String {
+    let mut s = String::new();
+    p.put(&mut s);
+    s
+}
+
 impl Piece for str {
     fn put(&self, out: &mut String) {
         out.push_str(self);
