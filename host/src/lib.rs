@@ -5,10 +5,11 @@
 //! - `observe`: Swarm → [`snapshot::Snapshot`] (services, tasks, networks).
 //! - [`plan`]: pure; snapshot + [`config::Config`] → routes per service cluster.
 //! - [`render`]: the wasm plugin host; routes → proxy config files.
-//! - `diff`: pure; rendered revision vs. what runs.
 //! - `apply`: Docker and the proxies.
-//! - [`serve`]: the daemon's HTTP API; [`agent`]: its client in each proxy
-//!   task (hitless delivery).
+//! - [`serve`]: the daemon's HTTPS API; [`agent`]: its client in each proxy
+//!   task (hitless delivery); [`trust`]: what makes that channel
+//!   trustworthy (CA, client certificates, signed revisions).
+//! - [`proxies`]: the proxy kinds the host drives, with their commands.
 //!
 //! [`wit`] holds the bindings of each renderer interface version.
 
@@ -20,7 +21,9 @@ pub mod daemon;
 pub mod labels;
 pub mod observe;
 pub mod plan;
+pub mod proxies;
 pub mod render;
 pub mod serve;
 pub mod snapshot;
+pub mod trust;
 pub mod wit;

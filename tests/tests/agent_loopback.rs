@@ -4,9 +4,11 @@
 //!
 //! Route changes must reach the proxy in place (same master pid), within a
 //! second, without a failed request; refused revisions leave the last good
-//! config serving and show up in `/v1/status`; agents without their
-//! cluster's token get nothing; an agent (or daemon) that was away catches up
-//! with the newest revision. Run with `--nocapture` to see the latencies.
+//! config serving and show up in `/v2/status`; agents without their
+//! cluster's credentials get nothing; forged, unsigned and replayed
+//! revisions are refused while the proxy keeps serving; an agent (or daemon)
+//! that was away catches up with the newest revision. Run with
+//! `--nocapture` to see the latencies.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -18,9 +20,11 @@ use std::time::{Duration, Instant};
 
 use sluice::config::PluginRef;
 use sluice::render::{PluginHost, hash_files};
-use sluice::serve::wire::{FileDoc, ReloadDoc, ReplicaStatus, RevisionDoc};
+use sluice::serve::store::Published;
+use sluice::serve::wire::{FileDoc, ReplicaStatus, RevisionDoc};
 use sluice::serve::{Api, Keyring, Store};
-use sluice::wit::latest::{Reload, RenderInput, Setting, SettingValue, VirtualHost};
+use sluice::trust::{Credentials, Signer};
+use sluice::wit::latest::{RenderInput, Setting, SettingValue, VirtualHost};
 use sluice_tests::backend::Backend;
 use sluice_tests::inputs;
 use sluice_tests::ports::free_port;
@@ -34,6 +38,16 @@ const CLUSTER: &str = "east";
 type Change<'a> = (&'a [(&'a str, &'a Backend)], &'a str, &'a str);
 /// The bar for a route change, publish to first 200.
 const LIVE_WITHIN: Duration = Duration::from_secs(1);
+const DAEMON_KEY: &[u8] = b"agent test key, 32 bytes long...";
+
+fn keys() -> Keyring {
+    Keyring::new(DAEMON_KEY.to_vec())
+}
+
+/// A store signing with the test daemon's key.
+fn store() -> Arc<Store> {
+    Arc::new(Store::new(keys().signer().clone()))
+}
 
 /// The daemon's API on 127.0.0.1, with a store the test publishes into.
 struct Daemon {
@@ -56,11 +70,15 @@ impl Daemon {
             .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)))
             .expect("bind the API");
         let addr = listener.local_addr().unwrap();
-        let keys = Arc::new(Keyring::new(b"agent test key, 32 bytes long...".to_vec()));
+        let keys = Arc::new(keys());
+        let cert = keys.authority().server(&["127.0.0.1".into()]).unwrap();
+        let tls =
+            sluice::trust::tls::server_config(&keys.authority().ca().cert_pem, &cert).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = runtime.spawn(sluice::serve::run(
             listener,
             Api::new(store.clone(), keys.clone()),
+            Arc::new(tls),
             async {
                 let _ = stopped.await;
             },
@@ -76,7 +94,11 @@ impl Daemon {
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
+    }
+
+    fn credentials(&self) -> Credentials {
+        self.keys.credentials(CLUSTER).unwrap()
     }
 
     fn publish(&self, doc: &RevisionDoc) -> Instant {
@@ -91,7 +113,7 @@ impl Daemon {
 
     fn replica(&self, replica: &str) -> Option<ReplicaStatus> {
         self.store
-            .status()
+            .status(None)
             .clusters
             .get(CLUSTER)?
             .replicas
@@ -120,7 +142,10 @@ impl Drop for Daemon {
 /// A proxy's scratch directory, ports, and the revisions rendered for it.
 struct Site {
     kind: Kind,
+    /// The agent's config root.
     dir: TempDir,
+    /// Where the test keeps the agent's credentials.
+    secrets: TempDir,
     http_port: u16,
     https_port: u16,
 }
@@ -141,6 +166,10 @@ impl Site {
         Site {
             kind,
             dir,
+            secrets: tempfile::Builder::new()
+                .prefix("sluice-agent-secrets-")
+                .tempdir()
+                .unwrap(),
             http_port,
             https_port,
         }
@@ -162,6 +191,18 @@ impl Site {
             Kind::Nginx => "nginx.conf",
             Kind::Haproxy => "haproxy.cfg",
         })
+    }
+
+    /// The validate command as the daemon would set it for this kind.
+    fn validate_cmd(&self) -> Vec<String> {
+        let kind = sluice::proxies::builtin(self.kind.name()).unwrap();
+        sluice::proxies::owned(kind.validate)
+    }
+
+    fn reload(&self) -> &'static str {
+        sluice::proxies::builtin(self.kind.name())
+            .unwrap()
+            .reload_signal
     }
 
     /// The proxy's argv as the agent gets it (files stay in the site's dir).
@@ -227,10 +268,10 @@ impl Site {
             .load(&PluginRef::Builtin(self.kind.name().into()), None)
             .expect("plugin loads");
         let files = plugin.render(&input).expect("plugin renders");
-        let info = plugin.info();
         RevisionDoc {
             cluster: CLUSTER.into(),
             hash: hash_files(&files),
+            seq: 0,
             files: files
                 .iter()
                 .map(|f| FileDoc {
@@ -238,11 +279,6 @@ impl Site {
                     contents: f.contents.clone(),
                 })
                 .collect(),
-            validate_command: info.validate_command.clone(),
-            reload: match &info.reload {
-                Reload::Signal(s) => ReloadDoc::Signal(s.clone()),
-                Reload::Command(c) => ReloadDoc::Command(c.clone()),
-            },
         }
     }
 }
@@ -260,9 +296,10 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(site: &Site, daemon_url: &str, token: &str, replica: &str) -> Agent {
-        let token_file = site.dir.path().join(format!("token-{replica}"));
-        std::fs::write(&token_file, token).unwrap();
+    fn start(site: &Site, daemon_url: &str, creds: &Credentials, replica: &str) -> Agent {
+        // Outside the config root: a revision can never overwrite it.
+        let creds_file = site.secrets.path().join(format!("credentials-{replica}"));
+        std::fs::write(&creds_file, creds.to_json()).unwrap();
         let proxy_cmd = serde_json::to_string(&site.proxy_cmd()).unwrap();
         let log = site.dir.path().join(format!("agent-{replica}.log"));
         let child = {
@@ -270,9 +307,15 @@ impl Agent {
             Command::new(env!("CARGO_BIN_EXE_sluice-agent"))
                 .env("SLUICE_ENDPOINT", daemon_url)
                 .env("SLUICE_CLUSTER", CLUSTER)
-                .env("SLUICE_TOKEN_FILE", &token_file)
+                .env("SLUICE_CREDENTIALS_FILE", &creds_file)
                 .env("SLUICE_REPLICA", replica)
                 .env("SLUICE_PROXY_CMD", proxy_cmd)
+                .env(
+                    "SLUICE_VALIDATE_CMD",
+                    serde_json::to_string(&site.validate_cmd()).unwrap(),
+                )
+                .env("SLUICE_RELOAD", site.reload())
+                .env("SLUICE_CONFIG_ROOT", site.dir.path())
                 .env("RUST_LOG", "info")
                 .process_group(0)
                 .stdin(Stdio::null())
@@ -441,7 +484,7 @@ fn ms(d: Duration) -> f64 {
 
 /// Starts an agent on `first` and waits until `host` is served by `backend`.
 fn start_serving(site: &Site, daemon: &Daemon, replica: &str, host: &str, backend: &str) -> Agent {
-    let agent = Agent::start(site, &daemon.url(), &daemon.keys.token(CLUSTER), replica);
+    let agent = Agent::start(site, &daemon.url(), &daemon.credentials(), replica);
     let took = wait_served(site.http_port, host, backend, Duration::from_secs(10));
     assert!(
         took.is_some(),
@@ -468,7 +511,7 @@ fn route_changes_apply_in_place(kind: Kind) {
         Backend::http("c", "127.0.0.1"),
     );
     let site = Site::new(kind, "inplace");
-    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    let daemon = Daemon::start(0, store());
     daemon.publish(&site.revision(&[("a.test", &a)]));
     let agent = start_serving(&site, &daemon, "r1", "a.test", "a");
     let pid = agent.proxy_pid().expect("the agent runs the proxy");
@@ -549,7 +592,7 @@ fn refused_revision_keeps_the_last_good_config_and_is_reported() {
         Backend::http("b", "127.0.0.1"),
     );
     let site = Site::new(Kind::Nginx, "refused");
-    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    let daemon = Daemon::start(0, store());
     let good = site.revision(&[("a.test", &a)]);
     daemon.publish(&good);
     let agent = start_serving(&site, &daemon, "r1", "a.test", "a");
@@ -601,32 +644,90 @@ fn refused_revision_keeps_the_last_good_config_and_is_reported() {
 }
 
 #[test]
-fn agents_without_their_clusters_token_get_nothing() {
+fn agents_without_their_clusters_credentials_get_nothing() {
     let a = Backend::http("a", "127.0.0.1");
     let site = Site::new(Kind::Nginx, "token");
-    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    let daemon = Daemon::start(0, store());
     daemon.publish(&site.revision(&[("a.test", &a)]));
-    let table = [
-        ("no token", String::new(), "401"),
-        ("another cluster's token", daemon.keys.token("west"), "403"),
+    let other_daemon = Keyring::new(b"not the daemon's key".to_vec());
+    let own = daemon.credentials();
+    let with_token = |token: String| Credentials {
+        token,
+        ..own.clone()
+    };
+    let west = daemon.keys.credentials("west").unwrap();
+    let west_as_east = Credentials {
+        cluster: CLUSTER.into(),
+        ..west.clone()
+    };
+    // (case, endpoint, credentials, what the agent's log must say, exits)
+    let table: Vec<(&str, String, Credentials, &str, bool)> = vec![
+        (
+            "no token",
+            daemon.url(),
+            with_token(String::new()),
+            "401",
+            true,
+        ),
+        (
+            "another cluster's token",
+            daemon.url(),
+            with_token(daemon.keys.cluster_token("west")),
+            "403",
+            true,
+        ),
         (
             "a token of another daemon",
-            Keyring::new(b"not the daemon's key".to_vec()).token(CLUSTER),
+            daemon.url(),
+            with_token(other_daemon.cluster_token(CLUSTER)),
             "403",
+            true,
+        ),
+        (
+            "another cluster's certificate and token",
+            daemon.url(),
+            west_as_east,
+            "403",
+            true,
+        ),
+        (
+            "another cluster's credentials file",
+            daemon.url(),
+            west,
+            "they open cluster \"west\"",
+            true,
+        ),
+        (
+            "a plain-http endpoint",
+            daemon.url().replace("https://", "http://"),
+            own.clone(),
+            "plain http is refused",
+            true,
+        ),
+        (
+            "another daemon's credentials (CA and certificate)",
+            daemon.url(),
+            other_daemon.credentials(CLUSTER).unwrap(),
+            "certificate",
+            false,
         ),
     ];
-    for (case, token, status) in table {
-        let mut agent = Agent::start(&site, &daemon.url(), &token, "r1");
-        let exit = agent.wait_exit(Duration::from_secs(10));
+    for (case, url, creds, says, exits) in table {
+        let mut agent = Agent::start(&site, &url, &creds, "r1");
+        let exit = agent.wait_exit(Duration::from_secs(if exits { 10 } else { 3 }));
         let logs = agent.logs();
-        assert!(
-            exit.is_some_and(|s| !s.success()),
-            "{case}: agent should fail, got {exit:?}\n{logs}"
-        );
-        assert!(
-            logs.contains(status),
-            "{case}: expected {status} in\n{logs}"
-        );
+        if exits {
+            assert!(
+                exit.is_some_and(|s| !s.success()),
+                "{case}: agent should fail, got {exit:?}\n{logs}"
+            );
+        } else {
+            assert!(
+                exit.is_none(),
+                "{case}: the agent keeps retrying, got {exit:?}\n{logs}"
+            );
+        }
+        assert!(logs.contains(says), "{case}: expected {says:?} in\n{logs}");
         assert!(
             !Path::new(&site.file("nginx.pid")).exists(),
             "{case}: nginx started"
@@ -638,6 +739,151 @@ fn agents_without_their_clusters_token_get_nothing() {
     }
 }
 
+/// A man in the middle that answers with a valid HTTP response (here: the
+/// daemon's own store, so the TLS channel is genuine) but a revision it
+/// made: forged (signed by another key), unsigned, or an older genuine one
+/// replayed. The agent refuses each, runs nothing, writes nothing, keeps
+/// serving and reports; the next genuine revision goes through.
+#[test]
+fn forged_unsigned_and_replayed_revisions_are_refused() {
+    let (a, b, c) = (
+        Backend::http("a", "127.0.0.1"),
+        Backend::http("b", "127.0.0.1"),
+        Backend::http("c", "127.0.0.1"),
+    );
+    let site = Site::new(Kind::Nginx, "mitm");
+    let store = store();
+    let daemon = Daemon::start(0, store.clone());
+    let first = site.revision(&[("a.test", &a)]);
+    daemon.publish(&first);
+    let recorded = store.newest_published(CLUSTER).unwrap();
+    let agent = start_serving(&site, &daemon, "r1", "a.test", "a");
+    let pid = agent.proxy_pid();
+    let second = site.revision(&[("a.test", &a), ("b.test", &b)]);
+    daemon.publish(&second);
+    assert!(wait_served(site.http_port, "b.test", "b", LIVE_WITHIN).is_some());
+
+    let marker = site.file("pwned");
+    let evil_body = |seq: u64| {
+        // The old wire format's commands, and a file for the attacker.
+        serde_json::to_vec(&serde_json::json!({
+            "cluster": CLUSTER,
+            "hash": format!("e{seq:0>63}"),
+            "seq": seq,
+            "files": [
+                {"path": site.config(), "contents": "events {}\nhttp { server { listen 1; } }\n"},
+                {"path": site.file("extra.conf"), "contents": "x"},
+            ],
+            "validate_command": ["sh", "-c", format!("touch {marker}")],
+            "reload": {"command": ["sh", "-c", format!("touch {marker}")]},
+        }))
+        .unwrap()
+    };
+    let impostor = Signer::from_seed(&[9; 32]);
+    let forged = evil_body(u64::MAX - 1);
+    let now_seq = store.newest_published(CLUSTER).unwrap().seq;
+    // Above what runs, below the next genuine revision (published seconds later).
+    let outside = serde_json::to_vec(&serde_json::json!({
+        "cluster": CLUSTER, "hash": "f".repeat(64), "seq": now_seq + 1,
+        "files": [{"path": site.config(), "contents": "x"}, {"path": "/etc/cron.d/sluice", "contents": "x"}],
+    }))
+    .unwrap();
+    // The store's hash is what the long-poll compares with the agent's; as
+    // the daemon would, it is the body's own (for the one the agent takes).
+    let raw = |body: Vec<u8>, signature: String, seq: u64| Published {
+        hash: if seq == 4 {
+            "f".repeat(64)
+        } else {
+            format!("raw{seq}")
+        },
+        seq,
+        body: body.into(),
+        signature,
+        published_ms: 0,
+    };
+    // (case, answer, what the report must say)
+    let cases: Vec<(&str, Published, &str)> = vec![
+        (
+            "forged: another key",
+            raw(forged.clone(), impostor.sign(&forged), 1),
+            "does not trust",
+        ),
+        (
+            "unsigned",
+            raw(evil_body(u64::MAX - 2), String::new(), 2),
+            "unsigned",
+        ),
+        (
+            "altered: the daemon's signature over other bytes",
+            raw(evil_body(u64::MAX - 3), recorded.signature.clone(), 3),
+            "forged or altered",
+        ),
+        (
+            "replayed: an older genuine revision",
+            Published {
+                hash: recorded.hash.clone(),
+                seq: recorded.seq,
+                body: recorded.body.clone(),
+                signature: recorded.signature.clone(),
+                published_ms: 0,
+            },
+            "replayed",
+        ),
+        (
+            "a file outside the config root, signed by the daemon",
+            raw(outside.clone(), daemon.keys.signer().sign(&outside), 4),
+            "under the config root",
+        ),
+    ];
+    // An unchanged route: nginx's old workers may still answer a re-pointed
+    // one for a moment after a reload.
+    let hammer = Hammer::start(site.http_port, "a.test", "\"backend\":\"a\"");
+    for (case, answer, says) in cases {
+        store.publish_raw(CLUSTER, answer);
+        let reported = wait_until(Duration::from_secs(5), || {
+            daemon
+                .replica("r1")
+                .and_then(|r| r.failed)
+                .is_some_and(|f| f.message.contains(says))
+        });
+        assert!(
+            reported,
+            "{case}: no report saying {says:?}: {:?}\n--- agent ---\n{}",
+            daemon.replica("r1"),
+            agent.logs()
+        );
+        assert_eq!(
+            daemon.replica("r1").and_then(|r| r.running),
+            Some(second.hash.clone()),
+            "{case}"
+        );
+        assert!(!Path::new(&marker).exists(), "{case}: a command ran");
+        assert!(
+            !Path::new(&site.file("extra.conf")).exists(),
+            "{case}: a file was written"
+        );
+    }
+    let (sent, failed, first_failure) = hammer.finish();
+    assert_eq!(
+        failed,
+        0,
+        "requests failed while refusing: {first_failure:?}\n--- agent ---\n{}",
+        agent.logs()
+    );
+    assert!(sent > 10, "{sent}");
+    assert!(!Path::new("/etc/cron.d/sluice").exists());
+    assert!(now_seq > 0);
+
+    // A genuine revision, newer than all, still goes through.
+    daemon.publish(&site.revision(&[("a.test", &a), ("c.test", &c)]));
+    assert!(
+        wait_served(site.http_port, "c.test", "c", Duration::from_secs(10)).is_some(),
+        "{}",
+        agent.logs()
+    );
+    assert_eq!(agent.proxy_pid(), pid, "nginx master replaced");
+}
+
 #[test]
 fn restarted_agent_and_daemon_catch_up_with_the_newest_revision() {
     let (a, b, c) = (
@@ -646,7 +892,7 @@ fn restarted_agent_and_daemon_catch_up_with_the_newest_revision() {
         Backend::http("c", "127.0.0.1"),
     );
     let site = Site::new(Kind::Nginx, "catchup");
-    let store = Arc::new(Store::new());
+    let store = store();
     let daemon = Daemon::start(0, store.clone());
     daemon.publish(&site.revision(&[("a.test", &a)]));
     let mut agent = start_serving(&site, &daemon, "r1", "a.test", "a");
@@ -701,7 +947,7 @@ fn restarted_agent_and_daemon_catch_up_with_the_newest_revision() {
 fn proxy_dying_makes_the_agent_exit_non_zero() {
     let a = Backend::http("a", "127.0.0.1");
     let site = Site::new(Kind::Nginx, "death");
-    let daemon = Daemon::start(0, Arc::new(Store::new()));
+    let daemon = Daemon::start(0, store());
     daemon.publish(&site.revision(&[("a.test", &a)]));
     let mut agent = start_serving(&site, &daemon, "r1", "a.test", "a");
     let pid = agent.proxy_pid().unwrap();

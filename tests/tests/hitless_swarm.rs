@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use sluice::agent::client::DaemonClient;
 use sluice::serve::Keyring;
-use sluice::serve::auth::ADMIN;
 use sluice_tests::ports::free_port;
 
 const PREFIX: &str = "sluice-hitless";
@@ -311,8 +310,12 @@ PollInterval = "3s"
 
     // The agent reports what it runs.
     let keys = Keyring::load(&key_file).unwrap();
-    let client =
-        DaemonClient::new(&format!("http://127.0.0.1:{api_port}"), &keys.token(ADMIN)).unwrap();
+    let client = DaemonClient::new(
+        &format!("https://127.0.0.1:{api_port}"),
+        &keys.admin_token(),
+        keys.admin_tls().unwrap(),
+    )
+    .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(client.status()).expect("status");
     let cluster = &status.clusters["hitless"];

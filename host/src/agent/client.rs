@@ -1,18 +1,25 @@
-//! HTTP client of the daemon's API (`crate::serve`), used by the agent and
-//! by `sluice status`.
+//! HTTPS client of the daemon's API (`crate::serve`), used by the agent and
+//! by `sluice status`. TLS only, trusting only the agent channel's CA (see
+//! [`crate::trust::tls`]); answers are read up to a size limit.
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode, header};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::serve::wire::{AgentReport, RevisionDoc, StatusDoc};
+use crate::serve::wire::{AgentReport, StatusDoc};
+use crate::trust::signing;
+
+/// The largest answer read: a revision of the largest render the host
+/// allows, JSON-escaped, with room to spare.
+pub const MAX_ANSWER_BYTES: usize = 96 << 20;
 
 /// Extra time over the server's wait before a long-poll counts as lost.
 const POLL_SLACK: Duration = Duration::from_secs(10);
@@ -22,7 +29,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("daemon endpoint {url:?}: expected http://HOST:PORT")]
+    #[error(
+        "daemon endpoint {url:?}: expected https://HOST:PORT (the agent channel is TLS only; plain http is refused)"
+    )]
     Endpoint { url: String },
     #[error("{what} at {url}: {reason}")]
     Transport {
@@ -55,18 +64,32 @@ impl ClientError {
     }
 }
 
+/// A revision as it arrived: the exact bytes and the signature header,
+/// both unverified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedAnswer {
+    pub body: Bytes,
+    pub signature: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct DaemonClient {
     base: String,
     token: String,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl DaemonClient {
-    /// `endpoint` is the daemon's base URL, `http://host:port`.
-    pub fn new(endpoint: &str, token: &str) -> Result<DaemonClient, ClientError> {
+    /// `endpoint` is the daemon's base URL, `https://host:port`; `tls`
+    /// decides which server is believed (and which client certificate is
+    /// shown).
+    pub fn new(
+        endpoint: &str,
+        token: &str,
+        tls: rustls::ClientConfig,
+    ) -> Result<DaemonClient, ClientError> {
         let base = endpoint.trim_end_matches('/');
-        let rest = base.strip_prefix("http://").ok_or(ClientError::Endpoint {
+        let rest = base.strip_prefix("https://").ok_or(ClientError::Endpoint {
             url: endpoint.to_owned(),
         })?;
         if rest.is_empty() || rest.contains('/') {
@@ -77,16 +100,22 @@ impl DaemonClient {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_only()
+            .enable_http1()
+            .wrap_connector(connector);
         Ok(DaemonClient {
             base: base.to_owned(),
             token: token.trim().to_owned(),
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: Client::builder(TokioExecutor::new()).build(https),
         })
     }
 
     /// Long-poll: a revision of `cluster` other than `have`, or None when
     /// the daemon's wait (at most `wait`) ended without one. `running` is
-    /// what this replica serves, for `/v1/status`.
+    /// what this replica serves, for `/v2/status`.
     pub async fn poll(
         &self,
         cluster: &str,
@@ -94,7 +123,7 @@ impl DaemonClient {
         replica: &str,
         running: Option<&str>,
         wait: Duration,
-    ) -> Result<Option<RevisionDoc>, ClientError> {
+    ) -> Result<Option<SignedAnswer>, ClientError> {
         let query = [
             ("have", have.to_owned()),
             ("replica", replica.to_owned()),
@@ -102,18 +131,24 @@ impl DaemonClient {
             ("running", running.unwrap_or_default().to_owned()),
         ];
         let query = serde_urlencoded::to_string(&query).expect("strings always encode");
-        let path = format!("/v1/clusters/{cluster}/revision?{query}");
-        let (status, body) = self
+        let path = format!("/v2/clusters/{cluster}/revision?{query}");
+        let (status, headers, body) = self
             .send(Method::GET, &path, None, wait + POLL_SLACK, "revision poll")
             .await?;
         match status {
             StatusCode::NO_CONTENT => Ok(None),
-            _ => decode(&body, &self.url(&path), "revision poll").map(Some),
+            _ => Ok(Some(SignedAnswer {
+                body,
+                signature: headers
+                    .get(signing::HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            })),
         }
     }
 
     pub async fn report(&self, cluster: &str, report: &AgentReport) -> Result<(), ClientError> {
-        let path = format!("/v1/clusters/{cluster}/status");
+        let path = format!("/v2/clusters/{cluster}/status");
         self.send(
             Method::POST,
             &path,
@@ -126,10 +161,10 @@ impl DaemonClient {
     }
 
     pub async fn status(&self) -> Result<StatusDoc, ClientError> {
-        let (_, body) = self
-            .send(Method::GET, "/v1/status", None, REQUEST_TIMEOUT, "status")
+        let (_, _, body) = self
+            .send(Method::GET, "/v2/status", None, REQUEST_TIMEOUT, "status")
             .await?;
-        decode(&body, &self.url("/v1/status"), "status")
+        decode(&body, &self.url("/v2/status"), "status")
     }
 
     fn url(&self, path: &str) -> String {
@@ -143,7 +178,7 @@ impl DaemonClient {
         body: Option<Vec<u8>>,
         timeout: Duration,
         what: &'static str,
-    ) -> Result<(StatusCode, Bytes), ClientError> {
+    ) -> Result<(StatusCode, header::HeaderMap, Bytes), ClientError> {
         let url = self.url(path);
         let transport = |reason: String| ClientError::Transport {
             what,
@@ -172,26 +207,34 @@ impl DaemonClient {
                 transport(text)
             })?;
             let status = response.status();
-            let body = response
-                .into_body()
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_ANSWER_BYTES)
                 .collect()
                 .await
-                .map_err(|e| transport(e.to_string()))?
+                .map_err(|e| {
+                    transport(format!(
+                        "reading the answer (at most {MAX_ANSWER_BYTES} bytes): {e}"
+                    ))
+                })?
                 .to_bytes();
-            Ok::<_, ClientError>((status, body))
+            Ok::<_, ClientError>((status, parts.headers, body))
         };
-        let (status, body) = tokio::time::timeout(timeout, exchange)
+        let (status, headers, body) = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| transport(format!("no answer within {timeout:?}")))??;
         if !status.is_success() {
+            let mut text = String::from_utf8_lossy(&body[..body.len().min(1000)])
+                .trim()
+                .to_owned();
+            text.retain(|c| !c.is_control() || c == '\n');
             return Err(ClientError::Status {
                 what,
                 url,
                 status: status.as_u16(),
-                body: String::from_utf8_lossy(&body).trim().to_owned(),
+                body: text,
             });
         }
-        Ok((status, body))
+        Ok((status, headers, body))
     }
 }
 

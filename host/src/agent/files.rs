@@ -1,18 +1,29 @@
-//! Installing a revision's files: each written atomically (temp file and
-//! rename in the same directory, so the proxy never reads half a file), with
-//! what they replaced kept in memory to put back if the revision is refused.
+//! Installing a revision's files: each written atomically (a new temp file
+//! beside it, fsynced, renamed over it), with what they replaced kept in
+//! memory to put back if the revision is refused.
+//!
+//! Files land only under the config root the agent was started with:
+//! absolute paths without `.` or `..`, no symlink anywhere between the root
+//! and the file, and only over regular files. A revision that names anything
+//! else is refused before anything is written.
 
 use std::collections::BTreeSet;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::serve::wire::FileDoc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
-    #[error("file {path:?}: only absolute paths without '..' are installed")]
-    BadPath { path: String },
+    #[error(
+        "file {path:?}: only absolute paths under the config root {root} without '.' or '..' are installed"
+    )]
+    BadPath { path: String, root: PathBuf },
+    #[error("file {path:?}: {what} is a symlink or not a directory; nothing is written through it")]
+    NotADirectory { path: String, what: PathBuf },
+    #[error("file {path:?}: exists and is not a regular file")]
+    NotAFile { path: String },
     #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
@@ -28,17 +39,17 @@ pub struct Backup {
     entries: Vec<(PathBuf, Option<Vec<u8>>)>,
 }
 
-/// Write `files`, and remove those of `previous` that `files` lacks.
-/// On error, what was changed is put back before returning.
-pub fn install(files: &[FileDoc], previous: &[String]) -> Result<Backup, FilesError> {
+/// Write `files` under `root`, and remove those of `previous` that `files`
+/// lacks. On error, what was changed is put back before returning.
+pub fn install(root: &Path, files: &[FileDoc], previous: &[String]) -> Result<Backup, FilesError> {
     for f in files {
-        check_path(&f.path)?;
+        check_path(root, &f.path)?;
     }
     let new: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let stale: Vec<&str> = previous
         .iter()
         .map(String::as_str)
-        .filter(|p| !new.contains(p) && check_path(p).is_ok())
+        .filter(|p| !new.contains(p) && check_path(root, p).is_ok())
         .collect();
     let mut backup = Backup {
         entries: Vec::new(),
@@ -84,19 +95,25 @@ impl Backup {
     }
 }
 
-/// Temp file beside `path`, then rename over it.
+/// A new temp file beside `path` (never an existing one: a planted file or
+/// symlink there fails the write), synced, then renamed over `path`.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FilesError> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{name}.sluice-{}", std::process::id()));
+    let mut nonce = [0u8; 6];
+    let _ = getrandom::fill(&mut nonce);
+    let temp = dir.join(format!(".{name}.sluice-{}", hex::encode(nonce)));
     let written = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o644)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&temp)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, contents));
+        .and_then(|mut f| {
+            f.write_all(contents)?;
+            f.sync_all()
+        });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(io("write", &temp, e));
@@ -104,7 +121,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FilesError> {
     std::fs::rename(&temp, path).map_err(|e| {
         let _ = std::fs::remove_file(&temp);
         io("rename into place", path, e)
-    })
+    })?;
+    // The rename itself survives a crash only once the directory is synced.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn remove(path: &Path) -> Result<(), FilesError> {
@@ -114,18 +136,51 @@ fn remove(path: &Path) -> Result<(), FilesError> {
     }
 }
 
-fn check_path(path: &str) -> Result<(), FilesError> {
+/// `path` must be a plain absolute path strictly under `root`, every
+/// existing directory on the way a real directory, and the file itself
+/// absent or a regular file.
+fn check_path(root: &Path, path: &str) -> Result<(), FilesError> {
     let p = Path::new(path);
-    let ok = p.is_absolute()
-        && p.file_name().is_some()
-        && !p.components().any(|c| c == Component::ParentDir);
-    if ok {
-        Ok(())
-    } else {
-        Err(FilesError::BadPath {
-            path: path.to_owned(),
-        })
+    let bad = || FilesError::BadPath {
+        path: path.to_owned(),
+        root: root.to_owned(),
+    };
+    // By the text: `Path::components` would hide a `.` or `//`.
+    let plain = path.starts_with('/')
+        && !path.contains('\0')
+        && path[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    let Ok(rest) = p.strip_prefix(root) else {
+        return Err(bad());
+    };
+    if !plain || rest.as_os_str().is_empty() {
+        return Err(bad());
     }
+    let mut at = root.to_path_buf();
+    let mut parts = rest.components().peekable();
+    while let Some(part) = parts.next() {
+        at.push(part);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            // Missing from here on: created as plain directories.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io("inspect", &at, e)),
+        };
+        if parts.peek().is_some() {
+            if !meta.file_type().is_dir() {
+                return Err(FilesError::NotADirectory {
+                    path: path.to_owned(),
+                    what: at,
+                });
+            }
+        } else if !meta.file_type().is_file() {
+            return Err(FilesError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn io(action: &'static str, path: &Path, error: std::io::Error) -> FilesError {
@@ -167,7 +222,7 @@ mod tests {
             stale.to_str().unwrap().to_owned(),
         ];
 
-        let backup = install(&files, &previous).unwrap();
+        let backup = install(&dir, &files, &previous).unwrap();
         assert_eq!(read(&main).as_deref(), Some("new main"));
         assert_eq!(read(&extra).as_deref(), Some("new extra"));
         assert_eq!(read(&stale), None, "files the revision dropped are removed");
@@ -188,19 +243,60 @@ mod tests {
     #[test]
     fn unsafe_paths_are_refused_before_anything_is_written() {
         let dir = tempdir("paths");
+        let outside = tempdir("paths-outside");
         let good = dir.join("ok.conf");
-        for bad in ["relative.conf", "/etc/../etc/passwd", "/"] {
+        std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
+        std::os::unix::fs::symlink(outside.join("target"), dir.join("link.conf")).unwrap();
+        std::fs::create_dir(dir.join("a-dir")).unwrap();
+        let d = dir.to_str().unwrap();
+        let table = [
+            "relative.conf".to_owned(),
+            format!("{d}/../etc/passwd"),
+            format!("{d}/./x.conf"),
+            "/".to_owned(),
+            d.to_owned(),
+            "/etc/passwd".to_owned(),
+            format!("{d}-sibling/x.conf"),
+            format!("{d}/escape/x.conf"),
+            format!("{d}/link.conf"),
+            format!("{d}/a-dir"),
+            "/dev/null".to_owned(),
+        ];
+        for bad in &table {
             let files = [
                 doc(&good, "x"),
                 FileDoc {
-                    path: bad.into(),
+                    path: bad.clone(),
                     contents: "x".into(),
                 },
             ];
-            let err = install(&files, &[]).unwrap_err();
-            assert!(err.to_string().contains(bad), "{err}");
+            let err = install(&dir, &files, &[]).unwrap_err();
+            assert!(err.to_string().contains(bad.as_str()), "{err}");
             assert_eq!(read(&good), None, "{bad}: nothing may be written");
         }
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            0,
+            "nothing written through a symlink"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
+    }
+
+    #[test]
+    fn a_planted_temp_name_is_never_written_through() {
+        // Temp names are unpredictable and created exclusively: a symlink an
+        // attacker left beside the target is not followed.
+        let dir = tempdir("planted");
+        let target = dir.join("main.conf");
+        write_atomic(&target, b"one").unwrap();
+        write_atomic(&target, b"two").unwrap();
+        assert_eq!(read(&target).as_deref(), Some("two"));
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,13 +1,17 @@
 //! One revision into the running proxy: install its files, validate them
-//! with the revision's command, then reload; a refused revision's files are
-//! taken back so the proxy keeps (and a restart would load) the last good one.
+//! with the agent's validate command, then reload the agent's way; a refused
+//! revision's files are taken back so the proxy keeps (and a restart would
+//! load) the last good one. The commands are the agent's settings, never
+//! the revision's.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use super::files::{self, FilesError};
-use super::proxy::{self, Proxy, ProxyError};
-use crate::serve::wire::{ReloadDoc, RevisionDoc};
+use super::proxy::{Proxy, ProxyError};
+use super::settings::Reload;
+use crate::serve::wire::RevisionDoc;
 
 /// A validation or reload command that takes longer is stopped and failed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +46,8 @@ pub fn substitute(argv: &[String], config: &str) -> Vec<String> {
 /// Install `doc` over `previous` (the revision in place, if any) and
 /// validate it; a refused revision leaves the files as they were.
 pub async fn install_valid(
+    root: &Path,
+    validate: &[String],
     doc: &RevisionDoc,
     previous: Option<&RevisionDoc>,
 ) -> Result<(), InstallError> {
@@ -53,8 +59,8 @@ pub async fn install_valid(
     let old: Vec<String> = previous
         .map(|p| p.files.iter().map(|f| f.path.clone()).collect())
         .unwrap_or_default();
-    let backup = files::install(&doc.files, &old)?;
-    let argv = substitute(&doc.validate_command, doc.main_path());
+    let backup = files::install(root, &doc.files, &old)?;
+    let argv = substitute(validate, doc.main_path());
     match run_checked(&argv).await {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -65,17 +71,17 @@ pub async fn install_valid(
 }
 
 /// Make the running proxy load what is installed.
-pub async fn reload(proxy: &Proxy, doc: &RevisionDoc) -> Result<(), InstallError> {
-    match &doc.reload {
-        ReloadDoc::Signal(name) => Ok(proxy.signal(proxy::parse_signal(name)?)?),
-        ReloadDoc::Command(argv) => run_checked(&substitute(argv, doc.main_path())).await,
+pub async fn reload(proxy: &Proxy, how: &Reload, doc: &RevisionDoc) -> Result<(), InstallError> {
+    match how {
+        Reload::Signal(signal) => Ok(proxy.signal(*signal)?),
+        Reload::Command(argv) => run_checked(&substitute(argv, doc.main_path())).await,
     }
 }
 
 /// Run `argv` to completion; non-zero exit is [`InstallError::Invalid`].
 async fn run_checked(argv: &[String]) -> Result<(), InstallError> {
     let Some((program, args)) = argv.split_first() else {
-        // A plugin without a validation command accepts everything.
+        // Settings refuse an empty validate command; nothing to run here.
         return Ok(());
     };
     let failed = |reason: String| InstallError::Command {
@@ -122,21 +128,24 @@ mod tests {
         RevisionDoc {
             cluster: "east".into(),
             hash: hash.into(),
+            seq: 1,
             files: vec![FileDoc {
                 path: dir.join("proxy.conf").to_str().unwrap().into(),
                 contents: contents.into(),
             }],
-            // Accepts a file whose first line is "ok".
-            validate_command: [
-                "sh",
-                "-c",
-                "head -n1 \"$0\" | grep -qx ok || { echo \"bad config $0\" >&2; exit 3; }",
-                "{config}",
-            ]
-            .map(String::from)
-            .to_vec(),
-            reload: ReloadDoc::Signal("HUP".into()),
         }
+    }
+
+    /// Accepts a file whose first line is "ok".
+    fn validate() -> Vec<String> {
+        [
+            "sh",
+            "-c",
+            "head -n1 \"$0\" | grep -qx ok || { echo \"bad config $0\" >&2; exit 3; }",
+            "{config}",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     #[tokio::test]
@@ -144,9 +153,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-install-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = revision(&dir, "h1", "ok\nroutes v1\n");
-        install_valid(&good, None).await.unwrap();
+        install_valid(&dir, &validate(), &good, None).await.unwrap();
         let bad = revision(&dir, "h2", "broken\n");
-        let err = install_valid(&bad, Some(&good))
+        let err = install_valid(&dir, &validate(), &bad, Some(&good))
             .await
             .unwrap_err()
             .to_string();

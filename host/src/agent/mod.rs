@@ -1,11 +1,15 @@
 //! `sluice agent`: the proxy container's entrypoint under hitless delivery.
 //!
 //! It waits for the cluster's first revision, installs and validates it,
-//! starts the proxy, then long-polls the daemon ([`crate::serve`]). Each new
-//! revision is installed atomically and validated; a refused one is taken
-//! back (the proxy keeps serving the last good config) and reported, a valid
-//! one is loaded the way the revision says (nginx: HUP; HAProxy `-W`: USR2).
-//! The proxy process is never replaced for a route change.
+//! starts the proxy, then long-polls the daemon ([`crate::serve`]) over
+//! mutual TLS. Each answer must carry the daemon's signature and a sequence
+//! number above the last one accepted ([`sync::Gate`]); each revision is
+//! installed atomically under the config root and validated; a refused one
+//! is taken back (the proxy keeps serving the last good config) and
+//! reported, a valid one is loaded the way the agent's settings say (nginx:
+//! HUP; HAProxy `-W`: USR2). What runs and where files go are the agent's
+//! settings, never the revision's. The proxy process is never replaced for
+//! a route change.
 //!
 //! Revisions that arrive while one is applied are coalesced: only the newest
 //! is applied next. While the daemon is away the proxy keeps serving and the
@@ -33,7 +37,9 @@ pub use settings::Settings;
 
 use self::client::DaemonClient;
 use self::proxy::Proxy;
-use crate::serve::wire::{AgentReport, Failure, RevisionDoc, now_ms};
+use self::sync::{Fetched, Gate};
+use crate::serve::wire::{AgentReport, Failure, now_ms};
+use crate::trust::Credentials;
 
 /// `sluice agent` for binaries other than `sluice` (test harnesses): flags
 /// and env as `sluice agent` takes them, logs to stderr. A leading `agent`
@@ -82,29 +88,32 @@ pub fn main(settings: Settings) -> ExitCode {
 
 /// The agent's life; Ok carries the exit code.
 pub async fn run(settings: Settings) -> anyhow::Result<u8> {
-    let token = std::fs::read_to_string(&settings.token_file).with_context(|| {
-        format!(
-            "reading the agent token {} (SLUICE_TOKEN_FILE)",
-            settings.token_file.display()
-        )
-    })?;
-    let client = Arc::new(DaemonClient::new(&settings.endpoint, &token)?);
-    let replica = settings.replica_name();
     let cluster = settings.cluster.clone();
-    tracing::info!(endpoint = %settings.endpoint, cluster = %cluster, replica = %replica, "agent starting");
+    let creds = Credentials::load(&settings.credentials_file, &cluster)
+        .context("SLUICE_CREDENTIALS_FILE")?;
+    let verifier = creds.verifier().map_err(anyhow::Error::msg)?;
+    let client = Arc::new(DaemonClient::new(
+        &settings.endpoint,
+        &creds.token,
+        creds.tls()?,
+    )?);
+    let replica = settings.replica_name();
+    let root = settings.config_root.clone();
+    let validate = settings.validate_cmd.0.clone();
+    tracing::info!(endpoint = %settings.endpoint, cluster = %cluster, replica = %replica, config_root = %root.display(), "agent starting");
 
-    let (newest_tx, mut newest) = watch::channel(None::<RevisionDoc>);
+    let (newest_tx, mut newest) = watch::channel(None::<Fetched>);
     let (running_tx, running_rx) = watch::channel(None::<String>);
     let (reports_tx, reports_rx) = watch::channel(None::<AgentReport>);
     let mut fetcher = tokio::spawn(sync::fetch(
         client.clone(),
-        cluster.clone(),
+        Gate::new(verifier, &cluster),
         replica.clone(),
         newest_tx,
         running_rx,
     ));
     tokio::spawn(sync::report(client, cluster.clone(), reports_rx));
-    // Reported so that `/v1/status` shows how often each proxy reloaded.
+    // Reported so that `/v2/status` shows how often each proxy reloaded.
     let mut reloads: u64 = 0;
     let report = |running: Option<&str>, failed: Option<(&str, String)>, reloads: u64| {
         reports_tx.send_replace(Some(AgentReport {
@@ -135,8 +144,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                         .unwrap_or_else(|e| format!("revision fetcher failed: {e}"));
                     anyhow::bail!("cluster {cluster:?}: {why}");
                 }
-                let Some(doc) = newest.borrow_and_update().clone() else { continue };
-                match install::install_valid(&doc, None).await {
+                let doc = match newest.borrow_and_update().clone() {
+                    None => continue,
+                    Some(Fetched::Refused { revision, reason }) => {
+                        tracing::error!(revision = %short(&revision), "refused: {reason}; waiting for a valid revision");
+                        report(None, Some((&revision, reason)), reloads);
+                        continue;
+                    }
+                    Some(Fetched::Revision(doc)) => doc,
+                };
+                match install::install_valid(&root, &validate, &doc, None).await {
                     Ok(()) => break doc,
                     Err(e) => {
                         tracing::error!(revision = %short(&doc.hash), "{e}; waiting for a valid revision");
@@ -184,15 +201,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                     tracing::error!("{why}; no more revisions, the proxy keeps serving {}", short(&serving));
                     continue;
                 }
-                let Some(doc) = newest.borrow_and_update().clone() else { continue };
+                let doc = match newest.borrow_and_update().clone() {
+                    None => continue,
+                    Some(Fetched::Refused { revision, reason }) => {
+                        tracing::error!(revision = %short(&revision), "refused: {reason}; the proxy keeps serving {}", short(&serving));
+                        report(Some(&serving), Some((&revision, reason)), reloads);
+                        continue;
+                    }
+                    Some(Fetched::Revision(doc)) => doc,
+                };
                 if doc.hash == installed.hash {
                     continue;
                 }
                 let started = Instant::now();
-                let result = match install::install_valid(&doc, Some(&installed)).await {
+                let result = match install::install_valid(&root, &validate, &doc, Some(&installed)).await {
                     Ok(()) => {
                         installed = doc.clone();
-                        install::reload(&proxy, &doc).await
+                        install::reload(&proxy, &settings.reload, &doc).await
                     }
                     Err(e) => Err(e),
                 };

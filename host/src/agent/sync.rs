@@ -2,17 +2,26 @@
 //! revisions (long-poll) and sending reports. Both keep only the newest item
 //! in a `watch` channel, so a slow apply or an absent daemon coalesces
 //! everything in between; both retry with backoff while the daemon is away.
+//!
+//! Every revision is checked before anything reads it: the signature over
+//! the exact bytes, then its cluster and its sequence number (above every
+//! one accepted before). What fails is refused and reported, the proxy keeps
+//! serving, and the fetcher backs off before it asks again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::client::DaemonClient;
+use super::client::{DaemonClient, SignedAnswer};
 use crate::serve::wire::{AgentReport, RevisionDoc};
+use crate::trust::Verifier;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// Between answers refused in a row: whoever sends them may be an impostor
+/// or a broken daemon, and the next genuine revision must still arrive soon.
+const REFUSED_BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// The wait the agent asks for; the daemon caps it at its own timeout.
 const POLL_WAIT: Duration = Duration::from_secs(30);
 
@@ -21,16 +30,68 @@ fn fatal(status: Option<u16>) -> bool {
     matches!(status, Some(401 | 403 | 404))
 }
 
-/// Long-poll forever, publishing each new revision into `newest`. `running`
-/// is what the proxy serves (sent along for `/v1/status`). Returns only on
-/// a refusal that retrying cannot fix (bad token).
+/// What the fetcher hands the agent: a verified revision, or why an answer
+/// was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    Revision(RevisionDoc),
+    Refused { revision: String, reason: String },
+}
+
+/// Checks answers: signature, cluster, sequence.
+pub struct Gate {
+    verifier: Verifier,
+    cluster: String,
+    /// The highest sequence number accepted so far.
+    last_seq: u64,
+}
+
+impl Gate {
+    pub fn new(verifier: Verifier, cluster: &str) -> Gate {
+        Gate {
+            verifier,
+            cluster: cluster.to_owned(),
+            last_seq: 0,
+        }
+    }
+
+    /// The revision in `answer`, if it is signed by a trusted key, for this
+    /// cluster, and newer than everything accepted before.
+    pub fn check(&mut self, answer: &SignedAnswer) -> Result<RevisionDoc, String> {
+        self.verifier
+            .verify(answer.signature.as_deref(), &answer.body)
+            .map_err(|e| e.to_string())?;
+        let doc: RevisionDoc = serde_json::from_slice(&answer.body)
+            .map_err(|e| format!("the signed revision does not parse: {e}"))?;
+        if doc.cluster != self.cluster {
+            return Err(format!(
+                "the revision is for cluster {:?}, not {:?}",
+                doc.cluster, self.cluster
+            ));
+        }
+        if doc.seq <= self.last_seq {
+            return Err(format!(
+                "the revision's sequence number {} is not above {} (already accepted): an old revision replayed",
+                doc.seq, self.last_seq
+            ));
+        }
+        self.last_seq = doc.seq;
+        Ok(doc)
+    }
+}
+
+/// Long-poll forever, publishing each new revision (or refusal) into
+/// `newest`. `running` is what the proxy serves (sent along for
+/// `/v2/status`). Returns only on a refusal that retrying cannot fix (bad
+/// token or certificate).
 pub async fn fetch(
     client: Arc<DaemonClient>,
-    cluster: String,
+    mut gate: Gate,
     replica: String,
-    newest: watch::Sender<Option<RevisionDoc>>,
+    newest: watch::Sender<Option<Fetched>>,
     running: watch::Receiver<Option<String>>,
 ) -> String {
+    let cluster = gate.cluster.clone();
     let mut have = String::new();
     let mut backoff = BACKOFF_MIN;
     let mut away_since: Option<std::time::Instant> = None;
@@ -44,10 +105,25 @@ pub async fn fetch(
                 if let Some(since) = away_since.take() {
                     tracing::info!(after = ?since.elapsed(), "daemon reachable again");
                 }
-                backoff = BACKOFF_MIN;
-                if let Some(doc) = found {
-                    have = doc.hash.clone();
-                    newest.send_replace(Some(doc));
+                let Some(answer) = found else {
+                    backoff = BACKOFF_MIN;
+                    continue;
+                };
+                match gate.check(&answer) {
+                    Ok(doc) => {
+                        backoff = BACKOFF_MIN;
+                        have = doc.hash.clone();
+                        newest.send_replace(Some(Fetched::Revision(doc)));
+                    }
+                    Err(reason) => {
+                        newest.send_replace(Some(Fetched::Refused {
+                            revision: claimed_hash(&answer),
+                            reason,
+                        }));
+                        // Whoever answered may answer the same at once.
+                        tokio::time::sleep(backoff.min(REFUSED_BACKOFF_MAX)).await;
+                        backoff = (backoff * 2).min(REFUSED_BACKOFF_MAX);
+                    }
                 }
             }
             Err(e) if fatal(e.status()) => return e.to_string(),
@@ -60,6 +136,27 @@ pub async fn fetch(
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
+    }
+}
+
+/// The hash an unverified answer claims, for the report: hex digits only
+/// (whoever answered chose it), "unverified" when there is none.
+fn claimed_hash(answer: &SignedAnswer) -> String {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        hash: String,
+    }
+    let hash: String = serde_json::from_slice::<Claim>(&answer.body)
+        .map(|c| c.hash)
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect();
+    if hash.is_empty() {
+        "unverified".to_owned()
+    } else {
+        hash
     }
 }
 
@@ -89,5 +186,78 @@ pub async fn report(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::wire::FileDoc;
+    use crate::trust::Signer;
+
+    fn answer(signer: &Signer, cluster: &str, seq: u64) -> SignedAnswer {
+        let doc = RevisionDoc {
+            cluster: cluster.into(),
+            hash: format!("h{seq}"),
+            seq,
+            files: vec![FileDoc {
+                path: "/etc/nginx/nginx.conf".into(),
+                contents: "events {}".into(),
+            }],
+        };
+        let body = serde_json::to_vec(&doc).unwrap();
+        SignedAnswer {
+            signature: Some(signer.sign(&body)),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn the_gate_takes_only_signed_newer_revisions_of_its_cluster() {
+        let daemon = Signer::from_seed(&[1; 32]);
+        let impostor = Signer::from_seed(&[2; 32]);
+        let mut gate = Gate::new(Verifier::new(vec![daemon.public_key()]), "east");
+        let unsigned = SignedAnswer {
+            signature: None,
+            ..answer(&daemon, "east", 20)
+        };
+        let mut altered = answer(&daemon, "east", 20);
+        altered.body = String::from_utf8(altered.body.to_vec())
+            .unwrap()
+            .replace("events {}", "events {} include /etc/shadow;")
+            .into_bytes()
+            .into();
+        // (answer, accepted, reason contains)
+        let table: [(SignedAnswer, bool, &str); 7] = [
+            (answer(&daemon, "east", 10), true, ""),
+            (answer(&daemon, "east", 10), false, "not above 10"),
+            (answer(&daemon, "east", 5), false, "replayed"),
+            (unsigned, false, "unsigned"),
+            (altered, false, "forged"),
+            (answer(&impostor, "east", 30), false, "does not trust"),
+            (answer(&daemon, "west", 40), false, "cluster \"west\""),
+        ];
+        for (i, (a, ok, why)) in table.into_iter().enumerate() {
+            match gate.check(&a) {
+                Ok(doc) => assert!(ok, "case {i}: accepted {}", doc.hash),
+                Err(e) => assert!(!ok && e.contains(why), "case {i}: {e}"),
+            }
+        }
+        // Still takes what is genuinely newer.
+        assert_eq!(gate.check(&answer(&daemon, "east", 11)).unwrap().seq, 11);
+    }
+
+    #[test]
+    fn refusals_name_only_hex_from_the_answer() {
+        let a = SignedAnswer {
+            body: br#"{"hash":"abc\u001b[31mdef; rm -rf /"}"#.to_vec().into(),
+            signature: None,
+        };
+        assert_eq!(claimed_hash(&a), "abc31deff");
+        let junk = SignedAnswer {
+            body: b"not json".to_vec().into(),
+            signature: None,
+        };
+        assert_eq!(claimed_hash(&junk), "unverified");
     }
 }

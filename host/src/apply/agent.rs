@@ -1,13 +1,16 @@
 //! Hitless delivery's side of the proxy service: the proxy task runs
 //! `sluice agent` (which starts the proxy and fetches every revision from the
 //! daemon), so the service spec carries only how to run the agent and reach
-//! the daemon, plus the cluster's token as a Docker secret.
+//! the daemon, the commands it may run and the directory it may write (the
+//! host's, see [`crate::proxies`], or the operator's `ProxyValidateCommand`,
+//! `ProxyReload`, `ProxyConfigPath`), plus the cluster's credentials as a
+//! Docker secret ([`crate::trust::Credentials`]).
 //!
 //! A new revision then changes nothing in the spec. What still changes it,
 //! and so still rolls the proxy tasks: the networks the routes need (unless
 //! `Networks` pins them), the routes' TLS secrets (Swarm hands secrets to a
-//! task only when it starts), the token (a new daemon key) and the `Proxy*`
-//! keys themselves.
+//! task only when it starts), the credentials (a new daemon key) and the
+//! `Proxy*` keys themselves.
 
 use std::collections::HashMap;
 
@@ -23,25 +26,27 @@ use super::error::ApplyError;
 use super::owner;
 use super::service::{self, Outcome, reconcile_proxy};
 use super::spec::{ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
-use crate::config::Extension;
+use crate::config::{Extension, ProxyReload};
 use crate::plan::ClusterPlan;
+use crate::proxies;
 use crate::snapshot::Snapshot;
+use crate::trust::Credentials;
 use crate::wit::latest::PluginInfo;
 
 /// Where the image has the agent (`tests/swarm/images.sh` agent images).
 pub const AGENT_BINARY: &str = "/usr/local/bin/sluice";
-/// The token's file name under `/run/secrets/` in the proxy task.
-pub const TOKEN_TARGET: &str = "sluice-agent-token";
+/// The credentials' file name under `/run/secrets/` in the proxy task.
+pub const CREDENTIALS_TARGET: &str = "sluice-agent";
 /// Swarm's limit on a secret's name.
 const MAX_NAME_LEN: usize = 64;
 
 /// How agents of one cluster reach the daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentAccess {
-    /// The daemon's API as the proxy tasks see it, `http://host:port`.
+    /// The daemon's API as the proxy tasks see it, `https://host:port`.
     pub endpoint: String,
-    /// The cluster's bearer token.
-    pub token: String,
+    /// What the cluster's agents hold.
+    pub credentials: Credentials,
 }
 
 /// Reconcile a hitless cluster's proxy service. The revision itself goes to
@@ -57,15 +62,16 @@ pub async fn apply_hitless(
     access: &AgentAccess,
 ) -> Result<Outcome, ApplyError> {
     let ctx = SpecContext::from_snapshot(instance, snapshot);
-    let mut delivery = agent_delivery(ext, info, access, None);
+    let mut delivery = agent_delivery(ext, info, access, None)?;
     // A missing TLS secret or network, or a service we do not own, fails
-    // here, before the token secret is created.
+    // here, before the credentials secret is created.
     proxy_service_spec(ext, plan, &delivery, &ctx)?;
     service::check_ownership(&engine.docker, &ext.proxy_service_name, instance, &ext.name).await?;
-    let token = ensure_token_secret(engine, ext, instance, &access.token).await?;
-    let current_secret = token.name.clone();
+    let secret =
+        ensure_credentials_secret(engine, ext, instance, &access.credentials.to_json()).await?;
+    let current_secret = secret.name.clone();
     if let ProxyDelivery::Agent { token: slot, .. } = &mut delivery {
-        *slot = Some(token);
+        *slot = Some(secret);
     }
     let desired = proxy_service_spec(ext, plan, &delivery, &ctx)?;
     let outcome = reconcile_proxy(&engine.docker, desired).await?;
@@ -74,7 +80,7 @@ pub async fn apply_hitless(
         if let Err(e) = config_object::remove_superseded(engine, instance, &ext.name, None).await {
             tracing::warn!(cluster = %ext.name, error = %e, "config objects of rolling delivery not removed");
         }
-        remove_token_secrets(engine, &ext.name, instance, Some(&current_secret)).await;
+        remove_credentials_secrets(engine, &ext.name, instance, Some(&current_secret)).await;
     }
     Ok(outcome)
 }
@@ -84,48 +90,94 @@ pub fn agent_delivery(
     ext: &Extension,
     info: &PluginInfo,
     access: &AgentAccess,
-    token: Option<SecretMount>,
-) -> ProxyDelivery {
-    let proxy_cmd =
-        serde_json::to_string(&proxy_command(ext, info)).expect("strings always serialise");
-    ProxyDelivery::Agent {
+    credentials: Option<SecretMount>,
+) -> Result<ProxyDelivery, ApplyError> {
+    let commands = AgentCommands::of(ext, info)?;
+    let json = |argv: &[String]| serde_json::to_string(argv).expect("strings always serialise");
+    let reload = match &commands.reload {
+        ProxyReload::Signal(name) => name.clone(),
+        ProxyReload::Command(argv) => json(argv),
+    };
+    Ok(ProxyDelivery::Agent {
         command: vec![AGENT_BINARY.to_owned(), "agent".to_owned()],
         env: vec![
             format!("SLUICE_ENDPOINT={}", access.endpoint),
             format!("SLUICE_CLUSTER={}", ext.name),
             // Swarm expands the template per task.
             "SLUICE_REPLICA={{.Task.Name}}".to_owned(),
-            format!("SLUICE_TOKEN_FILE=/run/secrets/{TOKEN_TARGET}"),
-            format!("SLUICE_PROXY_CMD={proxy_cmd}"),
+            format!("SLUICE_CREDENTIALS_FILE=/run/secrets/{CREDENTIALS_TARGET}"),
+            format!("SLUICE_PROXY_CMD={}", json(&commands.proxy)),
+            format!("SLUICE_VALIDATE_CMD={}", json(&commands.validate)),
+            format!("SLUICE_RELOAD={reload}"),
+            format!("SLUICE_CONFIG_ROOT={}", commands.config_root),
         ],
-        token,
+        token: credentials,
+    })
+}
+
+/// What the agent of a cluster runs and where it writes: the host's
+/// choices for the proxy kind the plugin names, or the operator's keys;
+/// never the plugin's own commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentCommands {
+    /// Runs the proxy in the foreground ("{config}": the main config).
+    pub proxy: Vec<String>,
+    pub validate: Vec<String>,
+    pub reload: ProxyReload,
+    /// The directory of the main config: the only place revisions write.
+    pub config_root: String,
+}
+
+impl AgentCommands {
+    pub fn of(ext: &Extension, info: &PluginInfo) -> Result<AgentCommands, ApplyError> {
+        let kind = proxies::builtin(&info.proxy);
+        let missing = |what: &str| ApplyError::ProxyCommands {
+            cluster: ext.name.clone(),
+            plugin: info.name.clone(),
+            proxy: info.proxy.clone(),
+            missing: what.to_owned(),
+        };
+        let validate = match (&ext.proxy_validate_command, kind) {
+            (Some(argv), _) => argv.clone(),
+            (None, Some(k)) => proxies::owned(k.validate),
+            (None, None) => return Err(missing("ProxyValidateCommand")),
+        };
+        let reload = match (&ext.proxy_reload, kind) {
+            (Some(r), _) => r.clone(),
+            (None, Some(k)) => ProxyReload::Signal(k.reload_signal.to_owned()),
+            (None, None) => return Err(missing("ProxyReload")),
+        };
+        let config_path = match (&ext.proxy_config_path, kind) {
+            (Some(p), _) => p.clone(),
+            (None, Some(k)) => k.config_path.to_owned(),
+            (None, None) => return Err(missing("ProxyConfigPath")),
+        };
+        let config_root = std::path::Path::new(&config_path)
+            .parent()
+            .and_then(|p| p.to_str())
+            .filter(|p| p.len() > 1)
+            .ok_or_else(|| missing("ProxyConfigPath (a file inside a directory other than /)"))?
+            .to_owned();
+        let binary = kind.map_or(info.proxy.as_str(), |k| k.name);
+        let mut proxy = vec![binary.to_owned()];
+        if ext.proxy_args.is_empty() {
+            proxy.extend(proxies::owned(kind.map_or(&[], |k| k.run_args)));
+        } else {
+            proxy.extend(ext.proxy_args.iter().cloned());
+        }
+        Ok(AgentCommands {
+            proxy,
+            validate,
+            reload,
+            config_root,
+        })
     }
 }
 
-/// The proxy's argv for the agent to start: the plugin's proxy binary with
-/// `ProxyArgs`, or the foreground arguments it needs ("{config}" is the
-/// main config's path, which `ProxyConfigPath` may move).
-pub fn proxy_command(ext: &Extension, info: &PluginInfo) -> Vec<String> {
-    let args: &[&str] = match info.proxy.as_str() {
-        _ if !ext.proxy_args.is_empty() => &[],
-        "nginx" => &["-g", "daemon off;", "-c", "{config}"],
-        // Master-worker mode: USR2 reloads without dropping connections.
-        "haproxy" => &["-W", "-db", "-f", "{config}"],
-        _ => &[],
-    };
-    let mut argv = vec![info.proxy.clone()];
-    if ext.proxy_args.is_empty() {
-        argv.extend(args.iter().map(|a| a.to_string()));
-    } else {
-        argv.extend(ext.proxy_args.iter().cloned());
-    }
-    argv
-}
-
-/// `sluice-agent-<extension>-<sha8 of token>`: a new key means a new
-/// secret (secrets are immutable), within Swarm's name limit.
-pub fn token_secret_name(extension: &str, token: &str) -> String {
-    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+/// `sluice-agent-<extension>-<sha8 of the credentials>`: a new key means a
+/// new secret (secrets are immutable), within Swarm's name limit.
+pub fn credentials_secret_name(extension: &str, contents: &str) -> String {
+    let digest = hex::encode(Sha256::digest(contents.as_bytes()));
     let suffix = format!("-{}", &digest[..8]);
     let prefix = format!("sluice-agent-{extension}");
     let mut cut = prefix.len().min(MAX_NAME_LEN - suffix.len());
@@ -145,13 +197,13 @@ fn owner_labels(extension: &str, instance: &str) -> Vec<String> {
     ]
 }
 
-async fn ensure_token_secret(
+async fn ensure_credentials_secret(
     engine: &Engine,
     ext: &Extension,
     instance: &str,
-    token: &str,
+    contents: &str,
 ) -> Result<SecretMount, ApplyError> {
-    let name = token_secret_name(&ext.name, token);
+    let name = credentials_secret_name(&ext.name, contents);
     let filters = HashMap::from([("name", vec![name.clone()])]);
     let found = engine
         .docker
@@ -177,7 +229,7 @@ async fn ensure_token_secret(
             let spec = SecretSpec {
                 name: Some(name.clone()),
                 labels: Some(labels),
-                data: Some(STANDARD.encode(token.as_bytes())),
+                data: Some(STANDARD.encode(contents.as_bytes())),
                 ..Default::default()
             };
             engine
@@ -185,7 +237,7 @@ async fn ensure_token_secret(
                 .create_secret(spec)
                 .await
                 .map_err(ApplyError::docker(format!(
-                    "create the agent token secret {name:?} of cluster {:?}",
+                    "create the agent credentials secret {name:?} of cluster {:?}",
                     ext.name
                 )))?
                 .id
@@ -194,14 +246,14 @@ async fn ensure_token_secret(
     Ok(SecretMount {
         id,
         name,
-        target: TOKEN_TARGET.to_owned(),
+        target: CREDENTIALS_TARGET.to_owned(),
     })
 }
 
-/// Remove an extension's token secrets but `keep` (all of them for an
+/// Remove an extension's credentials secrets but `keep` (all of them for an
 /// extension no longer configured). Best effort: Swarm refuses to remove a
 /// secret a service still uses, and the next change retries.
-pub async fn remove_token_secrets(
+pub async fn remove_credentials_secrets(
     engine: &Engine,
     extension: &str,
     instance: &str,
@@ -227,7 +279,7 @@ pub async fn remove_token_secrets(
             continue;
         };
         if Some(name.as_str()) != keep && engine.docker.delete_secret(&id).await.is_ok() {
-            tracing::info!(cluster = %extension, secret = %name, "removed an agent token secret");
+            tracing::info!(cluster = %extension, secret = %name, "removed an agent credentials secret");
         }
     }
 }
@@ -243,8 +295,10 @@ mod tests {
             version: "1.0.0".into(),
             proxy: proxy.into(),
             default_config_path: "/etc/p.conf".into(),
-            validate_command: vec![],
-            reload: Reload::Signal("HUP".into()),
+            validate_command: ["sh", "-c", "touch /tmp/pwned", "{config}"]
+                .map(String::from)
+                .to_vec(),
+            reload: Reload::Command(vec!["sh".into(), "-c".into(), "id".into()]),
         }
     }
 
@@ -255,66 +309,132 @@ mod tests {
     }
 
     #[test]
-    fn proxy_commands() {
-        let table: [(&str, &[&str], &[&str]); 4] = [
+    fn commands_are_the_hosts_or_the_operators_never_the_plugins() {
+        let mut operator = ext(&[]);
+        operator.proxy_validate_command =
+            Some(vec!["envoy".into(), "--mode".into(), "validate".into()]);
+        operator.proxy_reload = Some(ProxyReload::Command(vec!["hot-restart".into()]));
+        operator.proxy_config_path = Some("/etc/envoy/envoy.yaml".into());
+        let mut no_root = operator.clone();
+        no_root.proxy_config_path = None;
+        let mut slash = operator.clone();
+        slash.proxy_config_path = Some("/envoy.yaml".into());
+        // (extension, plugin's proxy, want proxy argv / validate / root, or the missing key)
+        type Case = (
+            Extension,
+            &'static str,
+            Result<(Vec<&'static str>, Vec<&'static str>, &'static str), &'static str>,
+        );
+        let table: Vec<Case> = vec![
             (
+                ext(&[]),
                 "nginx",
-                &[],
-                &["nginx", "-g", "daemon off;", "-c", "{config}"],
+                Ok((
+                    vec!["nginx", "-g", "daemon off;", "-c", "{config}"],
+                    vec!["nginx", "-t", "-q", "-c", "{config}"],
+                    "/etc/nginx",
+                )),
             ),
-            ("haproxy", &[], &["haproxy", "-W", "-db", "-f", "{config}"]),
             (
-                "nginx",
-                &["-g", "daemon off;"],
-                &["nginx", "-g", "daemon off;"],
+                ext(&[]),
+                "haproxy",
+                Ok((
+                    vec!["haproxy", "-W", "-db", "-f", "{config}"],
+                    vec!["haproxy", "-c", "-q", "-f", "{config}"],
+                    "/usr/local/etc/haproxy",
+                )),
             ),
-            ("envoy", &[], &["envoy"]),
+            (
+                ext(&["-g", "daemon off;"]),
+                "nginx",
+                Ok((
+                    vec!["nginx", "-g", "daemon off;"],
+                    vec!["nginx", "-t", "-q", "-c", "{config}"],
+                    "/etc/nginx",
+                )),
+            ),
+            (ext(&[]), "envoy", Err("ProxyValidateCommand")),
+            (
+                operator.clone(),
+                "envoy",
+                Ok((
+                    vec!["envoy"],
+                    vec!["envoy", "--mode", "validate"],
+                    "/etc/envoy",
+                )),
+            ),
+            (no_root, "envoy", Err("ProxyConfigPath")),
+            (slash, "envoy", Err("ProxyConfigPath")),
         ];
-        for (proxy, args, want) in table {
-            assert_eq!(
-                proxy_command(&ext(args), &info(proxy)),
-                want,
-                "{proxy} {args:?}"
-            );
+        for (ext, proxy, want) in table {
+            // The plugin's own commands (sh -c ...) are never used.
+            let got = AgentCommands::of(&ext, &info(proxy));
+            match (got, want) {
+                (Ok(c), Ok((run, validate, root))) => {
+                    assert_eq!(
+                        (c.proxy, c.validate, c.config_root.as_str()),
+                        (proxies::owned(&run), proxies::owned(&validate), root),
+                        "{proxy}"
+                    );
+                }
+                (Err(e), Err(key)) => {
+                    let e = e.to_string();
+                    assert!(
+                        e.contains(key) && e.contains(proxy) && e.contains("\"east\""),
+                        "{e}"
+                    );
+                }
+                (got, want) => panic!("{proxy}: got {got:?}, want {want:?}"),
+            }
         }
     }
 
     #[test]
-    fn token_secret_names_fit_swarm_and_follow_the_token() {
-        let a = token_secret_name("east", "token-1");
+    fn credentials_secret_names_fit_swarm_and_follow_the_token() {
+        let a = credentials_secret_name("east", "token-1");
         assert!(
             a.starts_with("sluice-agent-east-") && a.len() == "sluice-agent-east-".len() + 8,
             "{a}"
         );
-        assert_ne!(a, token_secret_name("east", "token-2"));
-        let long = token_secret_name(&"x".repeat(80), "t");
+        assert_ne!(a, credentials_secret_name("east", "token-2"));
+        let long = credentials_secret_name(&"x".repeat(80), "t");
         assert!(long.len() <= MAX_NAME_LEN, "{long}");
     }
 
     #[test]
     fn agent_delivery_env_names_cluster_endpoint_and_proxy() {
         let access = AgentAccess {
-            endpoint: "http://10.0.0.1:8080".into(),
-            token: "t".into(),
+            endpoint: "https://10.0.0.1:8080".into(),
+            credentials: crate::serve::Keyring::new(b"a daemon key, 16+ bytes".to_vec())
+                .credentials("east")
+                .unwrap(),
         };
-        let ProxyDelivery::Agent {
+        let Ok(ProxyDelivery::Agent {
             command,
             env,
             token,
-        } = agent_delivery(&ext(&[]), &info("nginx"), &access, None)
+        }) = agent_delivery(&ext(&[]), &info("nginx"), &access, None)
         else {
             panic!("agent delivery expected");
         };
         assert_eq!(command, [AGENT_BINARY, "agent"]);
         assert_eq!(token, None);
         for want in [
-            "SLUICE_ENDPOINT=http://10.0.0.1:8080",
+            "SLUICE_ENDPOINT=https://10.0.0.1:8080",
             "SLUICE_CLUSTER=east",
             "SLUICE_REPLICA={{.Task.Name}}",
-            "SLUICE_TOKEN_FILE=/run/secrets/sluice-agent-token",
+            "SLUICE_CREDENTIALS_FILE=/run/secrets/sluice-agent",
             r#"SLUICE_PROXY_CMD=["nginx","-g","daemon off;","-c","{config}"]"#,
+            r#"SLUICE_VALIDATE_CMD=["nginx","-t","-q","-c","{config}"]"#,
+            "SLUICE_RELOAD=HUP",
+            "SLUICE_CONFIG_ROOT=/etc/nginx",
         ] {
             assert!(env.iter().any(|e| e == want), "{want} missing from {env:?}");
         }
+        assert!(
+            !env.iter()
+                .any(|e| e.contains("pwned") || e.contains("BEGIN")),
+            "no plugin command and no key material in env: {env:?}"
+        );
     }
 }

@@ -46,6 +46,19 @@ pub enum ApplyError {
         owner: String,
     },
 
+    #[error(
+        "cluster {cluster:?}: hitless delivery runs no command a plugin chose, and plugin {plugin:?} drives proxy {proxy:?}, which has no built-in commands: set {missing} in [Extensions.{cluster}] (or Delivery = \"rolling\")"
+    )]
+    ProxyCommands {
+        cluster: String,
+        plugin: String,
+        proxy: String,
+        missing: String,
+    },
+
+    #[error("cluster {cluster:?}: agent credentials: {reason}")]
+    Credentials { cluster: String, reason: String },
+
     #[error("desired spec of service {service:?} is incomplete: {reason}")]
     InvalidSpec { service: String, reason: String },
 

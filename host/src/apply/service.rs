@@ -163,7 +163,7 @@ pub async fn remove_orphans(
             }
         }
         config_object::remove_superseded(engine, instance, &extension, None).await?;
-        super::agent::remove_token_secrets(engine, &extension, instance, None).await;
+        super::agent::remove_credentials_secrets(engine, &extension, instance, None).await;
         removed.push(name);
     }
     Ok(removed)

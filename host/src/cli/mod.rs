@@ -63,12 +63,20 @@ pub enum Command {
     /// What each proxy replica runs, from the daemon's API.
     Status {
         /// The daemon's API.
-        #[arg(long, env = "SLUICE_ENDPOINT", default_value = "http://127.0.0.1:8080")]
+        #[arg(
+            long,
+            env = "SLUICE_ENDPOINT",
+            default_value = "https://127.0.0.1:8080"
+        )]
         endpoint: String,
-        /// A file with a token (a cluster's or the admin token); without it the
-        /// admin token is derived from the daemon's key file.
+        /// An agent's credentials file (its cluster's view only, with
+        /// --cluster); without it the admin token and the channel's CA are
+        /// derived from the daemon's key file.
+        #[arg(long, requires = "cluster")]
+        credentials_file: Option<PathBuf>,
+        /// The cluster of --credentials-file.
         #[arg(long)]
-        token_file: Option<PathBuf>,
+        cluster: Option<String>,
         /// The daemon's key file (readable where the daemon runs).
         #[arg(long, env = "SLUICE_AGENT_KEY_FILE", default_value = sluice::serve::auth::DEFAULT_KEY_FILE)]
         agent_key_file: PathBuf,
@@ -121,9 +129,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Agent(settings) => Ok(sluice::agent::main(settings)),
         Command::Status {
             endpoint,
-            token_file,
+            credentials_file,
+            cluster,
             agent_key_file,
             json,
-        } => status::run(&endpoint, token_file.as_deref(), &agent_key_file, json),
+        } => status::run(
+            &endpoint,
+            credentials_file.as_deref().zip(cluster.as_deref()),
+            &agent_key_file,
+            json,
+        ),
     }
 }

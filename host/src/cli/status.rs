@@ -6,24 +6,29 @@ use std::process::ExitCode;
 use anyhow::Context;
 use sluice::agent::client::DaemonClient;
 use sluice::serve::Keyring;
-use sluice::serve::auth::ADMIN;
 use sluice::serve::wire::{StatusDoc, now_ms};
+use sluice::trust::Credentials;
 
-/// The admin token from `token_file`, else derived from the daemon's key.
+/// With `credentials_file` (an agent's), that cluster's view; else the full
+/// view, with the admin token and the CA derived from the daemon's key.
 pub fn run(
     endpoint: &str,
-    token_file: Option<&Path>,
+    credentials_file: Option<(&Path, &str)>,
     key_file: &Path,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let token = match token_file {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading the token file {}", path.display()))?,
-        None => Keyring::load(key_file)
-            .context("deriving the admin token (pass --token-file to use a token instead)")?
-            .token(ADMIN),
+    let client = match credentials_file {
+        Some((path, cluster)) => {
+            let creds = Credentials::load(path, cluster)?;
+            DaemonClient::new(endpoint, &creds.token, creds.tls()?)?
+        }
+        None => {
+            let keys = Keyring::load(key_file).context(
+                "deriving the admin token (pass --credentials-file and --cluster to use an agent's credentials instead)",
+            )?;
+            DaemonClient::new(endpoint, &keys.admin_token(), keys.admin_tls()?)?
+        }
     };
-    let client = DaemonClient::new(endpoint, &token)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -83,6 +83,8 @@ impl Extension {
             proxy_args: Vec::new(),
             proxy_service_name: proxy_service_name(name),
             proxy_config_path: None,
+            proxy_validate_command: None,
+            proxy_reload: None,
             proxy_replicas: PROXY_REPLICAS,
             proxy_stop_signal: PROXY_STOP_SIGNAL.to_owned(),
             proxy_stop_grace_period: PROXY_STOP_GRACE_PERIOD,

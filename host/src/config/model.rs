@@ -52,6 +52,13 @@ pub enum Delivery {
     Rolling,
 }
 
+/// `ProxyReload`: a signal name (a string) or a command (a list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxyReload {
+    Signal(String),
+    Command(Vec<String>),
+}
+
 /// One `[Extensions.NAME]` block: one service cluster.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Extension {
@@ -79,8 +86,15 @@ pub struct Extension {
     pub proxy_args: Vec<String>,
     /// `ProxyServiceName`; unset → `sluice-proxy-<name>` (unique per extension).
     pub proxy_service_name: String,
-    /// `ProxyConfigPath`; None → the plugin's default.
+    /// `ProxyConfigPath`; None → the proxy kind's built-in path (else the
+    /// plugin's default).
     pub proxy_config_path: Option<String>,
+    /// `ProxyValidateCommand` (Sluice): argv with `{config}` that checks a
+    /// config in the proxy container; None → the proxy kind's built-in one.
+    pub proxy_validate_command: Option<Vec<String>>,
+    /// `ProxyReload` (Sluice): how a running proxy loads a new config; None
+    /// → the proxy kind's built-in way.
+    pub proxy_reload: Option<ProxyReload>,
     pub proxy_replicas: u64,
     pub proxy_stop_signal: String,
     pub proxy_stop_grace_period: Duration,

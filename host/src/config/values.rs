@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::duration::parse_go_duration;
 use super::error::{ConfigError, Pos};
+use super::model::ProxyReload;
 
 pub(crate) type Item<'i> = Spanned<DeValue<'i>>;
 
@@ -117,6 +118,39 @@ impl<'t> Reader<'t> {
                 _ => Err(self.wrong_type(&format!("{key}[{i}]"), element, "a string")),
             })
             .collect()
+    }
+
+    /// A command: a non-empty array of strings, the program not empty.
+    pub fn argv(&self, key: &str, item: &Item<'_>) -> Result<Vec<String>, ConfigError> {
+        let argv = self.strings(key, item)?;
+        if argv.first().is_none_or(|p| p.is_empty()) {
+            return Err(self.bad(key, item, "the command is empty"));
+        }
+        Ok(argv)
+    }
+
+    /// `ProxyReload`: a signal name ("HUP", "SIGUSR2") or a command.
+    pub fn reload(&self, key: &str, item: &Item<'_>) -> Result<ProxyReload, ConfigError> {
+        match item.get_ref() {
+            DeValue::String(s) => {
+                let upper = s.trim().to_ascii_uppercase();
+                let full = if upper.starts_with("SIG") {
+                    upper
+                } else {
+                    format!("SIG{upper}")
+                };
+                match <nix::sys::signal::Signal as std::str::FromStr>::from_str(&full) {
+                    Ok(_) => Ok(ProxyReload::Signal(s.trim().to_owned())),
+                    Err(_) => Err(self.bad(
+                        key,
+                        item,
+                        format!("{s:?} is not a signal name such as \"HUP\" or \"SIGUSR2\""),
+                    )),
+                }
+            }
+            DeValue::Array(_) => self.argv(key, item).map(ProxyReload::Command),
+            _ => Err(self.wrong_type(key, item, "a signal name or a command (array of strings)")),
+        }
     }
 
     pub fn table<'a, 'i>(

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use crate::apply::AgentAccess;
 use crate::config::Config;
 use crate::render::Revision;
-use crate::serve::wire::RevisionDoc;
+use crate::serve::wire::{FileDoc, RevisionDoc};
 use crate::serve::{Keyring, Publisher};
+use crate::trust::certs::CertError;
 
 pub(super) struct Agents {
     publisher: Publisher,
@@ -25,27 +26,45 @@ impl Agents {
     }
 
     pub(super) fn offer(&self, cluster: &str, revision: &Revision) {
-        self.publisher
-            .offer(RevisionDoc::from_revision(cluster, revision));
+        self.publisher.offer(revision_doc(cluster, revision));
     }
 
-    pub(super) fn access(&self, cluster: &str) -> AgentAccess {
-        AgentAccess {
+    pub(super) fn access(&self, cluster: &str) -> Result<AgentAccess, CertError> {
+        Ok(AgentAccess {
             endpoint: self.endpoint.clone(),
-            token: self.keys.token(cluster),
-        }
+            credentials: self.keys.credentials(cluster)?,
+        })
+    }
+}
+
+/// What the agents get of a revision: its files (the plugin's commands
+/// stay behind; the agents run their own). The store sets `seq`.
+pub(super) fn revision_doc(cluster: &str, revision: &Revision) -> RevisionDoc {
+    RevisionDoc {
+        cluster: cluster.to_owned(),
+        hash: revision.hash.clone(),
+        seq: 0,
+        files: revision
+            .files
+            .iter()
+            .map(|f| FileDoc {
+                path: f.path.clone(),
+                contents: f.contents.clone(),
+            })
+            .collect(),
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "hitless delivery needs an address where proxy tasks reach this daemon: set EndpointOverride (e.g. \"http://10.0.0.5:8080\"), or run on a Swarm manager"
+    "hitless delivery needs an address where proxy tasks reach this daemon: set EndpointOverride (e.g. \"https://10.0.0.5:8080\"), or run on a Swarm manager"
 )]
 pub struct NoEndpoint;
 
 /// The API's URL as the proxy tasks see it: `EndpointOverride` (a bare
-/// `host:port` gets `http://`), else this manager's Swarm address with the
-/// port the API listens on.
+/// `host:port` gets `https://`; `http://` becomes `https://`, the API
+/// speaks nothing else), else this manager's Swarm address with the port the
+/// API listens on.
 pub(super) fn endpoint(
     config: &Config,
     node_addr: Option<&str>,
@@ -57,18 +76,38 @@ pub(super) fn endpoint(
         .filter(|u| !u.is_empty())
     {
         let url = url.trim_end_matches('/');
-        return Ok(if url.contains("://") {
-            url.to_owned()
-        } else {
-            format!("http://{url}")
-        });
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .unwrap_or(url);
+        return Ok(format!("https://{rest}"));
     }
     let addr = node_addr.filter(|a| !a.is_empty()).ok_or(NoEndpoint)?;
     Ok(if addr.contains(':') {
-        format!("http://[{addr}]:{port}")
+        format!("https://[{addr}]:{port}")
     } else {
-        format!("http://{addr}:{port}")
+        format!("https://{addr}:{port}")
     })
+}
+
+/// The names the daemon's certificate is for: the endpoint's host, and
+/// loopback for `sluice status` on the daemon's own machine.
+pub(super) fn server_names(endpoint: &str) -> Vec<String> {
+    let rest = endpoint.strip_prefix("https://").unwrap_or(endpoint);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if !host.is_empty() && !names.iter().any(|n| n == host) {
+        names.push(host.to_owned());
+    }
+    names
 }
 
 #[cfg(test)]
@@ -78,21 +117,34 @@ mod tests {
     #[test]
     fn endpoints() {
         let table: [(Option<&str>, Option<&str>, Option<&str>); 6] = [
-            (None, Some("10.213.0.1"), Some("http://10.213.0.1:8080")),
-            (None, Some("fd00::1"), Some("http://[fd00::1]:8080")),
+            (None, Some("10.213.0.1"), Some("https://10.213.0.1:8080")),
+            (None, Some("fd00::1"), Some("https://[fd00::1]:8080")),
             (
                 Some("10.0.0.5:9000"),
                 Some("10.213.0.1"),
-                Some("http://10.0.0.5:9000"),
+                Some("https://10.0.0.5:9000"),
             ),
             (
                 Some("http://sluice.internal:80/"),
                 None,
-                Some("http://sluice.internal:80"),
+                Some("https://sluice.internal:80"),
             ),
             (None, None, None),
             (None, Some(""), None),
         ];
+        for (endpoint, want) in [
+            ("https://10.213.0.1:8080", "10.213.0.1"),
+            ("https://[fd00::1]:8080", "fd00::1"),
+            ("https://sluice.internal:80", "sluice.internal"),
+            ("https://127.0.0.1:80", "127.0.0.1"),
+        ] {
+            let names = server_names(endpoint);
+            assert!(names.iter().any(|n| n == want), "{endpoint}: {names:?}");
+            assert!(
+                names.iter().any(|n| n == "localhost"),
+                "{endpoint}: {names:?}"
+            );
+        }
         for (over, node, want) in table {
             let mut config = Config::new();
             config.endpoint_override = over.map(str::to_owned);

@@ -93,17 +93,25 @@ pub async fn run_reloading(
         Err(e) if hitless_clusters(&config) => return Err(e.into()),
         Err(_) => String::new(),
     };
-    let store = Arc::new(Store::new());
+    let store = Arc::new(Store::new(keys.signer().clone()));
     let keys = Arc::new(keys);
+    let names = agents::server_names(&endpoint);
+    let server_cert = keys
+        .authority()
+        .server(&names)
+        .context("the API's TLS certificate")?;
+    let tls = crate::trust::tls::server_config(&keys.authority().ca().cert_pem, &server_cert)
+        .context("the API's TLS configuration")?;
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(serve::run(
         listener,
         Api::new(store.clone(), keys.clone()),
+        Arc::new(tls),
         async move {
             let _ = api_stopped.await;
         },
     ));
-    tracing::info!(listen = %addr, agents_reach = %endpoint, "API serving");
+    tracing::info!(listen = %addr, agents_reach = %endpoint, certificate_for = ?names, "API serving (TLS)");
     let agents = agents::Agents::new(Publisher::spawn(store), keys, endpoint);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

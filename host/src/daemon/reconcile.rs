@@ -153,17 +153,25 @@ impl Reconciler {
                 // when what the agents run with does.
                 Delivery::Hitless => {
                     self.agents.offer(name, &revision);
-                    apply::apply_hitless(
-                        &self.engine,
-                        ext,
-                        cluster,
-                        &revision.info,
-                        &snapshot,
-                        &self.instance,
-                        &self.agents.access(name),
-                    )
-                    .instrument(span.clone())
-                    .await
+                    match self.agents.access(name) {
+                        Ok(access) => {
+                            apply::apply_hitless(
+                                &self.engine,
+                                ext,
+                                cluster,
+                                &revision.info,
+                                &snapshot,
+                                &self.instance,
+                                &access,
+                            )
+                            .instrument(span.clone())
+                            .await
+                        }
+                        Err(e) => Err(apply::ApplyError::Credentials {
+                            cluster: name.clone(),
+                            reason: e.to_string(),
+                        }),
+                    }
                 }
             };
             match applied {

@@ -64,8 +64,12 @@ pub fn render_with(
     warnings: Vec<Diagnostic>,
 ) -> Result<Revision, PluginError> {
     let input = &plan.input;
+    // The host's path for a proxy kind it knows; the plugin's only for others.
     let config_path = match input.cluster.config_path.as_str() {
-        "" => plugin.info().default_config_path.as_str(),
+        "" => crate::proxies::builtin(&plugin.info().proxy)
+            .map_or(plugin.info().default_config_path.as_str(), |k| {
+                k.config_path
+            }),
         set => set,
     };
     let files = plugin.render_at(input, config_path)?;

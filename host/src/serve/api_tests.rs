@@ -3,31 +3,45 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::wire::{AgentReport, FileDoc, ReloadDoc, RevisionDoc};
+use super::wire::{AgentReport, FileDoc, RevisionDoc};
 use super::*;
-use crate::agent::client::DaemonClient;
+use crate::agent::client::{DaemonClient, SignedAnswer};
 
 struct Server {
     url: String,
+    addr: std::net::SocketAddr,
     store: Arc<Store>,
     keys: Arc<Keyring>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+fn test_keys() -> Keyring {
+    Keyring::new(b"test key, sixteen bytes or more".to_vec())
+}
+
 async fn server(poll_timeout: Duration) -> Server {
+    server_with(poll_timeout, Limits::default()).await
+}
+
+async fn server_with(poll_timeout: Duration, limits: Limits) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let store = Arc::new(Store::new());
-    let keys = Arc::new(Keyring::new(b"test key, sixteen bytes or more".to_vec()));
+    let addr = listener.local_addr().unwrap();
+    let url = format!("https://{addr}");
+    let keys = Arc::new(test_keys());
+    let store = Arc::new(Store::new(keys.signer().clone()));
     let mut api = Api::new(store.clone(), keys.clone());
     api.poll_timeout = poll_timeout;
+    api.limits = limits;
+    let cert = keys.authority().server(&["127.0.0.1".into()]).unwrap();
+    let tls = crate::trust::tls::server_config(&keys.authority().ca().cert_pem, &cert).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, api, async {
+    let task = tokio::spawn(run(listener, api, Arc::new(tls), async {
         let _ = stopped.await;
     }));
     Server {
         url,
+        addr,
         store,
         keys,
         stop: Some(stop),
@@ -36,8 +50,23 @@ async fn server(poll_timeout: Duration) -> Server {
 }
 
 impl Server {
-    fn client(&self, token: &str) -> DaemonClient {
-        DaemonClient::new(&self.url, token).unwrap()
+    /// An agent of `cluster`: its certificate, and `token`.
+    fn agent(&self, cluster: &str, token: &str) -> DaemonClient {
+        let creds = self.keys.credentials(cluster).unwrap();
+        DaemonClient::new(&self.url, token, creds.tls().unwrap()).unwrap()
+    }
+
+    /// `cluster`'s agent as the daemon made it.
+    fn client(&self, cluster: &str) -> DaemonClient {
+        self.agent(cluster, &self.keys.cluster_token(cluster))
+    }
+
+    /// No client certificate (as `sluice status`), trusting the daemon's CA.
+    fn anonymous(&self, token: &str) -> DaemonClient {
+        let tls =
+            crate::trust::tls::client_config(&self.keys.authority().ca().cert_pem, None, "test")
+                .unwrap();
+        DaemonClient::new(&self.url, token, tls).unwrap()
     }
 }
 
@@ -45,13 +74,22 @@ fn doc(cluster: &str, hash: &str) -> RevisionDoc {
     RevisionDoc {
         cluster: cluster.into(),
         hash: hash.into(),
+        seq: 0,
         files: vec![FileDoc {
             path: "/etc/nginx/nginx.conf".into(),
             contents: format!("# {hash}\n"),
         }],
-        validate_command: vec!["nginx".into(), "-t".into(), "-c".into(), "{config}".into()],
-        reload: ReloadDoc::Signal("HUP".into()),
     }
+}
+
+/// The revision in a poll's answer, its signature checked.
+fn opened(s: &Server, answer: Option<SignedAnswer>) -> Option<RevisionDoc> {
+    let a = answer?;
+    let verifier = crate::trust::Verifier::new(vec![s.keys.signer().public_key()]);
+    verifier
+        .verify(a.signature.as_deref(), &a.body)
+        .expect("signed by the daemon");
+    Some(serde_json::from_slice(&a.body).unwrap())
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -59,10 +97,11 @@ const WAIT: Duration = Duration::from_secs(5);
 #[tokio::test]
 async fn long_poll_answers_the_moment_a_revision_is_published() {
     let s = server(Duration::from_secs(10)).await;
-    let east = s.client(&s.keys.token("east"));
+    let east = s.client("east");
     s.store.publish(&doc("east", "h1"));
-    let got = east.poll("east", "", "r1", None, WAIT).await.unwrap();
-    assert_eq!(got, Some(doc("east", "h1")));
+    let got = opened(&s, east.poll("east", "", "r1", None, WAIT).await.unwrap()).unwrap();
+    assert_eq!((got.cluster.as_str(), got.hash.as_str()), ("east", "h1"));
+    assert!(got.seq > 0);
 
     let poll = tokio::spawn(async move {
         let started = Instant::now();
@@ -72,7 +111,10 @@ async fn long_poll_answers_the_moment_a_revision_is_published() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.store.publish(&doc("east", "h2"));
     let (got, took) = poll.await.unwrap();
-    assert_eq!(got.unwrap().map(|d| d.hash).as_deref(), Some("h2"));
+    assert_eq!(
+        opened(&s, got.unwrap()).map(|d| d.hash).as_deref(),
+        Some("h2")
+    );
     assert!(
         took < Duration::from_millis(300 + 200),
         "answered {took:?} after the poll began"
@@ -83,7 +125,7 @@ async fn long_poll_answers_the_moment_a_revision_is_published() {
 async fn long_poll_ends_with_204_when_nothing_is_newer() {
     let s = server(Duration::from_millis(400)).await;
     s.store.publish(&doc("east", "h1"));
-    let east = s.client(&s.keys.token("east"));
+    let east = s.client("east");
     let started = Instant::now();
     // The server caps the wait the client asks for.
     let got = east.poll("east", "h1", "r1", None, WAIT).await.unwrap();
@@ -96,7 +138,7 @@ async fn long_poll_ends_with_204_when_nothing_is_newer() {
 }
 
 #[tokio::test]
-async fn tokens_open_only_their_own_cluster() {
+async fn cluster_routes_need_the_clusters_certificate_and_token() {
     let s = server(Duration::from_millis(100)).await;
     s.store.publish(&doc("east", "h1"));
     s.store.publish(&doc("west", "h2"));
@@ -107,82 +149,262 @@ async fn tokens_open_only_their_own_cluster() {
         time_ms: 0,
         reloads: 0,
     };
-    let table: [(&str, String, Option<u16>); 5] = [
-        ("east", s.keys.token("east"), None),
-        ("west", s.keys.token("east"), Some(403)),
-        ("east", s.keys.token(auth::ADMIN), Some(403)),
-        ("east", String::new(), Some(401)),
-        ("east", "deadbeef".into(), Some(403)),
+    let other_daemon = Keyring::new(b"some other daemon key".to_vec());
+    let east_token = s.keys.cluster_token("east");
+    // (case, client, cluster asked for, expected HTTP status or None for OK)
+    let table: Vec<(&str, DaemonClient, &str, Option<u16>)> = vec![
+        ("own cluster", s.client("east"), "east", None),
+        ("another cluster", s.client("east"), "west", Some(403)),
+        (
+            "east's token with west's certificate",
+            s.agent("west", &east_token),
+            "east",
+            Some(403),
+        ),
+        (
+            "admin token",
+            s.agent("east", &s.keys.admin_token()),
+            "east",
+            Some(403),
+        ),
+        ("no token", s.agent("east", ""), "east", Some(401)),
+        (
+            "bogus token",
+            s.agent("east", "deadbeef"),
+            "east",
+            Some(403),
+        ),
+        (
+            "token without a certificate",
+            s.anonymous(&east_token),
+            "east",
+            Some(403),
+        ),
+        (
+            "another daemon's token",
+            s.agent("east", &other_daemon.cluster_token("east")),
+            "east",
+            Some(403),
+        ),
     ];
-    for (cluster, token, want) in table {
-        let c = s.client(&token);
+    for (case, c, cluster, want) in table {
         let poll = c.poll(cluster, "", "r1", None, WAIT).await;
-        assert_eq!(
-            poll.err().and_then(|e| e.status()),
-            want,
-            "poll {cluster} {token:?}"
-        );
+        assert_eq!(poll.err().and_then(|e| e.status()), want, "poll: {case}");
         let sent = c.report(cluster, &report).await;
-        assert_eq!(
-            sent.err().and_then(|e| e.status()),
-            want,
-            "report {cluster} {token:?}"
-        );
+        assert_eq!(sent.err().and_then(|e| e.status()), want, "report: {case}");
     }
 }
 
 #[tokio::test]
-async fn status_shows_reports_and_needs_a_known_token() {
+async fn only_the_channels_ca_opens_a_connection() {
+    let s = server(Duration::from_millis(100)).await;
+    s.store.publish(&doc("east", "h1"));
+    let other = Keyring::new(b"some other daemon key".to_vec());
+    // A client certificate of another CA: the handshake fails.
+    let foreign = other.credentials("east").unwrap();
+    let tls = crate::trust::tls::client_config(
+        &format!("{}{}", s.keys.authority().ca().cert_pem, foreign.ca),
+        Some((&foreign.cert, &foreign.key)),
+        "test",
+    )
+    .unwrap();
+    let c = DaemonClient::new(&s.url, &s.keys.cluster_token("east"), tls).unwrap();
+    let err = c.poll("east", "", "r1", None, WAIT).await.unwrap_err();
+    assert_eq!(err.status(), None, "{err}");
+    // An agent trusting another CA refuses this server.
+    let c =
+        DaemonClient::new(&s.url, &other.cluster_token("east"), foreign.tls().unwrap()).unwrap();
+    let err = c
+        .poll("east", "", "r1", None, WAIT)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("certificate"), "{err}");
+    // Plain http is not spoken, and an agent will not try it.
+    let plain = format!("http://{}", s.addr);
+    let err = DaemonClient::new(
+        &plain,
+        "t",
+        s.keys.credentials("east").unwrap().tls().unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("plain http is refused"), "{err}");
+}
+
+#[tokio::test]
+async fn reports_are_authorised_before_their_body_is_read() {
+    let s = server(Duration::from_millis(100)).await;
+    let url = |path: &str| format!("{}{path}", s.url);
+    // Raw requests through the agent's TLS, without the client's JSON.
+    let creds = s.keys.credentials("east").unwrap();
+    let http = post_as_agent(&creds, &url("/v2/clusters/east/status"));
+    // No token: 401 whatever the body.
+    assert_eq!(http(None, b"{not json".to_vec()).await, 401);
+    assert_eq!(http(None, vec![b'x'; 1 << 20]).await, 401);
+    let token = s.keys.cluster_token("east");
+    assert_eq!(http(Some(&token), b"{not json".to_vec()).await, 400);
+    assert_eq!(http(Some(&token), vec![b' '; 1 << 20]).await, 413);
+}
+
+/// POST with the agent's TLS; the status code.
+fn post_as_agent(
+    creds: &crate::trust::Credentials,
+    url: &str,
+) -> impl Fn(Option<&str>, Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>
++ use<> {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let tls = creds.tls().unwrap();
+    let url = url.to_owned();
+    move |token, body| {
+        let tls = tls.clone();
+        let url = url.clone();
+        let token = token.map(str::to_owned);
+        Box::pin(async move {
+            let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            connector.enforce_http(false);
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_only()
+                .enable_http1()
+                .wrap_connector(connector);
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build::<_, Full<Bytes>>(https);
+            let mut req = hyper::Request::post(&url);
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let resp = client
+                .request(req.body(Full::new(Bytes::from(body))).unwrap())
+                .await;
+            resp.map(|r| r.status().as_u16()).unwrap_or(0)
+        })
+    }
+}
+
+#[tokio::test]
+async fn status_is_scoped_to_the_callers_cluster() {
     let s = server(Duration::from_millis(100)).await;
     s.store.publish(&doc("east", "h2"));
-    let east = s.client(&s.keys.token("east"));
-    east.report(
-        "east",
-        &AgentReport {
-            replica: "proxy.1".into(),
-            running: Some("h1".into()),
-            failed: Some(wire::Failure {
-                revision: "h2".into(),
-                message: "nginx: [emerg] unknown directive".into(),
-            }),
-            time_ms: 0,
-            reloads: 0,
-        },
-    )
-    .await
-    .unwrap();
-    for token in [s.keys.token("east"), s.keys.token(auth::ADMIN)] {
-        let status = s.client(&token).status().await.unwrap();
-        let east = &status.clusters["east"];
-        assert_eq!(east.revision.as_deref(), Some("h2"));
-        let r = &east.replicas["proxy.1"];
-        assert_eq!(r.running.as_deref(), Some("h1"));
-        assert!(
-            r.failed
-                .as_ref()
-                .unwrap()
-                .message
-                .contains("unknown directive")
-        );
-    }
+    s.store.publish(&doc("west", "w1"));
+    s.client("east")
+        .report(
+            "east",
+            &AgentReport {
+                replica: "proxy.1".into(),
+                running: Some("h1".into()),
+                failed: Some(wire::Failure {
+                    revision: "h2".into(),
+                    message: "nginx: [emerg] unknown directive".into(),
+                }),
+                time_ms: 0,
+                reloads: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let admin = s.anonymous(&s.keys.admin_token()).status().await.unwrap();
+    assert_eq!(admin.clusters.keys().collect::<Vec<_>>(), ["east", "west"]);
+    let east = &admin.clusters["east"];
+    assert_eq!(east.revision.as_deref(), Some("h2"));
+    let r = &east.replicas["proxy.1"];
+    assert_eq!(r.running.as_deref(), Some("h1"));
+    assert!(
+        r.failed
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("unknown directive")
+    );
+    let own = s.client("east").status().await.unwrap();
+    assert_eq!(
+        own.clusters.keys().collect::<Vec<_>>(),
+        ["east"],
+        "a cluster sees only itself"
+    );
     let table = [
         (String::new(), 401),
-        (s.keys.token("nowhere"), 403),
+        (s.keys.cluster_token("nowhere"), 403),
+        (s.keys.cluster_token("admin"), 403),
         (
-            Keyring::new(b"some other daemon key".to_vec()).token(auth::ADMIN),
+            Keyring::new(b"some other daemon key".to_vec()).admin_token(),
             403,
         ),
     ];
     for (token, want) in table {
-        let err = s.client(&token).status().await.unwrap_err();
+        let err = s.anonymous(&token).status().await.unwrap_err();
         assert_eq!(err.status(), Some(want), "{token:?}: {err}");
     }
 }
 
 #[tokio::test]
+async fn half_open_connections_neither_stay_nor_starve_agents() {
+    use tokio::io::AsyncReadExt;
+    let limits = Limits {
+        max_connections: 64,
+        handshake: Duration::from_millis(500),
+        request_head: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let s = server_with(Duration::from_secs(5), limits).await;
+    s.store.publish(&doc("east", "h1"));
+    // 40 connections that never start TLS (slowloris), under the cap.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(tokio::net::TcpStream::connect(s.addr).await.unwrap());
+    }
+    let started = Instant::now();
+    let got = s
+        .client("east")
+        .poll("east", "", "r1", None, WAIT)
+        .await
+        .unwrap();
+    assert!(got.is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // Each is closed by the server after the handshake limit.
+    for mut c in idle {
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(3), c.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "still open: {read:?}"
+        );
+    }
+    // Over the cap, new connections are closed at once, and the server
+    // serves again once the holders are gone.
+    let mut hold = Vec::new();
+    for _ in 0..64 {
+        hold.push(tokio::net::TcpStream::connect(s.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut extra = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let mut buf = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(1), extra.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "over the cap: {read:?}"
+    );
+    drop(hold);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        s.client("east")
+            .poll("east", "", "r1", None, WAIT)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
 async fn shutdown_ends_pending_long_polls() {
     let mut s = server(Duration::from_secs(30)).await;
-    let east = s.client(&s.keys.token("east"));
+    let east = s.client("east");
     let poll = tokio::spawn(async move { east.poll("east", "", "r1", None, WAIT).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();

@@ -1,20 +1,23 @@
-//! Per-cluster bearer tokens: HMAC-SHA256(daemon key, cluster name), hex. An
-//! agent holds only its own cluster's token, so it cannot read another
-//! cluster's config; the daemon stores no tokens, only the key.
+//! The daemon's key and what derives from it ([`crate::trust`]): per-cluster
+//! bearer tokens and the admin token (HMAC-SHA256 in separate namespaces, so
+//! no cluster name yields the admin token), the revision signing key, the
+//! agent channel's CA and each cluster's client certificate. The daemon
+//! stores nothing but the key.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
-/// The subject of the token that opens `/v1/status` without a cluster.
-pub const ADMIN: &str = "admin";
+use crate::trust::certs::{CertError, fingerprint};
+use crate::trust::derive::{Purpose, mac, seed};
+use crate::trust::{Authority, Credentials, Signer};
 
 /// Where the daemon keeps its generated key by default.
 pub const DEFAULT_KEY_FILE: &str = "/var/lib/sluice/agent.key";
-
 /// Shorter keys are refused: a guessable key makes every token guessable.
 const MIN_KEY_BYTES: usize = 16;
 
@@ -34,6 +37,10 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct Keyring {
     key: Vec<u8>,
+    signer: Arc<Signer>,
+    authority: Arc<Authority>,
+    /// Client certificate fingerprints by cluster, issued on first use.
+    clients: Arc<Mutex<HashMap<String, [u8; 32]>>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -44,26 +51,94 @@ impl std::fmt::Debug for Keyring {
 
 impl Keyring {
     pub fn new(key: impl Into<Vec<u8>>) -> Keyring {
-        Keyring { key: key.into() }
+        let key = key.into();
+        let signer = Signer::from_seed(&seed(&key, Purpose::RevisionSigning, ""));
+        // Only rcgen's own encoding could fail here, for any key alike.
+        let authority = Authority::derive(&key).expect("the channel CA derives from any key");
+        Keyring {
+            key,
+            signer: Arc::new(signer),
+            authority: Arc::new(authority),
+            clients: Arc::default(),
+        }
     }
 
-    /// The bearer token of `subject` (a cluster name, or [`ADMIN`]).
-    pub fn token(&self, subject: &str) -> String {
-        hex::encode(self.mac(subject).finalize().into_bytes())
+    /// The bearer token of `cluster`'s agents.
+    pub fn cluster_token(&self, cluster: &str) -> String {
+        hex::encode(
+            mac(&self.key, Purpose::ClusterToken, cluster)
+                .finalize()
+                .into_bytes(),
+        )
     }
 
-    /// Constant-time check of `presented` against `subject`'s token.
-    pub fn verify(&self, subject: &str, presented: &str) -> bool {
-        let Ok(bytes) = hex::decode(presented.trim()) else {
-            return false;
+    /// The bearer token with the full view of `/v2/status`.
+    pub fn admin_token(&self) -> String {
+        hex::encode(
+            mac(&self.key, Purpose::AdminToken, "")
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
+    /// Constant-time check of `presented` against `cluster`'s token.
+    pub fn verify_cluster(&self, cluster: &str, presented: &str) -> bool {
+        verify(mac(&self.key, Purpose::ClusterToken, cluster), presented)
+    }
+
+    /// Constant-time check of `presented` against the admin token.
+    pub fn verify_admin(&self, presented: &str) -> bool {
+        verify(mac(&self.key, Purpose::AdminToken, ""), presented)
+    }
+
+    /// The key revisions are signed with.
+    pub fn signer(&self) -> &Arc<Signer> {
+        &self.signer
+    }
+
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Whether `cert_der` is the client certificate of `cluster`.
+    pub fn is_client_of(&self, cluster: &str, cert_der: &[u8]) -> bool {
+        let presented = fingerprint(cert_der);
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let expected = match clients.get(cluster) {
+            Some(fp) => *fp,
+            None => match self.authority.client(cluster) {
+                Ok(issued) => {
+                    let fp = fingerprint(&issued.cert_der);
+                    // Bounded: only clusters that presented a valid chain get here.
+                    if clients.len() < 4096 {
+                        clients.insert(cluster.to_owned(), fp);
+                    }
+                    fp
+                }
+                Err(_) => return false,
+            },
         };
-        self.mac(subject).verify_slice(&bytes).is_ok()
+        // Certificates are public: no secret to leak through timing.
+        presented == expected
     }
 
-    fn mac(&self, subject: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(subject.as_bytes());
-        mac
+    /// TLS for a client of the API with the full view (`sluice status` with
+    /// the admin token): trusts the channel's CA, shows no certificate.
+    pub fn admin_tls(&self) -> Result<rustls::ClientConfig, crate::trust::tls::TlsError> {
+        crate::trust::tls::client_config(&self.authority.ca().cert_pem, None, "the admin client")
+    }
+
+    /// Everything `cluster`'s agents need, as their Docker secret holds it.
+    pub fn credentials(&self, cluster: &str) -> Result<Credentials, CertError> {
+        let client = self.authority.client(cluster)?;
+        Ok(Credentials {
+            cluster: cluster.to_owned(),
+            token: self.cluster_token(cluster),
+            ca: self.authority.ca().cert_pem.clone(),
+            cert: client.cert_pem,
+            key: client.key_pem,
+            revision_keys: vec![self.signer.public_key().to_hex()],
+        })
     }
 
     /// The key in `path` (trailing whitespace ignored).
@@ -124,6 +199,14 @@ impl Keyring {
     }
 }
 
+/// Constant-time: the MAC of the expected token checks the presented one.
+fn verify(mac: hmac::Hmac<sha2::Sha256>, presented: &str) -> bool {
+    let Ok(bytes) = hex::decode(presented.trim()) else {
+        return false;
+    };
+    mac.verify_slice(&bytes).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +214,7 @@ mod tests {
     #[test]
     fn tokens_are_per_subject_and_verify_only_their_own() {
         let keys = Keyring::new(b"0123456789abcdef0123".to_vec());
-        let (a, b) = (keys.token("east"), keys.token("west"));
+        let (a, b) = (keys.cluster_token("east"), keys.cluster_token("west"));
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
         let table = [
@@ -141,13 +224,42 @@ mod tests {
             ("west", a.as_str(), false),
             ("east", "", false),
             ("east", "not hex", false),
-            (ADMIN, a.as_str(), false),
         ];
-        for (subject, token, ok) in table {
-            assert_eq!(keys.verify(subject, token), ok, "{subject} {token:?}");
+        for (cluster, token, ok) in table {
+            assert_eq!(
+                keys.verify_cluster(cluster, token),
+                ok,
+                "{cluster} {token:?}"
+            );
         }
         let other = Keyring::new(b"another key, other tokens".to_vec());
-        assert!(!other.verify("east", &a));
+        assert!(!other.verify_cluster("east", &a));
+    }
+
+    #[test]
+    fn no_cluster_name_yields_the_admin_token() {
+        let keys = Keyring::new(b"0123456789abcdef0123".to_vec());
+        for name in ["admin", "", "ADMIN", "admin\0"] {
+            assert!(!keys.verify_admin(&keys.cluster_token(name)), "{name:?}");
+        }
+        assert!(keys.verify_admin(&keys.admin_token()));
+        assert!(!keys.verify_cluster("admin", &keys.admin_token()));
+    }
+
+    #[test]
+    fn client_certificates_open_only_their_cluster() {
+        let keys = Keyring::new(b"0123456789abcdef0123".to_vec());
+        let east = keys.credentials("east").unwrap();
+        let der = |pem: &str| {
+            use rustls_pki_types::pem::PemObject;
+            rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+        };
+        assert!(keys.is_client_of("east", &der(&east.cert)));
+        assert!(!keys.is_client_of("west", &der(&east.cert)));
+        let other = Keyring::new(b"another daemon key, 16+".to_vec());
+        assert!(!keys.is_client_of("east", &der(&other.credentials("east").unwrap().cert)));
+        assert_eq!(east.cluster, "east");
+        assert!(east.verifier().is_ok() && east.tls().is_ok());
     }
 
     #[test]
@@ -158,7 +270,7 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let again = Keyring::load_or_create(&path).unwrap();
-        assert_eq!(first.token("east"), again.token("east"));
+        assert_eq!(first.cluster_token("east"), again.cluster_token("east"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,14 +1,19 @@
-//! The daemon's HTTP API on `ListenAddr`, for the proxy agents (hitless
+//! The daemon's HTTPS API on `ListenAddr`, for the proxy agents (hitless
 //! delivery) and for `sluice status`:
 //!
-//! - `GET /v1/clusters/{name}/revision?have=HASH[&replica=R][&wait=S]`:
+//! - `GET /v2/clusters/{name}/revision?have=HASH[&replica=R][&wait=S]`:
 //!   long-poll; the cluster's newest revision ([`wire::RevisionDoc`]) as soon
-//!   as its hash is not `have`, else 204 after the poll timeout (30 s).
-//! - `POST /v1/clusters/{name}/status`: an agent's [`wire::AgentReport`].
-//! - `GET /v1/status`: [`wire::StatusDoc`].
+//!   as its hash is not `have`, else 204 after the poll timeout (30 s). The
+//!   body is signed (the `sluice-signature` header, [`crate::trust::signing`]).
+//! - `POST /v2/clusters/{name}/status`: an agent's [`wire::AgentReport`].
+//! - `GET /v2/status`: [`wire::StatusDoc`].
 //!
-//! Every request carries `Authorization: Bearer <token>`, the token of its
-//! cluster ([`auth`]); `/v1/status` takes the admin token or any cluster's.
+//! TLS only, with the agent channel's CA ([`crate::trust`]). The cluster
+//! routes need both the cluster's client certificate and its bearer token
+//! ([`auth`]); `/v2/status` takes the admin token (every cluster) or a
+//! cluster's token (that cluster only). Connections are capped, and a peer
+//! gets [`Limits`] to finish its handshake and each request head, so
+//! half-open connections cannot starve the agents.
 //! The reconcile loop publishes through a [`Publisher`], which paces each
 //! cluster's revisions so a burst of Swarm changes is one or two reloads.
 
@@ -24,6 +29,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
 pub use auth::Keyring;
 pub use publisher::Publisher;
 pub use store::Store;
@@ -31,12 +41,37 @@ pub use store::Store;
 /// How long a long-poll waits before answering 204.
 pub const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What one peer may hold of the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Open connections; more are closed as they arrive.
+    pub max_connections: usize,
+    /// From accept to a finished TLS handshake.
+    pub handshake: Duration,
+    /// To send a request head, also while a kept-alive connection idles.
+    pub request_head: Duration,
+    /// Request bodies (agent reports) larger than this are refused.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 2048,
+            handshake: Duration::from_secs(10),
+            request_head: Duration::from_secs(15),
+            max_body: 64 * 1024,
+        }
+    }
+}
+
 /// What the API serves.
 #[derive(Clone, Debug)]
 pub struct Api {
     pub store: Arc<Store>,
     pub keys: Arc<Keyring>,
     pub poll_timeout: Duration,
+    pub limits: Limits,
 }
 
 impl Api {
@@ -45,25 +80,91 @@ impl Api {
             store,
             keys,
             poll_timeout: POLL_TIMEOUT,
+            limits: Limits::default(),
         }
     }
 }
 
-/// Serve `api` on `listener` until `shutdown` completes; pending long-polls
-/// then answer 204 at once.
+/// The client certificate a connection presented (DER), if any.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PeerCert(pub Option<Arc<Vec<u8>>>);
+
+/// Serve `api` over TLS (`tls`, see [`crate::trust::tls::server_config`])
+/// on `listener` until `shutdown` completes; pending long-polls then answer
+/// 204 at once.
 pub async fn run(
     listener: tokio::net::TcpListener,
     api: Api,
+    tls: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = api.limits;
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let app = routes::router(Arc::new(routes::Shared { api, closing }));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = closing_tx.send(true);
-        })
-        .await
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors and the like: let some close.
+                    tracing::warn!("API: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::debug!(
+                limit = limits.max_connections,
+                "API: connection limit reached, closing a new connection"
+            );
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let stream = match tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!("API: TLS handshake refused: {e}");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let peer = PeerCert(
+                stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| Arc::new(c.to_vec())),
+            );
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(peer.clone());
+                app.clone().oneshot(req)
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.request_head)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn).await {
+                tracing::debug!("API connection: {e}");
+            }
+        });
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    // Long-polls answer at once; anything slower is cut.
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -75,15 +75,14 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::serve::wire::ReloadDoc;
+    use crate::trust::Signer;
 
     fn doc(cluster: &str, hash: &str) -> RevisionDoc {
         RevisionDoc {
             cluster: cluster.into(),
             hash: hash.into(),
+            seq: 0,
             files: vec![],
-            validate_command: vec![],
-            reload: ReloadDoc::Signal("HUP".into()),
         }
     }
 
@@ -104,7 +103,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_is_at_most_two_reloads_and_none_elsewhere() {
-        let store = Arc::new(Store::new());
+        let store = Arc::new(Store::new(Arc::new(Signer::from_seed(&[5; 32]))));
         let publisher = Publisher::spawn(store.clone());
         publisher.offer(doc("west", "w0"));
         let (east, west) = (agent(store.clone(), "east"), agent(store.clone(), "west"));

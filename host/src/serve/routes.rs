@@ -3,18 +3,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::body::Body;
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::Api;
-use super::auth::ADMIN;
 use super::wire::AgentReport;
+use super::{Api, PeerCert};
+use crate::trust::signing;
 
 pub(super) struct Shared {
     pub api: Api,
@@ -24,9 +24,9 @@ pub(super) struct Shared {
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/v1/clusters/{name}/revision", get(revision))
-        .route("/v1/clusters/{name}/status", post(report))
-        .route("/v1/status", get(status))
+        .route("/v2/clusters/{name}/revision", get(revision))
+        .route("/v2/clusters/{name}/status", post(report))
+        .route("/v2/status", get(status))
         .with_state(shared)
 }
 
@@ -49,9 +49,10 @@ async fn revision(
     State(shared): State<Arc<Shared>>,
     Path(cluster): Path<String>,
     Query(q): Query<PollQuery>,
+    Extension(peer): Extension<PeerCert>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(denied) = refuse(&shared.api, &headers, &cluster) {
+    if let Some(denied) = refuse(&shared.api, &headers, &peer, &cluster) {
         return denied;
     }
     let store = &shared.api.store;
@@ -72,6 +73,10 @@ async fn revision(
             [
                 (header::CONTENT_TYPE, "application/json".to_owned()),
                 (header::ETAG, format!("\"{}\"", p.hash)),
+                (
+                    header::HeaderName::from_static(signing::HEADER),
+                    p.signature.clone(),
+                ),
             ],
             p.body.clone(),
         )
@@ -80,46 +85,89 @@ async fn revision(
     }
 }
 
+/// The body is read (bounded) and parsed only once the caller is known.
 async fn report(
     State(shared): State<Arc<Shared>>,
     Path(cluster): Path<String>,
+    Extension(peer): Extension<PeerCert>,
     headers: HeaderMap,
-    Json(report): Json<AgentReport>,
+    body: Body,
 ) -> Response {
-    if let Some(denied) = refuse(&shared.api, &headers, &cluster) {
+    if let Some(denied) = refuse(&shared.api, &headers, &peer, &cluster) {
         return denied;
     }
+    let limit = shared.api.limits.max_body;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a report is at most {limit} bytes\n"),
+        )
+            .into_response();
+    };
+    let report: AgentReport = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not an agent report: {e}\n"),
+            )
+                .into_response();
+        }
+    };
     if let Some(failed) = &report.failed {
-        tracing::warn!(cluster = %cluster, replica = %report.replica, revision = %failed.revision, "proxy refused a revision: {}", failed.message);
+        // The agent's words are data: escaped (`?`), so they cannot forge log lines.
+        tracing::warn!(cluster = %cluster, replica = ?report.replica, revision = ?failed.revision, message = ?failed.message, "proxy refused a revision");
     }
     shared.api.store.report(&cluster, report);
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Open to the admin token and to the token of any cluster the daemon knows.
+/// The admin token sees every cluster; a cluster's token (of a cluster the
+/// daemon knows) sees that cluster only.
 async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let api = &shared.api;
     let Some(token) = bearer(&headers) else {
         return unauthorised();
     };
-    let allowed = api.keys.verify(ADMIN, token)
-        || api
-            .store
-            .cluster_names()
-            .iter()
-            .any(|c| api.keys.verify(c, token));
-    if !allowed {
-        return forbidden("/v1/status");
+    if api.keys.verify_admin(token) {
+        return Json(api.store.status(None)).into_response();
     }
-    Json(api.store.status()).into_response()
+    let own = api
+        .store
+        .cluster_names()
+        .into_iter()
+        .find(|c| api.keys.verify_cluster(c, token));
+    match own {
+        Some(cluster) => Json(api.store.status(Some(&cluster))).into_response(),
+        None => forbidden("/v2/status"),
+    }
 }
 
-/// The refusal, unless the request carries `cluster`'s token.
-fn refuse(api: &Api, headers: &HeaderMap, cluster: &str) -> Option<Response> {
-    match bearer(headers) {
-        None => Some(unauthorised()),
-        Some(token) if api.keys.verify(cluster, token) => None,
-        Some(_) => Some(forbidden(&format!("cluster {cluster:?}"))),
+/// The refusal, unless the request carries `cluster`'s token and came over a
+/// connection that presented `cluster`'s client certificate.
+fn refuse(api: &Api, headers: &HeaderMap, peer: &PeerCert, cluster: &str) -> Option<Response> {
+    let Some(token) = bearer(headers) else {
+        return Some(unauthorised());
+    };
+    if !api.keys.verify_cluster(cluster, token) {
+        return Some(forbidden(&format!("cluster {cluster:?}")));
+    }
+    match &peer.0 {
+        Some(cert) if api.keys.is_client_of(cluster, cert) => None,
+        Some(_) => Some(
+            (
+                StatusCode::FORBIDDEN,
+                format!("the client certificate is not cluster {cluster:?}'s\n"),
+            )
+                .into_response(),
+        ),
+        None => Some(
+            (
+                StatusCode::FORBIDDEN,
+                format!("cluster {cluster:?} needs its client certificate\n"),
+            )
+                .into_response(),
+        ),
     }
 }
 

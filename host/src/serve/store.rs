@@ -11,16 +11,23 @@ use axum::body::Bytes;
 use tokio::sync::watch;
 
 use super::wire::{AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, now_ms};
+use crate::trust::Signer;
 
 /// Replicas not heard of for this long are dropped from the status (their
 /// tasks are gone; a live agent polls at least every poll timeout).
 const FORGET_REPLICA_MS: u64 = 10 * 60 * 1000;
+/// Replicas kept per cluster: a caller that makes up replica names cannot
+/// grow the daemon's memory; the longest unseen is forgotten first.
+pub const MAX_REPLICAS: usize = 1024;
 
 /// A published revision, serialised once for every replica.
 #[derive(Debug)]
 pub struct Published {
     pub hash: String,
+    pub seq: u64,
     pub body: Bytes,
+    /// The signature header's value over `body`.
+    pub signature: String,
     pub published_ms: u64,
 }
 
@@ -38,9 +45,11 @@ impl Cluster {
     }
 }
 
-#[derive(Default)]
 pub struct Store {
     clusters: Mutex<BTreeMap<String, Cluster>>,
+    signer: Arc<Signer>,
+    /// The last sequence number given out.
+    seq: Mutex<u64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -50,25 +59,59 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    pub fn new() -> Store {
-        Store::default()
+    /// A store whose revisions `signer` signs.
+    pub fn new(signer: Arc<Signer>) -> Store {
+        Store {
+            clusters: Mutex::default(),
+            signer,
+            seq: Mutex::new(0),
+        }
     }
 
-    /// Make `doc` the cluster's newest revision. Returns false (and wakes
-    /// nobody) when it already is.
+    /// Make `doc` the cluster's newest revision, with the next sequence
+    /// number, signed. Returns false (and wakes nobody) when it already is.
     pub fn publish(&self, doc: &RevisionDoc) -> bool {
         let mut clusters = self.lock();
         let tx = clusters.entry(doc.cluster.clone()).or_default().sender();
         if tx.borrow().as_ref().is_some_and(|p| p.hash == doc.hash) {
             return false;
         }
-        let body = serde_json::to_vec(doc).expect("a revision always serialises");
+        let now = now_ms();
+        let seq = {
+            let mut last = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+            // The clock keeps sequences rising across daemon restarts; the
+            // counter keeps them rising within one.
+            *last = (*last + 1).max(now);
+            *last
+        };
+        let mut doc = doc.clone();
+        doc.seq = seq;
+        let body = serde_json::to_vec(&doc).expect("a revision always serialises");
+        let signature = self.signer.sign(&body);
         tx.send_replace(Some(Arc::new(Published {
-            hash: doc.hash.clone(),
+            hash: doc.hash,
+            seq,
             body: Bytes::from(body),
-            published_ms: now_ms(),
+            signature,
+            published_ms: now,
         })));
         true
+    }
+
+    /// Serve `published` to `cluster`'s agents as it is, body and signature
+    /// unchecked: only for tests of what agents refuse (replays, forgeries).
+    #[doc(hidden)]
+    pub fn publish_raw(&self, cluster: &str, published: Published) {
+        let mut clusters = self.lock();
+        let tx = clusters.entry(cluster.to_owned()).or_default().sender();
+        tx.send_replace(Some(Arc::new(published)));
+    }
+
+    /// The cluster's newest publication.
+    pub fn newest_published(&self, cluster: &str) -> Option<Arc<Published>> {
+        let clusters = self.lock();
+        let tx = clusters.get(cluster)?.tx.as_ref()?;
+        tx.borrow().clone()
     }
 
     /// Hash of the cluster's newest revision.
@@ -103,24 +146,17 @@ impl Store {
     /// A poll from `replica`, which serves `running` ("" for nothing): it is alive.
     pub fn seen(&self, cluster: &str, replica: &str, running: &str) {
         let mut clusters = self.lock();
-        let r = clusters
-            .entry(cluster.to_owned())
-            .or_default()
-            .replicas
-            .entry(replica.to_owned())
-            .or_default();
+        let r = replica_entry(clusters.entry(cluster.to_owned()).or_default(), replica);
         r.running = Some(running.to_owned()).filter(|h| !h.is_empty());
         r.last_seen_ms = now_ms();
     }
 
     pub fn report(&self, cluster: &str, report: AgentReport) {
         let mut clusters = self.lock();
-        let r = clusters
-            .entry(cluster.to_owned())
-            .or_default()
-            .replicas
-            .entry(report.replica)
-            .or_default();
+        let r = replica_entry(
+            clusters.entry(cluster.to_owned()).or_default(),
+            &report.replica,
+        );
         r.running = report.running;
         r.failed = report.failed;
         r.reloads = report.reloads;
@@ -128,7 +164,7 @@ impl Store {
     }
 
     /// Whether `cluster` has been published or polled (tokens of unknown
-    /// clusters do not open `/v1/status`).
+    /// clusters do not open `/v2/status`).
     pub fn knows(&self, cluster: &str) -> bool {
         self.lock().contains_key(cluster)
     }
@@ -137,11 +173,15 @@ impl Store {
         self.lock().keys().cloned().collect()
     }
 
-    pub fn status(&self) -> StatusDoc {
+    /// Every cluster's status, or only `only`'s.
+    pub fn status(&self, only: Option<&str>) -> StatusDoc {
         let now = now_ms();
         let mut clusters = self.lock();
         let mut doc = StatusDoc::default();
         for (name, c) in clusters.iter_mut() {
+            if only.is_some_and(|o| o != name) {
+                continue;
+            }
             c.replicas
                 .retain(|_, r| now.saturating_sub(r.last_seen_ms) < FORGET_REPLICA_MS);
             let published = c.tx.as_ref().and_then(|tx| tx.borrow().clone());
@@ -161,6 +201,21 @@ impl Store {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.clusters.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// `replica`'s entry, making room when the cluster has [`MAX_REPLICAS`].
+fn replica_entry<'a>(cluster: &'a mut Cluster, replica: &str) -> &'a mut ReplicaStatus {
+    let replicas = &mut cluster.replicas;
+    if !replicas.contains_key(replica) && replicas.len() >= MAX_REPLICAS {
+        let oldest = replicas
+            .iter()
+            .min_by_key(|(_, r)| r.last_seen_ms)
+            .map(|(name, _)| name.clone());
+        if let Some(oldest) = oldest {
+            replicas.remove(&oldest);
+        }
+    }
+    replicas.entry(replica.to_owned()).or_default()
 }
 
 #[cfg(test)]

@@ -1,24 +1,63 @@
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::serve::wire::{FileDoc, ReloadDoc};
+use crate::serve::wire::FileDoc;
+use crate::trust::{Signer, Verifier};
 
 fn doc(cluster: &str, hash: &str) -> RevisionDoc {
     RevisionDoc {
         cluster: cluster.into(),
         hash: hash.into(),
+        seq: 0,
         files: vec![FileDoc {
             path: "/etc/p.conf".into(),
             contents: hash.into(),
         }],
-        validate_command: vec![],
-        reload: ReloadDoc::Signal("HUP".into()),
     }
+}
+
+fn signer() -> Arc<Signer> {
+    Arc::new(Signer::from_seed(&[3; 32]))
+}
+
+impl Store {
+    fn test() -> Store {
+        Store::new(signer())
+    }
+}
+
+#[test]
+fn publications_are_signed_with_rising_sequence_numbers() {
+    let store = Store::test();
+    let verifier = Verifier::new(vec![signer().public_key()]);
+    let mut last = 0;
+    for hash in ["a", "b", "c", "d"] {
+        store.publish(&doc("east", hash));
+        let p = store.newest_published("east").unwrap();
+        verifier.verify(Some(&p.signature), &p.body).unwrap();
+        let sent: RevisionDoc = serde_json::from_slice(&p.body).unwrap();
+        assert_eq!((sent.seq, sent.hash.as_str()), (p.seq, hash));
+        assert!(p.seq > last, "{} after {last}", p.seq);
+        // At least the publication time: a restarted daemon still goes up.
+        assert!(p.seq >= p.published_ms);
+        last = p.seq;
+    }
+}
+
+#[test]
+fn replicas_per_cluster_are_bounded() {
+    let store = Store::test();
+    for i in 0..MAX_REPLICAS + 50 {
+        store.seen("east", &format!("made-up-{i}"), "");
+    }
+    let status = store.status(None);
+    assert_eq!(status.clusters["east"].replicas.len(), MAX_REPLICAS);
 }
 
 #[tokio::test]
 async fn publish_is_idempotent_per_hash() {
-    let store = Store::new();
+    let store = Store::test();
     assert!(store.publish(&doc("east", "a")));
     assert!(!store.publish(&doc("east", "a")));
     assert!(store.publish(&doc("east", "b")));
@@ -28,7 +67,7 @@ async fn publish_is_idempotent_per_hash() {
 
 #[tokio::test]
 async fn wait_returns_at_once_when_the_newest_differs() {
-    let store = Store::new();
+    let store = Store::test();
     store.publish(&doc("east", "a"));
     store.publish(&doc("east", "b"));
     // A replica that missed "b" (or runs nothing) gets the newest at once.
@@ -44,7 +83,7 @@ async fn wait_returns_at_once_when_the_newest_differs() {
 
 #[tokio::test]
 async fn wait_times_out_when_up_to_date() {
-    let store = Store::new();
+    let store = Store::test();
     store.publish(&doc("east", "a"));
     let started = Instant::now();
     assert!(
@@ -58,7 +97,7 @@ async fn wait_times_out_when_up_to_date() {
 
 #[tokio::test]
 async fn publish_wakes_waiters_of_that_cluster_only() {
-    let store = std::sync::Arc::new(Store::new());
+    let store = Arc::new(Store::test());
     store.publish(&doc("east", "a"));
     let waiter = |cluster: &'static str, have: &'static str| {
         let store = store.clone();
@@ -83,7 +122,7 @@ async fn publish_wakes_waiters_of_that_cluster_only() {
 
 #[test]
 fn status_has_the_newest_revision_and_each_replica() {
-    let store = Store::new();
+    let store = Store::test();
     store.publish(&doc("east", "a"));
     store.seen("east", "proxy.1", "a");
     store.report(
@@ -99,7 +138,7 @@ fn status_has_the_newest_revision_and_each_replica() {
             reloads: 3,
         },
     );
-    let status = store.status();
+    let status = store.status(None);
     let east = &status.clusters["east"];
     assert_eq!(east.revision.as_deref(), Some("a"));
     assert_eq!(east.replicas["proxy.1"].running.as_deref(), Some("a"));
@@ -113,7 +152,7 @@ fn status_has_the_newest_revision_and_each_replica() {
     // A poll says the replica is alive; it does not reset what it reported.
     store.seen("east", "proxy.2", "a");
     assert_eq!(
-        store.status().clusters["east"].replicas["proxy.2"].reloads,
+        store.status(None).clusters["east"].replicas["proxy.2"].reloads,
         3
     );
 }

@@ -1,63 +1,43 @@
 //! The JSON documents exchanged between the daemon and its proxy agents.
 //! Defined here rather than reusing the WIT types so that an agent image and
 //! a daemon of different builds keep understanding each other.
+//!
+//! A revision carries files and nothing an agent would run: the proxy's
+//! commands are the agent's own settings (from the proxy service spec), and
+//! the files may only land under the agent's config root. Its answer is
+//! signed ([`crate::trust::signing`]) over the exact bytes, with a sequence
+//! number no older revision can repeat.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::Revision;
-use crate::wit::latest::Reload;
-
-/// One cluster's rendered config, as an agent installs it.
+/// One cluster's rendered config, as an agent installs it
+/// (`GET /v2/clusters/{name}/revision`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevisionDoc {
     pub cluster: String,
     /// Content hash of `files`: the revision's identity.
     pub hash: String,
+    /// Set by the daemon when it publishes: strictly increasing across
+    /// revisions and daemon restarts (at least the publication time in ms).
+    /// An agent refuses a revision whose sequence is not above the last it
+    /// accepted, so a recorded revision cannot be replayed.
+    #[serde(default)]
+    pub seq: u64,
     /// The main config first.
     pub files: Vec<FileDoc>,
-    /// argv; `{config}` stands for the main file's path.
-    pub validate_command: Vec<String>,
-    pub reload: ReloadDoc,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileDoc {
     pub path: String,
     pub contents: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReloadDoc {
-    /// Signal name ("HUP", "SIGUSR2") for the proxy's main process.
-    Signal(String),
-    /// argv; `{config}` stands for the main file's path.
-    Command(Vec<String>),
-}
-
 impl RevisionDoc {
-    pub fn from_revision(cluster: &str, revision: &Revision) -> RevisionDoc {
-        RevisionDoc {
-            cluster: cluster.to_owned(),
-            hash: revision.hash.clone(),
-            files: revision
-                .files
-                .iter()
-                .map(|f| FileDoc {
-                    path: f.path.clone(),
-                    contents: f.contents.clone(),
-                })
-                .collect(),
-            validate_command: revision.info.validate_command.clone(),
-            reload: match &revision.info.reload {
-                Reload::Signal(s) => ReloadDoc::Signal(s.clone()),
-                Reload::Command(argv) => ReloadDoc::Command(argv.clone()),
-            },
-        }
-    }
-
     /// The main config file's path (empty for a revision without files).
     pub fn main_path(&self) -> &str {
         self.files.first().map_or("", |f| f.path.as_str())
@@ -86,7 +66,7 @@ pub struct Failure {
     pub message: String,
 }
 
-/// `GET /v1/status`.
+/// `GET /v2/status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusDoc {
     pub clusters: BTreeMap<String, ClusterStatus>,

@@ -1,17 +1,13 @@
 //! The daemon in-process with an agent key of its own (so the benchmark can
-//! read `/v1/status` with the admin token), stopped on drop.
+//! read `/v2/status` with the admin token), stopped on drop.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
+use sluice::agent::client::DaemonClient;
 use sluice::serve::Keyring;
-use sluice::serve::auth::ADMIN;
 use sluice::serve::wire::StatusDoc;
 
 pub struct Daemon {
-    api_port: u16,
-    admin_token: String,
+    client: DaemonClient,
+    runtime: tokio::runtime::Runtime,
     /// Stops the daemon when dropped.
     daemon: sluice_tests::swarm::daemon::Daemon,
     _key_dir: tempfile::TempDir,
@@ -28,9 +24,19 @@ impl Daemon {
         let keys = Keyring::load(&key_file).expect("the agent key loads");
         let daemon =
             sluice_tests::swarm::daemon::Daemon::start_with_key(config, instance, Some(key_file));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let client = DaemonClient::new(
+            &format!("https://127.0.0.1:{api_port}"),
+            &keys.admin_token(),
+            keys.admin_tls().expect("admin TLS"),
+        )
+        .expect("a client of the daemon's API");
         Daemon {
-            api_port,
-            admin_token: keys.token(ADMIN),
+            client,
+            runtime,
             daemon,
             _key_dir: key_dir,
         }
@@ -40,24 +46,11 @@ impl Daemon {
         self.daemon.alive()
     }
 
-    /// `GET /v1/status`.
+    /// `GET /v2/status`.
     pub fn status(&self) -> Result<StatusDoc, String> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.api_port))
-            .map_err(|e| format!("daemon API: {e}"))?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        let request = format!(
-            "GET /v1/status HTTP/1.0\r\nHost: sluice\r\nAuthorization: Bearer {}\r\n\r\n",
-            self.admin_token
-        );
-        s.write_all(request.as_bytes())
-            .map_err(|e| format!("daemon API: {e}"))?;
-        let mut text = String::new();
-        s.read_to_string(&mut text)
-            .map_err(|e| format!("daemon API: {e}"))?;
-        let (_, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("daemon API: {text:?}"))?;
-        serde_json::from_str(body).map_err(|e| format!("/v1/status: {e}: {body}"))
+        self.runtime
+            .block_on(self.client.status())
+            .map_err(|e| e.to_string())
     }
 
     /// Proxy reloads the agents of `cluster` reported, summed over replicas.

@@ -10,7 +10,7 @@
 //!   benchmark networks;
 //! - failed requests of a steady client loop on an unchanged host while
 //!   another service of the same cluster is reconfigured again and again;
-//! - reloads (hitless: the agents' counters in `/v1/status`) and proxy
+//! - reloads (hitless: the agents' counters in `/v2/status`) and proxy
 //!   service updates (the daemon's writes) for a burst of label changes, in
 //!   the cluster concerned and in one that is not.
 //!

@@ -1,0 +1,46 @@
+//! The proxies Sluice knows how to drive: where their main config lives,
+//! how they run in the foreground, how a config is checked and how a running
+//! proxy loads a new one. These are the host's, not a plugin's: a plugin's
+//! `info()` names its proxy kind and so picks one of these, and for any
+//! other kind the operator sets the commands in config.toml
+//! (`ProxyValidateCommand`, `ProxyReload`, `ProxyConfigPath`).
+
+/// One proxy kind. `{config}` in an argument stands for the main config's path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ProxyKind {
+    pub name: &'static str,
+    pub config_path: &'static str,
+    /// Arguments after the binary to run in the foreground.
+    pub run_args: &'static [&'static str],
+    pub validate: &'static [&'static str],
+    /// A signal name for the proxy's main process.
+    pub reload_signal: &'static str,
+}
+
+pub const BUILTIN: [ProxyKind; 2] = [
+    ProxyKind {
+        name: "nginx",
+        config_path: "/etc/nginx/nginx.conf",
+        run_args: &["-g", "daemon off;", "-c", "{config}"],
+        validate: &["nginx", "-t", "-q", "-c", "{config}"],
+        reload_signal: "HUP",
+    },
+    ProxyKind {
+        name: "haproxy",
+        config_path: "/usr/local/etc/haproxy/haproxy.cfg",
+        // Master-worker mode: USR2 reloads without dropping connections.
+        run_args: &["-W", "-db", "-f", "{config}"],
+        validate: &["haproxy", "-c", "-q", "-f", "{config}"],
+        reload_signal: "USR2",
+    },
+];
+
+/// The built-in kind named `name`.
+pub fn builtin(name: &str) -> Option<&'static ProxyKind> {
+    BUILTIN.iter().find(|k| k.name == name)
+}
+
+/// Strings in `argv`.
+pub fn owned(argv: &[&str]) -> Vec<String> {
+    argv.iter().map(|a| (*a).to_owned()).collect()
+}

@@ -1,0 +1,25 @@
+//! Trust on the agent channel (daemon ↔ proxy agents).
+//!
+//! Everything derives from one secret, the daemon's key in its state
+//! directory ([`crate::serve::Keyring`], `agent.key`): nothing else needs to
+//! be stored, and a daemon restarted on another manager with the same key
+//! hands out exactly the same credentials, so no proxy task is updated.
+//!
+//! - [`derive`]: named 32-byte seeds from the key (HMAC-SHA256).
+//! - [`signing`]: the Ed25519 key that signs every revision; agents verify
+//!   the signature over the exact bytes they received before reading them.
+//! - [`certs`]: the channel's CA, the daemon's server certificate and one
+//!   client certificate per cluster (mutual TLS).
+//! - [`tls`]: rustls configurations for the daemon's API and the agents.
+//! - [`credentials`]: what an agent holds (its Docker secret): the CA, its
+//!   cluster's client certificate and key, token and revision keys.
+
+pub mod certs;
+pub mod credentials;
+pub mod derive;
+pub mod signing;
+pub mod tls;
+
+pub use certs::Authority;
+pub use credentials::Credentials;
+pub use signing::{Signer, Verifier};
