@@ -1165,3 +1165,7 @@ mod tests {
         assert_eq!(warning_labels(&[]), Vec::<String>::new());
     }
 }
+
+#[cfg(test)]
+#[path = "labels_fuzz.rs"]
+mod fuzz;

@@ -6,14 +6,16 @@
 //! - [`plan`]: pure; snapshot + [`config::Config`] → routes per service cluster.
 //! - [`render`]: the wasm plugin host; routes → proxy config files.
 //! - `apply`: Docker and the proxies.
-//! - [`serve`]: the daemon's HTTPS API; [`agent`]: its client in each proxy
-//!   task (hitless delivery); [`trust`]: what makes that channel
-//!   trustworthy (CA, client certificates, signed revisions).
+//! - [`serve`]: the daemon's HTTPS API; [`agent`] (crate `sluice-agent`):
+//!   its client in each proxy task (hitless delivery); [`trust`]: what makes
+//!   that channel trustworthy (CA, client certificates, signed revisions),
+//!   with what both ends share in crate `sluice-wire`.
 //! - [`proxies`]: the proxy kinds the host drives, with their commands.
 //!
 //! [`wit`] holds the bindings of each renderer interface version.
 
-pub mod agent;
+/// The proxy agent (its own crate and binary, `sluice-agent`).
+pub use sluice_agent as agent;
 pub mod apply;
 pub mod config;
 pub mod conformance;

@@ -10,8 +10,8 @@
 #   images.sh any NAME PATH [ARG]  build NAME from the binary at PATH
 #                                  (entrypoint PATH, default CMD ARGs)
 #   images.sh agents PATH          build sluice/nginx-agent, sluice/haproxy-agent:
-#                                  the proxy images plus the sluice binary at PATH
-#                                  as /usr/local/bin/sluice, entrypoint `sluice agent`
+#                                  the proxy images plus the agent binary at PATH
+#                                  as /usr/local/bin/sluice-agent (its entrypoint)
 # `sluice`, `any` and `agents` also load the images into the worker engine when it runs
 # (up.sh does that for the three harness images).
 # Stdout carries only KEY=VALUE lines (image IDs); logs go to stderr.
@@ -192,13 +192,13 @@ EOF
     rm -rf "$conf"
 }
 
-# The agent images: the daemon's proxy service sets SLUICE_* (see `sluice agent --help`).
-AGENT_ENTRYPOINT='["/usr/local/bin/sluice","agent"]'
+# The agent images: the daemon's proxy service sets SLUICE_* (see `sluice-agent --help`).
+AGENT_ENTRYPOINT='["/usr/local/bin/sluice-agent"]'
 build_nginx_agent() {
-    build_nginx_image sluice/nginx-agent "$AGENT_ENTRYPOINT" '[]' "$1=/usr/local/bin/sluice"
+    build_nginx_image sluice/nginx-agent "$AGENT_ENTRYPOINT" '[]' "$1=/usr/local/bin/sluice-agent"
 }
 build_haproxy_agent() {
-    build_haproxy_image sluice/haproxy-agent "$AGENT_ENTRYPOINT" '[]' "$1=/usr/local/bin/sluice"
+    build_haproxy_image sluice/haproxy-agent "$AGENT_ENTRYPOINT" '[]' "$1=/usr/local/bin/sluice-agent"
 }
 
 main() {
@@ -222,7 +222,7 @@ main() {
             echo "SLUICE_IMAGE=$id"
             ;;
         agents)
-            [ $# -eq 2 ] || die "usage: images.sh agents PATH-TO-SLUICE-BINARY"
+            [ $# -eq 2 ] || die "usage: images.sh agents PATH-TO-SLUICE-AGENT-BINARY"
             [ -x "$2" ] || die "images.sh agents: $2 is not an executable"
             local nginx_agent haproxy_agent
             nginx_agent=$(step image-nginx-agent build_nginx_agent "$2")

@@ -72,8 +72,12 @@ impl Daemon {
         let addr = listener.local_addr().unwrap();
         let keys = Arc::new(keys());
         let cert = keys.authority().server(&["127.0.0.1".into()]).unwrap();
-        let tls =
-            sluice::trust::tls::server_config(&keys.authority().ca().cert_pem, &cert).unwrap();
+        let tls = sluice::trust::tls::server_config(
+            &keys.authority().ca().cert_pem,
+            &cert.cert_pem,
+            &cert.key_pem,
+        )
+        .unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = runtime.spawn(sluice::serve::run(
             listener,

@@ -28,13 +28,15 @@ use super::service::{self, Outcome, reconcile_proxy};
 use super::spec::{ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
 use crate::config::{Extension, ProxyReload};
 use crate::plan::ClusterPlan;
+use crate::plan::secrets::AGENT_SECRET_PREFIX;
 use crate::proxies;
 use crate::snapshot::Snapshot;
 use crate::trust::Credentials;
 use crate::wit::latest::PluginInfo;
 
-/// Where the image has the agent (`tests/swarm/images.sh` agent images).
-pub const AGENT_BINARY: &str = "/usr/local/bin/sluice";
+/// Where the image has the agent binary (`sluice-agent`; see
+/// `examples/deploy/Dockerfile.nginx` and `tests/swarm/images.sh`).
+pub const AGENT_BINARY: &str = "/usr/local/bin/sluice-agent";
 /// The credentials' file name under `/run/secrets/` in the proxy task.
 pub const CREDENTIALS_TARGET: &str = "sluice-agent";
 /// Swarm's limit on a secret's name.
@@ -99,7 +101,7 @@ pub fn agent_delivery(
         ProxyReload::Command(argv) => json(argv),
     };
     Ok(ProxyDelivery::Agent {
-        command: vec![AGENT_BINARY.to_owned(), "agent".to_owned()],
+        command: vec![AGENT_BINARY.to_owned()],
         env: vec![
             format!("SLUICE_ENDPOINT={}", access.endpoint),
             format!("SLUICE_CLUSTER={}", ext.name),
@@ -179,7 +181,7 @@ impl AgentCommands {
 pub fn credentials_secret_name(extension: &str, contents: &str) -> String {
     let digest = hex::encode(Sha256::digest(contents.as_bytes()));
     let suffix = format!("-{}", &digest[..8]);
-    let prefix = format!("sluice-agent-{extension}");
+    let prefix = format!("{AGENT_SECRET_PREFIX}{extension}");
     let mut cut = prefix.len().min(MAX_NAME_LEN - suffix.len());
     while !prefix.is_char_boundary(cut) {
         cut -= 1;
@@ -261,7 +263,7 @@ pub async fn remove_credentials_secrets(
 ) {
     let filters = HashMap::from([
         ("label", owner_labels(extension, instance)),
-        ("name", vec![format!("sluice-agent-{extension}-")]),
+        ("name", vec![format!("{AGENT_SECRET_PREFIX}{extension}-")]),
     ]);
     let Ok(secrets) = engine
         .docker
@@ -417,7 +419,7 @@ mod tests {
         else {
             panic!("agent delivery expected");
         };
-        assert_eq!(command, [AGENT_BINARY, "agent"]);
+        assert_eq!(command, [AGENT_BINARY]);
         assert_eq!(token, None);
         for want in [
             "SLUICE_ENDPOINT=https://10.0.0.1:8080",

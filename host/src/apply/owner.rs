@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The Sluice instance (daemon) that owns the object.
-pub const INSTANCE: &str = "com.docker.sluice.instance";
+pub const INSTANCE: &str = crate::plan::secrets::OWNED_BY;
 /// The Extension (service cluster) the object belongs to.
 pub const EXTENSION: &str = "com.docker.sluice.extension";
 /// sha256 of the service spec without this label.

@@ -20,4 +20,6 @@ pub use model::*;
 pub use parse::{Loaded, load, parse_str};
 
 #[cfg(test)]
+mod parse_fuzz;
+#[cfg(test)]
 mod parse_tests;

@@ -73,7 +73,7 @@ pub fn parse_str(text: &str, base_dir: &Path) -> Result<Loaded, ConfigError> {
     })
 }
 
-const CORE_KEYS: &[&str] = &[
+pub(super) const CORE_KEYS: &[&str] = &[
     "ListenAddr",
     "DockerURL",
     "TLSCACert",
@@ -85,7 +85,7 @@ const CORE_KEYS: &[&str] = &[
     "Extensions",
 ];
 
-const EXTENSION_KEYS: &[&str] = &[
+pub(super) const EXTENSION_KEYS: &[&str] = &[
     "Image",
     "Args",
     "ServiceName",

@@ -100,8 +100,12 @@ pub async fn run_reloading(
         .authority()
         .server(&names)
         .context("the API's TLS certificate")?;
-    let tls = crate::trust::tls::server_config(&keys.authority().ca().cert_pem, &server_cert)
-        .context("the API's TLS configuration")?;
+    let tls = crate::trust::tls::server_config(
+        &keys.authority().ca().cert_pem,
+        &server_cert.cert_pem,
+        &server_cert.key_pem,
+    )
+    .context("the API's TLS configuration")?;
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(serve::run(
         listener,

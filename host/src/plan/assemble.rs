@@ -7,10 +7,11 @@ use bollard::models::Service;
 
 use super::merge::{self, Routed};
 use super::partition::Partition;
+use super::secrets::SecretNames;
 use super::targets;
 use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
 use crate::config::{Config, Extension};
-use crate::labels::{self, Parsed, ServiceRoute};
+use crate::labels::{self, Parsed};
 use crate::snapshot::Snapshot;
 use crate::wit::latest::{Cluster, RenderInput};
 
@@ -122,7 +123,7 @@ fn plan_service<'a>(
         d.cluster = Some(extension.to_owned());
         d
     };
-    if let Some(d) = secrets.missing(name, &route) {
+    if let Some(d) = secrets.refused(name, service_labels, &route) {
         diagnostics.push(in_cluster(d));
         return out;
     }
@@ -169,56 +170,6 @@ fn for_service(
         label: label.map(str::to_owned),
         message,
     }
-}
-
-/// The snapshot's secret names, gathered once per plan; None when the
-/// snapshot lists no secrets at all (nothing is checked then).
-struct SecretNames<'a>(Option<BTreeSet<&'a str>>);
-
-impl<'a> SecretNames<'a> {
-    fn new(snapshot: &'a Snapshot) -> Self {
-        SecretNames((!snapshot.secrets.is_empty()).then(|| {
-            snapshot
-                .secrets
-                .iter()
-                .filter_map(|s| s.spec.as_ref()?.name.as_deref())
-                .collect()
-        }))
-    }
-
-    /// A secret the proxy would have to mount but Swarm does not have:
-    /// attaching it would fail the whole proxy update, so the service is left
-    /// out instead.
-    fn missing(&self, service: &str, route: &ServiceRoute) -> Option<Diagnostic> {
-        let known = self.0.as_ref()?;
-        if route.ssl_passthrough {
-            return None;
-        }
-        missing_secret(known, service, route)
-    }
-}
-
-fn missing_secret(
-    known: &BTreeSet<&str>,
-    service: &str,
-    route: &ServiceRoute,
-) -> Option<Diagnostic> {
-    [
-        (labels::SSL_CERT, &route.ssl_cert),
-        (labels::SSL_KEY, &route.ssl_key),
-    ]
-    .into_iter()
-    .find_map(|(label, name)| {
-        let name = name.as_deref()?;
-        (!known.contains(name)).then(|| {
-            for_service(
-                Severity::Error,
-                service,
-                Some(label),
-                format!("names secret {name:?}, which does not exist"),
-            )
-        })
-    })
 }
 
 fn cluster_plan(ext: &Extension, mut services: Vec<Routed>) -> (ClusterPlan, Vec<Diagnostic>) {

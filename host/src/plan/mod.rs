@@ -18,6 +18,7 @@ mod fixtures;
 pub mod merge;
 pub mod naming;
 pub mod partition;
+pub mod secrets;
 pub mod targets;
 pub mod weights;
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 pub struct Limits {
     /// Linear memory, all memories of the instance together.
     pub memory_bytes: usize,
+    /// Elements of all tables together.
+    pub table_elements: usize,
     /// Wall-clock deadline of one call (enforced with epochs).
     pub deadline: Duration,
     /// Sum of the rendered files' sizes.
@@ -22,8 +24,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             memory_bytes: 512 << 20,
+            table_elements: 1 << 20,
             deadline: Duration::from_secs(5),
-            output_bytes: 256 << 20,
+            // 10k services render ~4.5 MB of nginx config: 7x headroom.
+            output_bytes: 32 << 20,
             output_files: 256,
             log_bytes: 64 << 10,
         }

@@ -99,14 +99,7 @@ impl Plugin {
         f: impl FnOnce(&mut Store<State>, &Instance) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallStats) {
         let started = Instant::now();
-        let mut store = Store::new(
-            &self.engine,
-            State::new(
-                &self.name(),
-                self.limits.memory_bytes,
-                self.limits.log_bytes,
-            ),
-        );
+        let mut store = Store::new(&self.engine, State::new(&self.name(), &self.limits));
         store.limiter(|s| &mut s.limits);
         let ticks = (self.limits.deadline.as_millis() as u64 * EPOCH_TICKS_PER_SEC / 1000).max(1);
         store.set_epoch_deadline(ticks);

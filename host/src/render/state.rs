@@ -5,6 +5,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::limits::Limits;
 use crate::wit::latest::sluice::renderer::log::{Host as LogHost, Level};
 
 pub(crate) struct State {
@@ -17,7 +18,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(plugin: &str, memory_bytes: usize, log_bytes: usize) -> State {
+    pub(crate) fn new(plugin: &str, limits: &Limits) -> State {
         State {
             // Nothing preopened, no env, no args, no network: a renderer sees
             // only its input.
@@ -25,7 +26,8 @@ impl State {
             table: ResourceTable::new(),
             limits: Limiter {
                 inner: StoreLimitsBuilder::new()
-                    .memory_size(memory_bytes)
+                    .memory_size(limits.memory_bytes)
+                    .table_elements(limits.table_elements)
                     .instances(16)
                     .tables(64)
                     .memories(16)
@@ -33,9 +35,13 @@ impl State {
                     .build(),
                 memory_denied: false,
                 peak_memory_bytes: 0,
+                memory_total: 0,
+                memory_limit: limits.memory_bytes,
+                table_total: 0,
+                table_limit: limits.table_elements,
             },
             plugin: plugin.to_string(),
-            log_budget: log_bytes,
+            log_budget: limits.log_bytes,
             logs_dropped: 0,
         }
     }
@@ -72,14 +78,21 @@ impl LogHost for State {
 // The `types` interface has no functions; its host trait is empty.
 impl crate::wit::latest::sluice::renderer::types::Host for State {}
 
-/// wasmtime's `StoreLimits`, remembering whether it refused a memory growth,
-/// so a failed call can be reported as "over the memory limit" rather than as
-/// whatever trap the guest's allocator turned the refusal into.
+/// wasmtime's `StoreLimits` (per memory and per table), plus the totals over
+/// all memories and all tables of the call (a component may have several of
+/// each: the per-item caps alone would allow 16 memories of the limit).
+/// Remembers whether it refused a memory growth, so a failed call can be
+/// reported as "over the memory limit" rather than as whatever trap the
+/// guest's allocator turned the refusal into.
 pub(crate) struct Limiter {
     inner: StoreLimits,
     pub(crate) memory_denied: bool,
-    /// Largest linear memory granted so far (conformance reports it).
+    /// Largest total of linear memory granted so far (conformance reports it).
     pub(crate) peak_memory_bytes: usize,
+    memory_total: usize,
+    memory_limit: usize,
+    table_total: usize,
+    table_limit: usize,
 }
 
 impl ResourceLimiter for Limiter {
@@ -89,9 +102,19 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        let total = (self.memory_total + desired).saturating_sub(current);
+        if total > self.memory_limit {
+            self.memory_denied = true;
+            // As StoreLimits does with trap_on_grow_failure.
+            return Err(wasmtime::format_err!(
+                "forcing trap when growing memory: all memories together would use {total} bytes, over the limit of {}",
+                self.memory_limit
+            ));
+        }
         let r = self.inner.memory_growing(current, desired, maximum);
         if matches!(r, Ok(true)) {
-            self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+            self.memory_total = total;
+            self.peak_memory_bytes = self.peak_memory_bytes.max(total);
         } else {
             self.memory_denied = true;
         }
@@ -104,7 +127,18 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
+        let total = (self.table_total + desired).saturating_sub(current);
+        if total > self.table_limit {
+            return Err(wasmtime::format_err!(
+                "forcing trap when growing table: all tables together would hold {total} elements, over the limit of {}",
+                self.table_limit
+            ));
+        }
+        let r = self.inner.table_growing(current, desired, maximum);
+        if matches!(r, Ok(true)) {
+            self.table_total = total;
+        }
+        r
     }
 
     fn instances(&self) -> usize {
@@ -117,5 +151,39 @@ impl ResourceLimiter for Limiter {
 
     fn memories(&self) -> usize {
         self.inner.memories()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(memory: usize, tables: usize) -> Limiter {
+        let limits = Limits {
+            memory_bytes: memory,
+            table_elements: tables,
+            ..Limits::default()
+        };
+        State::new("test", &limits).limits
+    }
+
+    #[test]
+    fn memories_and_tables_are_limited_together() {
+        let mut l = limiter(100, 10);
+        // Two memories of 60 bytes each: each under the cap, not together.
+        assert!(l.memory_growing(0, 60, None).unwrap());
+        let err = l.memory_growing(0, 60, None).unwrap_err().to_string();
+        assert!(
+            err.contains("all memories together") && err.contains("120"),
+            "{err}"
+        );
+        assert!(l.memory_denied);
+        // Growing the first within the total is fine.
+        assert!(l.memory_growing(60, 100, None).unwrap());
+        assert_eq!(l.peak_memory_bytes, 100);
+        assert!(l.table_growing(0, 6, None).unwrap());
+        let err = l.table_growing(0, 6, None).unwrap_err().to_string();
+        assert!(err.contains("all tables together"), "{err}");
+        assert!(l.table_growing(6, 10, None).unwrap());
     }
 }

@@ -22,7 +22,8 @@ pub mod pacer;
 pub mod publisher;
 mod routes;
 pub mod store;
-pub mod wire;
+/// The documents of the agent channel (crate `sluice-wire`).
+pub use sluice_wire::docs as wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

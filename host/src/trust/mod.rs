@@ -15,10 +15,10 @@
 //!   cluster's client certificate and key, token and revision keys.
 
 pub mod certs;
-pub mod credentials;
 pub mod derive;
-pub mod signing;
-pub mod tls;
+
+// What the agent shares: crate `sluice-wire`.
+pub use sluice_wire::{credentials, signing, tls};
 
 pub use certs::Authority;
 pub use credentials::Credentials;

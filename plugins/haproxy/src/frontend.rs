@@ -88,13 +88,16 @@ pub fn render(cfg: &mut Cfg, fe: &Frontend, table: &Table, config: &Config) {
     cfg.line(format!("default_backend {}", fe.fallback));
 }
 
+/// The stats page only behind `AdminUser`/`AdminPass`: on every routed host,
+/// it would show anyone the cluster's backends and addresses.
 fn stats(cfg: &mut Cfg, config: &Config) {
+    let Some(auth) = &config.stats_auth else {
+        return;
+    };
     cfg.line("stats enable");
     cfg.line(format!("stats uri {STATS_URI}"));
     cfg.line("stats refresh 5s");
-    if let Some(auth) = &config.stats_auth {
-        cfg.line(format!("stats auth {auth}"));
-    }
+    cfg.line(format!("stats auth {auth}"));
 }
 
 /// `var` holds the request's (virtual) host; `host` may be a `*.` pattern,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::test_support::*;
+use sluice_plugin_kit::SettingValue;
 
 fn render_http(hosts: &[sluice_plugin_kit::Host]) -> String {
     let (config, _) = crate::settings::parse(&[]);
@@ -27,8 +28,36 @@ fn routing_lines() {
         "map_beg(/etc/haproxy/hosts-http.map)\n",
         "http-response set-header x-server-info 'sluice 1'\n",
         "use_backend %[var(txn.backend)] if { var(txn.backend) -m found }\n    default_backend be_no_host\n",
-        "stats uri /haproxy?stats\n",
     ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+    assert!(
+        !out.contains("stats"),
+        "no stats page unless AdminUser/AdminPass are set:\n{out}"
+    );
+}
+
+#[test]
+fn stats_page_only_with_credentials() {
+    let (config, diags) = crate::settings::parse(&[
+        setting("AdminUser", SettingValue::Text("ops".into())),
+        setting("AdminPass", SettingValue::Text("s3cret".into())),
+    ]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let table = crate::routes::table(&[host("a.local", None)], Scheme::Http);
+    let fe = Frontend {
+        name: "fe_http",
+        bind: ":80".into(),
+        scheme: Scheme::Http,
+        map_path: "/etc/haproxy/hosts-http.map",
+        vhost_maps: None,
+        fallback: "be_no_host",
+        server_info: "'sluice 1'",
+    };
+    let mut cfg = Cfg::default();
+    render(&mut cfg, &fe, &table, &config);
+    let out = cfg.finish();
+    for want in ["stats enable\n", "stats uri /haproxy?stats\n", "stats auth ops:s3cret\n"] {
         assert!(out.contains(want), "want {want:?} in\n{out}");
     }
 }

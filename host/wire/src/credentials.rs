@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::signing::{PublicKey, Verifier};
-use super::tls::{self, TlsError};
+use crate::signing::{PublicKey, Verifier};
+use crate::tls::{self, TlsError};
 
 /// Larger files are not credentials; refused before parsing.
 const MAX_BYTES: u64 = 256 * 1024;

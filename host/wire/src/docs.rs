@@ -5,7 +5,7 @@
 //! A revision carries files and nothing an agent would run: the proxy's
 //! commands are the agent's own settings (from the proxy service spec), and
 //! the files may only land under the agent's config root. Its answer is
-//! signed ([`crate::trust::signing`]) over the exact bytes, with a sequence
+//! signed ([`crate::signing`]) over the exact bytes, with a sequence
 //! number no older revision can repeat.
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
-//! HTTPS client of the daemon's API (`crate::serve`), used by the agent and
+//! HTTPS client of the daemon's API (the daemon's `serve` module), used by the agent and
 //! by `sluice status`. TLS only, trusting only the agent channel's CA (see
-//! [`crate::trust::tls`]); answers are read up to a size limit.
+//! [`sluice_wire::tls`]); answers are read up to a size limit.
 
 use std::time::Duration;
 
@@ -14,8 +14,8 @@ use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::serve::wire::{AgentReport, StatusDoc};
-use crate::trust::signing;
+use sluice_wire::docs::{AgentReport, StatusDoc};
+use sluice_wire::signing;
 
 /// The largest answer read: a revision of the largest render the host
 /// allows, JSON-escaped, with room to spare.

@@ -12,8 +12,6 @@ use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::certs::Issued;
-
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("{what}: no PEM certificate in it")]
@@ -78,9 +76,13 @@ fn chain_and_key(
     Ok((chain, key))
 }
 
-/// The daemon's API: `server` as its certificate; client certificates are
-/// verified against `ca_pem` when presented.
-pub fn server_config(ca_pem: &str, server: &Issued) -> Result<rustls::ServerConfig, TlsError> {
+/// The daemon's API: `cert_pem`/`key_pem` as its certificate; client
+/// certificates are verified against `ca_pem` when presented.
+pub fn server_config(
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<rustls::ServerConfig, TlsError> {
     let what = "the daemon's TLS configuration";
     let rustls = |error| TlsError::Rustls {
         what: what.to_owned(),
@@ -96,7 +98,7 @@ pub fn server_config(ca_pem: &str, server: &Issued) -> Result<rustls::ServerConf
         what: what.to_owned(),
         error,
     })?;
-    let (chain, key) = chain_and_key(&server.cert_pem, &server.key_pem, what)?;
+    let (chain, key) = chain_and_key(cert_pem, key_pem, what)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(rustls)?

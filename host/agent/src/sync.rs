@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::client::{DaemonClient, SignedAnswer};
-use crate::serve::wire::{AgentReport, RevisionDoc};
-use crate::trust::Verifier;
+use sluice_wire::docs::{AgentReport, RevisionDoc};
+use sluice_wire::signing::Verifier;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
@@ -192,8 +192,8 @@ pub async fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::wire::FileDoc;
-    use crate::trust::Signer;
+    use sluice_wire::docs::FileDoc;
+    use sluice_wire::signing::Signer;
 
     fn answer(signer: &Signer, cluster: &str, seq: u64) -> SignedAnswer {
         let doc = RevisionDoc {
@@ -245,6 +245,42 @@ mod tests {
         }
         // Still takes what is genuinely newer.
         assert_eq!(gate.check(&answer(&daemon, "east", 11)).unwrap().seq, 11);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// Whatever arrives, the gate answers (no panic) and takes nothing a
+        /// trusted key did not sign.
+        #[test]
+        fn the_gate_never_takes_unsigned_bytes(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            header in proptest::option::of(".{0,120}"),
+            json_seq in proptest::prelude::any::<u64>(),
+        ) {
+            let daemon = Signer::from_seed(&[1; 32]);
+            let mut gate = Gate::new(Verifier::new(vec![daemon.public_key()]), "east");
+            let random = SignedAnswer { body: body.into(), signature: header.clone() };
+            proptest::prop_assert!(gate.check(&random).is_err());
+            let _ = claimed_hash(&random);
+            // A well-formed revision with a made-up header: refused too.
+            let doc = serde_json::to_vec(&serde_json::json!({
+                "cluster": "east", "hash": "h", "seq": json_seq, "files": []
+            })).unwrap();
+            let unsigned = SignedAnswer { body: doc.into(), signature: header };
+            proptest::prop_assert!(gate.check(&unsigned).is_err());
+        }
+
+        /// Signed bytes that are not a revision are refused, not a panic.
+        #[test]
+        fn signed_junk_is_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let daemon = Signer::from_seed(&[1; 32]);
+            let mut gate = Gate::new(Verifier::new(vec![daemon.public_key()]), "east");
+            let answer = SignedAnswer { signature: Some(daemon.sign(&body)), body: body.into() };
+            if let Ok(doc) = gate.check(&answer) {
+                proptest::prop_assert_eq!(doc.cluster.as_str(), "east");
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::serve::wire::FileDoc;
+use sluice_wire::docs::FileDoc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {

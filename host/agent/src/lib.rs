@@ -1,7 +1,10 @@
-//! `sluice agent`: the proxy container's entrypoint under hitless delivery.
+//! `sluice-agent` (also `sluice agent`): the proxy container's entrypoint
+//! under hitless delivery. Its own crate and binary, so that the proxy images
+//! carry the channel (`sluice-wire`), HTTP and signals, and nothing of the
+//! daemon (no wasmtime, no Docker client).
 //!
 //! It waits for the cluster's first revision, installs and validates it,
-//! starts the proxy, then long-polls the daemon ([`crate::serve`]) over
+//! starts the proxy, then long-polls the daemon (the daemon's API) over
 //! mutual TLS. Each answer must carry the daemon's signature and a sequence
 //! number above the last one accepted ([`sync::Gate`]); each revision is
 //! installed atomically under the config root and validated; a refused one
@@ -38,13 +41,13 @@ pub use settings::Settings;
 use self::client::DaemonClient;
 use self::proxy::Proxy;
 use self::sync::{Fetched, Gate};
-use crate::serve::wire::{AgentReport, Failure, now_ms};
-use crate::trust::Credentials;
+use sluice_wire::credentials::Credentials;
+use sluice_wire::docs::{AgentReport, Failure, now_ms};
 
-/// `sluice agent` for binaries other than `sluice` (test harnesses): flags
-/// and env as `sluice agent` takes them, logs to stderr. A leading `agent`
-/// argument is accepted, so such a binary can stand in for `sluice` in an
-/// image whose command is `sluice agent`.
+/// The `sluice-agent` binary (and test harnesses): flags and env as `sluice
+/// agent` takes them, logs to stderr. A leading `agent` argument is accepted,
+/// so this binary can stand in for `sluice` in an image whose command is
+/// `sluice agent`.
 pub fn main_from_env() -> ExitCode {
     #[derive(clap::Parser)]
     struct Cli {

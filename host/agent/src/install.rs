@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::files::{self, FilesError};
 use super::proxy::{Proxy, ProxyError};
 use super::settings::Reload;
-use crate::serve::wire::RevisionDoc;
+use sluice_wire::docs::RevisionDoc;
 
 /// A validation or reload command that takes longer is stopped and failed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -122,7 +122,7 @@ async fn run_checked(argv: &[String]) -> Result<(), InstallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::wire::FileDoc;
+    use sluice_wire::docs::FileDoc;
 
     fn revision(dir: &std::path::Path, hash: &str, contents: &str) -> RevisionDoc {
         RevisionDoc {

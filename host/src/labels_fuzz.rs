@@ -1,0 +1,98 @@
+//! The label parser under proptest: any labels, however hostile, give a
+//! verdict (never a panic), and what it accepts carries no character a
+//! proxy config could be steered with.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+use super::*;
+
+const KEYS: &[&str] = &[
+    HOSTS,
+    PORT,
+    NETWORK,
+    CONTEXT_ROOT,
+    CONTEXT_ROOT_REWRITE,
+    SSL_CERT,
+    SSL_KEY,
+    SSL_PASSTHROUGH,
+    SSL_BACKEND,
+    SSL_BACKEND_TLS_VERIFY,
+    SSL_ONLY,
+    WEBSOCKET_ENDPOINTS,
+    SERVICE_CLUSTER,
+    STICKY_SESSION_COOKIE,
+    IP_HASH,
+    REDIRECTS,
+    BACKEND_MODE,
+    DEFAULT_BACKEND,
+    MAX_FAILS,
+    FAIL_TIMEOUT,
+    WEIGHT,
+];
+
+/// Values near what each label takes, with config syntax and control
+/// characters mixed in, plus anything at all.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[a-z0-9.*:/,=_ -]{0,24}",
+        "[a-z.]{1,12}[;{}\"'`$\\\\\n\r\t #%]{1,3}[a-z.]{0,12}",
+        Just("a.local,b.local".to_owned()),
+        Just("/app".to_owned()),
+        Just("8080".to_owned()),
+        Just("true".to_owned()),
+        Just("http://a.local,https://b.local".to_owned()),
+        "[a-z]{1,8}".prop_map(|s| s.repeat(40)),
+    ]
+}
+
+fn labels() -> impl Strategy<Value = HashMap<String, String>> {
+    proptest::collection::hash_map(
+        prop_oneof![
+            4 => proptest::sample::select(KEYS).prop_map(str::to_owned),
+            1 => "com\\.docker\\.lb\\.[a-z_]{0,12}",
+        ],
+        value(),
+        0..10,
+    )
+}
+
+/// Characters no accepted value may carry into a config.
+fn steering(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() || matches!(c, ';' | '{' | '}' | '"' | '\'' | '`' | '\\' | ' '))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_labels_give_a_verdict_and_accepted_ones_are_inert(labels in labels()) {
+        match parse(&labels) {
+            Parsed::NotRouted => {}
+            Parsed::Invalid(errors, _) => prop_assert!(!errors.is_empty()),
+            Parsed::Routed(route, _) => {
+                for h in &route.hosts {
+                    prop_assert!(!h.is_empty() && !steering(h), "host {h:?}");
+                }
+                let texts = route
+                    .context_root
+                    .iter()
+                    .chain(&route.network)
+                    .chain(&route.ssl_cert)
+                    .chain(&route.ssl_key)
+                    .chain(&route.service_cluster)
+                    .chain(&route.sticky_session_cookie)
+                    .chain(&route.websocket_endpoints);
+                for t in texts {
+                    prop_assert!(!steering(t), "value {t:?}");
+                }
+                if let Some(root) = &route.context_root {
+                    prop_assert!(root.starts_with('/'), "context root {root:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Which secrets a service's `ssl_cert`/`ssl_key` labels may name. The
+//! daemon runs on a manager and mounts what the labels name into the proxy,
+//! so a label must not reach a secret its service has no business with:
+//! - one Swarm does not have is refused (mounting it would fail the whole
+//!   proxy update);
+//! - Sluice's own secrets (its agents' credentials, labelled with
+//!   [`OWNED_BY`], or named `sluice-agent-*`) never;
+//! - on MKE/UCP-style clusters, where services and secrets carry a
+//!   collection ([`COLLECTION`]), only a secret of the service's own
+//!   collection. Without collection labels (a plain Swarm) this rule allows
+//!   everything, as Interlock did.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Diagnostic, Severity};
+use crate::labels::{self, ServiceRoute};
+use crate::snapshot::Snapshot;
+
+/// The label that marks what a Sluice instance created (its value is the
+/// instance name).
+pub const OWNED_BY: &str = "com.docker.sluice.instance";
+/// The name prefix of Sluice's agent credentials secrets.
+pub const AGENT_SECRET_PREFIX: &str = "sluice-agent-";
+/// MKE/UCP's access-control collection of a service or secret.
+pub const COLLECTION: &str = "com.docker.ucp.access.label";
+
+/// What the plan needs to know of one secret.
+struct SecretInfo<'a> {
+    sluices: bool,
+    collection: Option<&'a str>,
+}
+
+/// The snapshot's secrets, gathered once per plan; None when the snapshot
+/// lists no secrets at all (existence and collections are not checked then).
+pub struct SecretNames<'a>(Option<BTreeMap<&'a str, SecretInfo<'a>>>);
+
+impl<'a> SecretNames<'a> {
+    pub fn new(snapshot: &'a Snapshot) -> Self {
+        SecretNames((!snapshot.secrets.is_empty()).then(|| {
+            snapshot
+                .secrets
+                .iter()
+                .filter_map(|s| {
+                    let spec = s.spec.as_ref()?;
+                    let labels = spec.labels.as_ref();
+                    let info = SecretInfo {
+                        sluices: labels.is_some_and(|l| l.contains_key(OWNED_BY)),
+                        collection: labels.and_then(|l| l.get(COLLECTION)).map(String::as_str),
+                    };
+                    Some((spec.name.as_deref()?, info))
+                })
+                .collect()
+        }))
+    }
+
+    /// Why `service` (with `service_labels`) may not use the secrets its
+    /// route names, if it may not.
+    pub fn refused(
+        &self,
+        service: &str,
+        service_labels: &HashMap<String, String>,
+        route: &ServiceRoute,
+    ) -> Option<Diagnostic> {
+        if route.ssl_passthrough {
+            return None;
+        }
+        let collection = service_labels.get(COLLECTION).map(String::as_str);
+        [
+            (labels::SSL_CERT, &route.ssl_cert),
+            (labels::SSL_KEY, &route.ssl_key),
+        ]
+        .into_iter()
+        .find_map(|(label, name)| {
+            let name = name.as_deref()?;
+            let message = self.why_not(name, collection)?;
+            Some(Diagnostic {
+                severity: Severity::Error,
+                cluster: None,
+                service: Some(service.to_owned()),
+                label: Some(label.to_owned()),
+                message,
+            })
+        })
+    }
+
+    fn why_not(&self, name: &str, collection: Option<&str>) -> Option<String> {
+        let own = || {
+            format!(
+                "names secret {name:?}, which is Sluice's own (agent credentials); a service cannot use it"
+            )
+        };
+        if name.starts_with(AGENT_SECRET_PREFIX) {
+            return Some(own());
+        }
+        let known = self.0.as_ref()?;
+        let Some(info) = known.get(name) else {
+            return Some(format!("names secret {name:?}, which does not exist"));
+        };
+        if info.sluices {
+            return Some(own());
+        }
+        match (collection, info.collection) {
+            (Some(mine), Some(theirs)) if mine != theirs => Some(format!(
+                "names secret {name:?} of collection {theirs:?}; service of collection {mine:?} may use only its own collection's secrets"
+            )),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{Secret, SecretSpec};
+
+    fn secret(name: &str, labels: &[(&str, &str)]) -> Secret {
+        Secret {
+            spec: Some(SecretSpec {
+                name: Some(name.into()),
+                labels: Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn route(cert: &str) -> ServiceRoute {
+        ServiceRoute {
+            hosts: vec!["a.example".into()],
+            ssl_cert: Some(cert.into()),
+            ssl_key: Some(cert.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn services_use_only_secrets_they_may() {
+        let snapshot = Snapshot {
+            secrets: vec![
+                secret("team-a.pem", &[(COLLECTION, "team-a")]),
+                secret("team-b.pem", &[(COLLECTION, "team-b")]),
+                secret("plain.pem", &[]),
+                secret("sluice-creds", &[(OWNED_BY, "sluice")]),
+            ],
+            ..Default::default()
+        };
+        let names = SecretNames::new(&snapshot);
+        let team_a: HashMap<String, String> = [(COLLECTION.to_owned(), "team-a".to_owned())].into();
+        let plain = HashMap::new();
+        // (service labels, secret, refusal contains or None)
+        let table: [(&HashMap<String, String>, &str, Option<&str>); 9] = [
+            (&team_a, "team-a.pem", None),
+            (&team_a, "team-b.pem", Some("collection \"team-b\"")),
+            (&team_a, "plain.pem", None),
+            (&plain, "team-b.pem", None),
+            (&plain, "plain.pem", None),
+            (&plain, "missing.pem", Some("does not exist")),
+            (&plain, "sluice-creds", Some("Sluice's own")),
+            (&plain, "sluice-agent-east-0123abcd", Some("Sluice's own")),
+            (&team_a, "sluice-agent-west-0123abcd", Some("Sluice's own")),
+        ];
+        for (labels, secret, want) in table {
+            let got = names.refused("svc", labels, &route(secret));
+            match (got, want) {
+                (None, None) => {}
+                (Some(d), Some(w)) => {
+                    assert!(d.message.contains(w), "{secret}: {}", d.message);
+                    assert_eq!(d.service.as_deref(), Some("svc"));
+                    assert_eq!(d.label.as_deref(), Some(labels::SSL_CERT));
+                }
+                (got, want) => panic!("{secret}: got {got:?}, want {want:?}"),
+            }
+        }
+        // Without secrets in the snapshot only the name rule applies.
+        let empty = Snapshot::default();
+        let blind = SecretNames::new(&empty);
+        assert!(
+            blind
+                .refused("svc", &plain, &route("anything.pem"))
+                .is_none()
+        );
+        assert!(
+            blind
+                .refused("svc", &plain, &route("sluice-agent-east-1"))
+                .is_some()
+        );
+    }
+}
