@@ -400,9 +400,19 @@ fn parse_secret_name(v: &str) -> Result<String, String> {
 }
 
 /// RFC 6265 cookie-name = RFC 2616 token.
+/// The longest cookie name every bundled plugin renders (HAProxy's limit;
+/// found by tests/fuzz_render.rs: a longer one made HAProxy refuse the whole
+/// cluster's render).
+pub const MAX_COOKIE_NAME: usize = 128;
+
 fn parse_cookie_name(v: &str) -> Result<String, String> {
     let token = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
-    if !v.is_empty() && v.chars().all(token) {
+    if v.len() > MAX_COOKIE_NAME {
+        Err(format!(
+            "must be a cookie name of at most {MAX_COOKIE_NAME} characters, found {}",
+            v.len()
+        ))
+    } else if !v.is_empty() && v.chars().all(token) {
         Ok(v.to_owned())
     } else {
         Err("must be a cookie name (RFC 6265 token: no spaces or ()<>@,;:\\\"/[]?={})".into())
@@ -948,7 +958,17 @@ mod tests {
                 Some(value)
             );
         }
-        for value in ["", "a b", "a;b", "a=b", "a,b", "(x)", "a\"b", "ä"] {
+        let longest = "c".repeat(MAX_COOKIE_NAME);
+        assert_eq!(
+            routed(&[(STICKY_SESSION_COOKIE, &longest)])
+                .sticky_session_cookie
+                .as_deref(),
+            Some(longest.as_str())
+        );
+        let too_long = "c".repeat(MAX_COOKIE_NAME + 1);
+        for value in [
+            "", "a b", "a;b", "a=b", "a,b", "(x)", "a\"b", "ä", &too_long,
+        ] {
             assert_eq!(
                 error_labels(&[(STICKY_SESSION_COOKIE, value)]),
                 [STICKY_SESSION_COOKIE],

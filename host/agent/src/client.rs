@@ -72,11 +72,20 @@ pub struct SignedAnswer {
     pub signature: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DaemonClient {
     base: String,
     token: String,
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for DaemonClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("DaemonClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DaemonClient {
@@ -115,7 +124,8 @@ impl DaemonClient {
 
     /// Long-poll: a revision of `cluster` other than `have`, or None when
     /// the daemon's wait (at most `wait`) ended without one. `running` is
-    /// what this replica serves, for `/v2/status`.
+    /// what this replica serves, for `/v2/status`; `seq` the highest
+    /// sequence number accepted (the daemon numbers above it).
     pub async fn poll(
         &self,
         cluster: &str,
@@ -124,8 +134,24 @@ impl DaemonClient {
         running: Option<&str>,
         wait: Duration,
     ) -> Result<Option<SignedAnswer>, ClientError> {
+        self.poll_after(cluster, have, 0, replica, running, wait)
+            .await
+    }
+
+    /// [`DaemonClient::poll`], telling the daemon the highest sequence
+    /// number this agent accepted.
+    pub async fn poll_after(
+        &self,
+        cluster: &str,
+        have: &str,
+        seq: u64,
+        replica: &str,
+        running: Option<&str>,
+        wait: Duration,
+    ) -> Result<Option<SignedAnswer>, ClientError> {
         let query = [
             ("have", have.to_owned()),
+            ("seq", seq.to_string()),
             ("replica", replica.to_owned()),
             ("wait", wait.as_secs().to_string()),
             ("running", running.unwrap_or_default().to_owned()),

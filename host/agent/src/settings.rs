@@ -76,20 +76,10 @@ fn parse_reload(text: &str) -> Result<Reload, String> {
 }
 
 fn parse_root(text: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(text.trim_end_matches('/'));
-    // By the text: `Path::components` would hide a `.` or `//`.
-    let plain = text.len() > 1
-        && text.starts_with('/')
-        && text[1..]
-            .trim_end_matches('/')
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
-    if !plain {
-        return Err(format!(
-            "{text:?}: expected an absolute directory other than / without '.' or '..'"
-        ));
+    match sluice_wire::paths::config_root_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(PathBuf::from(text.trim_end_matches('/'))),
     }
-    Ok(path)
 }
 
 impl Settings {
@@ -155,6 +145,8 @@ mod tests {
             ("etc/nginx", false),
             ("/etc/../root", false),
             ("/etc/./nginx", false),
+            ("/etc", false),
+            ("/usr/local/etc", false),
         ] {
             assert_eq!(parse_root(text).is_ok(), ok, "{text}");
         }

@@ -98,7 +98,14 @@ pub async fn fetch(
     loop {
         let serving = running.borrow().clone();
         match client
-            .poll(&cluster, &have, &replica, serving.as_deref(), POLL_WAIT)
+            .poll_after(
+                &cluster,
+                &have,
+                gate.last_seq,
+                &replica,
+                serving.as_deref(),
+                POLL_WAIT,
+            )
             .await
         {
             Ok(found) => {

@@ -157,16 +157,30 @@ impl AgentCommands {
         let config_root = std::path::Path::new(&config_path)
             .parent()
             .and_then(|p| p.to_str())
-            .filter(|p| p.len() > 1)
-            .ok_or_else(|| missing("ProxyConfigPath (a file inside a directory other than /)"))?
+            .unwrap_or("/")
             .to_owned();
-        let binary = kind.map_or(info.proxy.as_str(), |k| k.name);
-        let mut proxy = vec![binary.to_owned()];
-        if ext.proxy_args.is_empty() {
-            proxy.extend(proxies::owned(kind.map_or(&[], |k| k.run_args)));
-        } else {
-            proxy.extend(ext.proxy_args.iter().cloned());
+        if let Some(problem) = sluice_wire::paths::config_root_problem(&config_root) {
+            return Err(ApplyError::ConfigRoot {
+                cluster: ext.name.clone(),
+                path: config_path,
+                problem,
+            });
         }
+        // The binary is the host's for a kind it knows, else the operator's:
+        // never a name the plugin chose.
+        let proxy = match (&ext.proxy_command, kind) {
+            (Some(argv), _) => argv.clone(),
+            (None, Some(k)) => {
+                let mut argv = vec![k.name.to_owned()];
+                if ext.proxy_args.is_empty() {
+                    argv.extend(proxies::owned(k.run_args));
+                } else {
+                    argv.extend(ext.proxy_args.iter().cloned());
+                }
+                argv
+            }
+            (None, None) => return Err(missing("ProxyCommand")),
+        };
         Ok(AgentCommands {
             proxy,
             validate,
@@ -317,6 +331,13 @@ mod tests {
             Some(vec!["envoy".into(), "--mode".into(), "validate".into()]);
         operator.proxy_reload = Some(ProxyReload::Command(vec!["hot-restart".into()]));
         operator.proxy_config_path = Some("/etc/envoy/envoy.yaml".into());
+        operator.proxy_command = Some(vec!["envoy".into(), "-c".into(), "{config}".into()]);
+        let mut no_command = operator.clone();
+        no_command.proxy_command = None;
+        let mut system_dir = operator.clone();
+        system_dir.proxy_config_path = Some("/etc/envoy.yaml".into());
+        let mut builtin_in_etc = ext(&[]);
+        builtin_in_etc.proxy_config_path = Some("/etc/haproxy.cfg".into());
         let mut no_root = operator.clone();
         no_root.proxy_config_path = None;
         let mut slash = operator.clone();
@@ -360,13 +381,16 @@ mod tests {
                 operator.clone(),
                 "envoy",
                 Ok((
-                    vec!["envoy"],
+                    vec!["envoy", "-c", "{config}"],
                     vec!["envoy", "--mode", "validate"],
                     "/etc/envoy",
                 )),
             ),
+            (no_command, "envoy", Err("ProxyCommand")),
             (no_root, "envoy", Err("ProxyConfigPath")),
             (slash, "envoy", Err("ProxyConfigPath")),
+            (system_dir, "envoy", Err("system directory")),
+            (builtin_in_etc, "haproxy", Err("system directory")),
         ];
         for (ext, proxy, want) in table {
             // The plugin's own commands (sh -c ...) are never used.
@@ -381,10 +405,7 @@ mod tests {
                 }
                 (Err(e), Err(key)) => {
                     let e = e.to_string();
-                    assert!(
-                        e.contains(key) && e.contains(proxy) && e.contains("\"east\""),
-                        "{e}"
-                    );
+                    assert!(e.contains(key) && e.contains("\"east\""), "{e}");
                 }
                 (got, want) => panic!("{proxy}: got {got:?}, want {want:?}"),
             }

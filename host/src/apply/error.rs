@@ -56,6 +56,15 @@ pub enum ApplyError {
         missing: String,
     },
 
+    #[error(
+        "cluster {cluster:?}: ProxyConfigPath {path:?}: the agent writes only under its directory, and {problem}"
+    )]
+    ConfigRoot {
+        cluster: String,
+        path: String,
+        problem: String,
+    },
+
     #[error("cluster {cluster:?}: agent credentials: {reason}")]
     Credentials { cluster: String, reason: String },
 

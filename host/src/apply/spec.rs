@@ -92,6 +92,9 @@ pub struct SecretMount {
 
 /// Mode of the config files and secrets in the proxy (read-only, everyone).
 const FILE_MODE: u32 = 0o444;
+/// The agent's credentials: root only (the agent runs as root; the proxy's
+/// workers, which run as its user, cannot read them).
+const CREDENTIALS_MODE: u32 = 0o400;
 
 /// The proxy service spec of one cluster, labelled with its own hash.
 ///
@@ -145,7 +148,12 @@ pub fn proxy_service_spec(
                 container
                     .secrets
                     .get_or_insert_with(Vec::new)
-                    .push(secret_mount(t.id.clone(), t.name.clone(), t.target.clone()));
+                    .push(secret_mount_mode(
+                        t.id.clone(),
+                        t.name.clone(),
+                        t.target.clone(),
+                        CREDENTIALS_MODE,
+                    ));
             }
         }
     }
@@ -244,12 +252,21 @@ fn secrets(
 }
 
 fn secret_mount(id: String, name: String, target: String) -> TaskSpecContainerSpecSecrets {
+    secret_mount_mode(id, name, target, FILE_MODE)
+}
+
+fn secret_mount_mode(
+    id: String,
+    name: String,
+    target: String,
+    mode: u32,
+) -> TaskSpecContainerSpecSecrets {
     TaskSpecContainerSpecSecrets {
         file: Some(TaskSpecContainerSpecFile {
             name: Some(target),
             uid: Some("0".into()),
             gid: Some("0".into()),
-            mode: Some(FILE_MODE),
+            mode: Some(mode),
         }),
         secret_id: Some(id),
         secret_name: Some(name),

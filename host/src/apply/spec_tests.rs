@@ -576,6 +576,29 @@ fn agent_delivery_mounts_nothing_per_revision() {
 }
 
 #[test]
+fn agent_credentials_are_readable_by_root_only() {
+    let agent = ProxyDelivery::Agent {
+        command: Vec::new(),
+        env: Vec::new(),
+        token: Some(SecretMount {
+            id: "c1".into(),
+            name: "sluice-agent-east-01234567".into(),
+            target: "sluice-agent".into(),
+        }),
+    };
+    let spec = proxy_service_spec(&ext(), &plan(), &agent, &ctx()).unwrap();
+    let secrets = container(&spec).secrets.clone().unwrap_or_default();
+    let creds = secrets
+        .iter()
+        .find(|s| s.secret_id.as_deref() == Some("c1"))
+        .expect("the credentials are mounted");
+    let file = creds.file.as_ref().unwrap();
+    assert_eq!(file.mode, Some(0o400));
+    assert_eq!(file.uid.as_deref(), Some("0"));
+    assert_eq!(file.name.as_deref(), Some("sluice-agent"));
+}
+
+#[test]
 fn context_comes_from_the_snapshot() {
     let snapshot: Snapshot = serde_json::from_value(serde_json::json!({
         "networks": [{"Name": "apps", "Id": "n1"}, {"Name": "front", "Id": "n2"}],

@@ -83,6 +83,7 @@ impl Extension {
             proxy_args: Vec::new(),
             proxy_service_name: proxy_service_name(name),
             proxy_config_path: None,
+            proxy_command: None,
             proxy_validate_command: None,
             proxy_reload: None,
             proxy_replicas: PROXY_REPLICAS,

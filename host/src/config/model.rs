@@ -89,6 +89,9 @@ pub struct Extension {
     /// `ProxyConfigPath`; None → the proxy kind's built-in path (else the
     /// plugin's default).
     pub proxy_config_path: Option<String>,
+    /// `ProxyCommand` (Sluice): the proxy's full argv (`{config}`: the main
+    /// config) for hitless delivery of a proxy kind the host does not know.
+    pub proxy_command: Option<Vec<String>>,
     /// `ProxyValidateCommand` (Sluice): argv with `{config}` that checks a
     /// config in the proxy container; None → the proxy kind's built-in one.
     pub proxy_validate_command: Option<Vec<String>>,

@@ -102,6 +102,7 @@ pub(super) const EXTENSION_KEYS: &[&str] = &[
     "ProxyArgs",
     "ProxyServiceName",
     "ProxyConfigPath",
+    "ProxyCommand",
     "ProxyValidateCommand",
     "ProxyReload",
     "ProxyReplicas",

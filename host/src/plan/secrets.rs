@@ -7,8 +7,9 @@
 //!   [`OWNED_BY`], or named `sluice-agent-*`) never;
 //! - on MKE/UCP-style clusters, where services and secrets carry a
 //!   collection ([`COLLECTION`]), only a secret of the service's own
-//!   collection. Without collection labels (a plain Swarm) this rule allows
-//!   everything, as Interlock did.
+//!   collection (a service without one: only secrets without one). Without
+//!   collection labels (a plain Swarm) this rule allows everything, as
+//!   Interlock did.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -103,6 +104,9 @@ impl<'a> SecretNames<'a> {
             (Some(mine), Some(theirs)) if mine != theirs => Some(format!(
                 "names secret {name:?} of collection {theirs:?}; service of collection {mine:?} may use only its own collection's secrets"
             )),
+            (None, Some(theirs)) => Some(format!(
+                "names secret {name:?} of collection {theirs:?}; a service without a collection ({COLLECTION}) may use only secrets without one"
+            )),
             _ => None,
         }
     }
@@ -157,7 +161,7 @@ mod tests {
             (&team_a, "team-a.pem", None),
             (&team_a, "team-b.pem", Some("collection \"team-b\"")),
             (&team_a, "plain.pem", None),
-            (&plain, "team-b.pem", None),
+            (&plain, "team-b.pem", Some("without a collection")),
             (&plain, "plain.pem", None),
             (&plain, "missing.pem", Some("does not exist")),
             (&plain, "sluice-creds", Some("Sluice's own")),

@@ -102,7 +102,10 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = (self.memory_total + desired).saturating_sub(current);
+        let total = self
+            .memory_total
+            .saturating_add(desired)
+            .saturating_sub(current);
         if total > self.memory_limit {
             self.memory_denied = true;
             // As StoreLimits does with trap_on_grow_failure.
@@ -127,7 +130,10 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = (self.table_total + desired).saturating_sub(current);
+        let total = self
+            .table_total
+            .saturating_add(desired)
+            .saturating_sub(current);
         if total > self.table_limit {
             return Err(wasmtime::format_err!(
                 "forcing trap when growing table: all tables together would hold {total} elements, over the limit of {}",

@@ -406,6 +406,93 @@ async fn half_open_connections_neither_stay_nor_starve_agents() {
     );
 }
 
+/// A TLS connection without a client certificate, as anybody can open one.
+async fn anonymous_tls(s: &Server) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tls = s.keys.admin_tls().unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+    let tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
+/// Whether the server closes `stream` within `within` (reading what it sends).
+async fn closed_within<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn anonymous_connections_cannot_take_the_agents_slots() {
+    use tokio::io::AsyncWriteExt;
+    let limits = Limits {
+        max_anonymous: 4,
+        anonymous_lifetime: Duration::from_millis(800),
+        ..Limits::default()
+    };
+    let s = server_with(Duration::from_secs(5), limits).await;
+    s.store.publish(&doc("east", "h1"));
+    // A refused request ends its connection: asking again needs a new one.
+    let mut refused = anonymous_tls(&s).await;
+    refused
+        .write_all(b"GET /v2/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer 00\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut refused, Duration::from_secs(2)).await,
+        "kept open after 403"
+    );
+    // The anonymous slots, all taken and held...
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(anonymous_tls(&s).await);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ...a fifth is closed at once, an agent still gets in...
+    let mut fifth = anonymous_tls(&s).await;
+    assert!(
+        closed_within(&mut fifth, Duration::from_millis(300)).await,
+        "over the anonymous cap"
+    );
+    let got = s
+        .client("east")
+        .poll("east", "", "r1", None, WAIT)
+        .await
+        .unwrap();
+    assert!(got.is_some());
+    // ...and the held ones end with their lifetime, whatever they do.
+    for mut h in held {
+        assert!(
+            closed_within(&mut h, Duration::from_secs(2)).await,
+            "anonymous connection outlived its limit"
+        );
+    }
+}
+
+#[tokio::test]
+async fn agents_sequence_numbers_raise_the_daemons() {
+    let s = server(Duration::from_millis(300)).await;
+    s.store.publish(&doc("east", "h1"));
+    let ahead = s.store.newest_published("east").unwrap().seq + 60_000;
+    // An agent that accepted a higher number elsewhere and lacks h1.
+    let c = s.client("east");
+    let got = c
+        .poll_after("east", "other", ahead, "r1", None, WAIT)
+        .await
+        .unwrap();
+    let doc = opened(&s, got).unwrap();
+    assert_eq!(doc.hash, "h1");
+    assert!(doc.seq > ahead, "{} after {ahead}", doc.seq);
+}
+
 #[tokio::test]
 async fn shutdown_ends_pending_long_polls() {
     let mut s = server(Duration::from_secs(30)).await;

@@ -47,6 +47,12 @@ pub const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Limits {
     /// Open connections; more are closed as they arrive.
     pub max_connections: usize,
+    /// Of those, connections without a client certificate (`sluice status`,
+    /// or anybody): they can never take the agents' slots.
+    pub max_anonymous: usize,
+    /// How long a connection without a client certificate may stay open,
+    /// whatever it does (slow reads and writes included).
+    pub anonymous_lifetime: Duration,
     /// From accept to a finished TLS handshake.
     pub handshake: Duration,
     /// To send a request head, also while a kept-alive connection idles.
@@ -59,6 +65,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 2048,
+            max_anonymous: 64,
+            anonymous_lifetime: Duration::from_secs(30),
             handshake: Duration::from_secs(10),
             request_head: Duration::from_secs(15),
             max_body: 64 * 1024,
@@ -104,6 +112,7 @@ pub async fn run(
     let app = routes::router(Arc::new(routes::Shared { api, closing }));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let anonymous = Arc::new(Semaphore::new(limits.max_anonymous));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -130,6 +139,7 @@ pub async fn run(
         let acceptor = acceptor.clone();
         let app = app.clone();
         let watcher = graceful.watcher();
+        let anonymous = anonymous.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let stream = match tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await {
@@ -148,6 +158,20 @@ pub async fn run(
                     .and_then(|c| c.first())
                     .map(|c| Arc::new(c.to_vec())),
             );
+            // A chain from the channel's CA was verified in the handshake:
+            // only a daemon-issued certificate gets past this point with one.
+            let (_anonymous, lifetime) = match &peer.0 {
+                Some(_) => (None, None),
+                None => match anonymous.try_acquire_owned() {
+                    Ok(p) => (Some(p), Some(limits.anonymous_lifetime)),
+                    Err(_) => {
+                        tracing::debug!(
+                            "API: too many connections without a client certificate, closing one"
+                        );
+                        return;
+                    }
+                },
+            };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(peer.clone());
                 app.clone().oneshot(req)
@@ -156,7 +180,15 @@ pub async fn run(
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.request_head)
                 .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn).await {
+            let served = watcher.watch(conn);
+            let result = match lifetime {
+                Some(limit) => match tokio::time::timeout(limit, served).await {
+                    Ok(r) => r,
+                    Err(_) => return,
+                },
+                None => served.await,
+            };
+            if let Err(e) = result {
                 tracing::debug!("API connection: {e}");
             }
         });

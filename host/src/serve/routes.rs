@@ -41,10 +41,18 @@ struct PollQuery {
     running: Option<String>,
     /// Seconds to wait at most (capped by the server's poll timeout).
     wait: Option<u64>,
+    /// The highest sequence number the agent accepted.
+    seq: Option<u64>,
 }
 
+/// Longer replica names and hashes are refused: they are kept per replica.
+const MAX_FIELD: usize = 256;
+
 /// Long-poll: the newest revision as soon as its hash differs from `have`,
-/// else 204 when the wait ends.
+/// else 204 when the wait ends. `seq` is the highest sequence number the
+/// agent accepted: a daemon whose clock is behind (restarted on another
+/// manager, or after a clock step) raises its own above it, so the agent
+/// never takes a genuine revision for a replay.
 async fn revision(
     State(shared): State<Arc<Shared>>,
     Path(cluster): Path<String>,
@@ -55,7 +63,14 @@ async fn revision(
     if let Some(denied) = refuse(&shared.api, &headers, &peer, &cluster) {
         return denied;
     }
+    let fields = [Some(&q.have), q.replica.as_ref(), q.running.as_ref()];
+    if fields.into_iter().flatten().any(|f| f.len() > MAX_FIELD) {
+        return too_long();
+    }
     let store = &shared.api.store;
+    if let Some(seq) = q.seq {
+        store.raise_seq(&cluster, seq, &q.have);
+    }
     if let Some(replica) = &q.replica {
         store.seen(&cluster, replica, q.running.as_deref().unwrap_or(&q.have));
     }
@@ -114,6 +129,16 @@ async fn report(
                 .into_response();
         }
     };
+    let fields = [Some(&report.replica), report.running.as_ref()];
+    let failed_revision = report.failed.as_ref().map(|f| &f.revision);
+    if fields
+        .into_iter()
+        .chain([failed_revision])
+        .flatten()
+        .any(|f| f.len() > MAX_FIELD)
+    {
+        return too_long();
+    }
     if let Some(failed) = &report.failed {
         // The agent's words are data: escaped (`?`), so they cannot forge log lines.
         tracing::warn!(cluster = %cluster, replica = ?report.replica, revision = ?failed.revision, message = ?failed.message, "proxy refused a revision");
@@ -122,9 +147,13 @@ async fn report(
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// The admin token sees every cluster; a cluster's token (of a cluster the
-/// daemon knows) sees that cluster only.
-async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// The admin token sees every cluster; a cluster's credentials (token and
+/// client certificate, of a cluster the daemon knows) see that cluster only.
+async fn status(
+    State(shared): State<Arc<Shared>>,
+    Extension(peer): Extension<PeerCert>,
+    headers: HeaderMap,
+) -> Response {
     let api = &shared.api;
     let Some(token) = bearer(&headers) else {
         return unauthorised();
@@ -138,7 +167,10 @@ async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         .into_iter()
         .find(|c| api.keys.verify_cluster(c, token));
     match own {
-        Some(cluster) => Json(api.store.status(Some(&cluster))).into_response(),
+        Some(cluster) => match refuse(api, &headers, &peer, &cluster) {
+            Some(denied) => denied,
+            None => Json(api.store.status(Some(&cluster))).into_response(),
+        },
         None => forbidden("/v2/status"),
     }
 }
@@ -154,21 +186,28 @@ fn refuse(api: &Api, headers: &HeaderMap, peer: &PeerCert, cluster: &str) -> Opt
     }
     match &peer.0 {
         Some(cert) if api.keys.is_client_of(cluster, cert) => None,
-        Some(_) => Some(
-            (
-                StatusCode::FORBIDDEN,
-                format!("the client certificate is not cluster {cluster:?}'s\n"),
-            )
-                .into_response(),
-        ),
-        None => Some(
-            (
-                StatusCode::FORBIDDEN,
-                format!("cluster {cluster:?} needs its client certificate\n"),
-            )
-                .into_response(),
-        ),
+        Some(_) => Some(refusal(
+            StatusCode::FORBIDDEN,
+            format!("the client certificate is not cluster {cluster:?}'s\n"),
+        )),
+        None => Some(refusal(
+            StatusCode::FORBIDDEN,
+            format!("cluster {cluster:?} needs its client certificate\n"),
+        )),
     }
+}
+
+/// A refusal that also ends the connection: a refused peer does not get to
+/// keep a slot by asking again.
+fn refusal(status: StatusCode, message: String) -> Response {
+    (status, [(header::CONNECTION, "close")], message).into_response()
+}
+
+fn too_long() -> Response {
+    refusal(
+        StatusCode::BAD_REQUEST,
+        format!("replica names and hashes are at most {MAX_FIELD} bytes\n"),
+    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -183,16 +222,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 fn unauthorised() -> Response {
     (
         StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer realm=\"sluice\"")],
+        [
+            (header::WWW_AUTHENTICATE, "Bearer realm=\"sluice\""),
+            (header::CONNECTION, "close"),
+        ],
         "missing bearer token\n",
     )
         .into_response()
 }
 
 fn forbidden(what: &str) -> Response {
-    (
+    refusal(
         StatusCode::FORBIDDEN,
         format!("the bearer token is not valid for {what}\n"),
     )
-        .into_response()
 }

@@ -16,6 +16,8 @@ use crate::trust::Signer;
 /// Replicas not heard of for this long are dropped from the status (their
 /// tasks are gone; a live agent polls at least every poll timeout).
 const FORGET_REPLICA_MS: u64 = 10 * 60 * 1000;
+/// How far past this daemon's clock an agent's sequence number may be.
+const MAX_AHEAD_MS: u64 = 7 * 24 * 3600 * 1000;
 /// Replicas kept per cluster: a caller that makes up replica names cannot
 /// grow the daemon's memory; the longest unseen is forgotten first.
 pub const MAX_REPLICAS: usize = 1024;
@@ -81,7 +83,7 @@ impl Store {
             let mut last = self.seq.lock().unwrap_or_else(|e| e.into_inner());
             // The clock keeps sequences rising across daemon restarts; the
             // counter keeps them rising within one.
-            *last = (*last + 1).max(now);
+            *last = last.saturating_add(1).max(now);
             *last
         };
         let mut doc = doc.clone();
@@ -96,6 +98,62 @@ impl Store {
             published_ms: now,
         })));
         true
+    }
+
+    /// An agent of `cluster` that has `have` accepted sequence number `seq`:
+    /// numbers given out from now on are above it, and when the cluster's
+    /// newest revision (which that agent lacks) is not above it, it is
+    /// published again, same contents, with a new number. So a daemon whose
+    /// clock is behind the one that numbered the agent's revision (another
+    /// manager, a clock step) is never taken for a replay.
+    pub fn raise_seq(&self, cluster: &str, seq: u64, have: &str) {
+        // An agent's word, even an authenticated one, moves the counter at
+        // most a week past this daemon's clock: a compromised agent cannot
+        // push every cluster's numbering to the end of the range.
+        if seq > now_ms().saturating_add(MAX_AHEAD_MS) {
+            tracing::warn!(cluster = %cluster, seq, "an agent claims a sequence number far past this daemon's clock; ignored");
+            return;
+        }
+        {
+            let mut last = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+            *last = (*last).max(seq);
+        }
+        let Some(newest) = self.newest_published(cluster) else {
+            return;
+        };
+        if newest.seq > seq || newest.hash == have {
+            return;
+        }
+        let Ok(mut doc) = serde_json::from_slice::<RevisionDoc>(&newest.body) else {
+            return;
+        };
+        tracing::info!(cluster = %cluster, behind = newest.seq, agent = seq, "an agent has seen a higher sequence number than this daemon's: numbering the newest revision again");
+        let mut clusters = self.lock();
+        let tx = clusters.entry(cluster.to_owned()).or_default().sender();
+        // Still the same publication (none raced in)?
+        if !tx
+            .borrow()
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &newest))
+        {
+            return;
+        }
+        let now = now_ms();
+        let next = {
+            let mut last = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+            *last = last.saturating_add(1).max(now);
+            *last
+        };
+        doc.seq = next;
+        let body = serde_json::to_vec(&doc).expect("a revision always serialises");
+        let signature = self.signer.sign(&body);
+        tx.send_replace(Some(Arc::new(Published {
+            hash: doc.hash,
+            seq: next,
+            body: Bytes::from(body),
+            signature,
+            published_ms: now,
+        })));
     }
 
     /// Serve `published` to `cluster`'s agents as it is, body and signature

@@ -156,3 +156,35 @@ fn status_has_the_newest_revision_and_each_replica() {
         3
     );
 }
+
+#[test]
+fn a_daemon_behind_an_agents_sequence_renumbers_its_newest() {
+    let store = Store::test();
+    store.publish(&doc("east", "a"));
+    let first = store.newest_published("east").unwrap();
+    // An agent that accepted a far higher number (from a daemon whose clock
+    // ran ahead) and serves something else.
+    let agents = first.seq + 1_000_000;
+    store.raise_seq("east", agents, "older");
+    let again = store.newest_published("east").unwrap();
+    assert_eq!(again.hash, "a");
+    assert!(again.seq > agents, "{} after {agents}", again.seq);
+    let verifier = Verifier::new(vec![signer().public_key()]);
+    verifier
+        .verify(Some(&again.signature), &again.body)
+        .unwrap();
+    let sent: RevisionDoc = serde_json::from_slice(&again.body).unwrap();
+    assert_eq!(sent.seq, again.seq);
+    // An agent that has the newest: nothing is renumbered.
+    store.raise_seq("east", again.seq + 5, "a");
+    assert_eq!(store.newest_published("east").unwrap().seq, again.seq);
+    // Later publications are above everything seen.
+    store.publish(&doc("east", "b"));
+    let b = store.newest_published("east").unwrap().seq;
+    assert!(b > again.seq + 5);
+    // Not past a week ahead of the clock, whoever asks.
+    store.raise_seq("east", u64::MAX, "older");
+    store.publish(&doc("east", "c"));
+    let c = store.newest_published("east").unwrap().seq;
+    assert!(c > b && c < u64::MAX / 2, "{c}");
+}

@@ -16,7 +16,7 @@ pub struct Row {
 pub const ALL_KEYS: &str = "all-keys";
 
 const FEATURES: &str = "examples/features/snapshot.json";
-const EVERY_LABEL: &str = "tests/fixtures/matrix/every-label.json";
+pub const EVERY_LABEL: &str = "tests/fixtures/matrix/every-label.json";
 const SEED: &str = "examples/seed/snapshot.json";
 const WILDCARD: &str = "tests/fixtures/matrix/wildcard.json";
 const EMPTY: &str = "tests/fixtures/matrix/empty.json";

@@ -183,6 +183,11 @@ pub fn load_snapshot(path: &str) -> Result<Snapshot, String> {
 
 /// Runs the case; never panics on a proxy or plugin failure, it records it.
 pub fn run(case: &Case) -> Outcome {
+    run_with(case, None)
+}
+
+/// [`run`], with `snapshot` instead of the case's file when given.
+pub fn run_with(case: &Case, snapshot: Option<Snapshot>) -> Outcome {
     require_proxy(case.plugin);
     let dir = tempfile::Builder::new()
         .prefix("sluice-matrix-")
@@ -197,7 +202,13 @@ pub fn run(case: &Case) -> Outcome {
         dir,
     };
     let dir = outcome.dir.path().to_path_buf();
-    let loaded = load_config(case, &dir).and_then(|c| Ok((c, load_snapshot(case.snapshot)?)));
+    let loaded = load_config(case, &dir).and_then(|c| {
+        let snapshot = match snapshot {
+            Some(s) => s,
+            None => load_snapshot(case.snapshot)?,
+        };
+        Ok((c, snapshot))
+    });
     let (config, snapshot) = match loaded {
         Ok(x) => x,
         Err(e) => {

@@ -1,0 +1,95 @@
+//! The one rule both ends apply to an agent's config root (the daemon before
+//! it sets `SLUICE_CONFIG_ROOT`, the agent before it writes anything): an
+//! absolute, plain directory of its own, never a system directory, whose
+//! files (the C library's preload list, cron, passwords) a revision could
+//! then replace.
+
+/// Directories that hold the system's own files, or the container's secrets.
+const SYSTEM: &[&str] = &[
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/run/secrets",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/etc",
+    "/usr/local/lib",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/usr/share",
+    "/var",
+    "/var/lib",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+    "/etc/cron.d",
+    "/etc/ssl",
+    "/etc/security",
+];
+
+/// Why `root` cannot be a config root, if it cannot.
+pub fn config_root_problem(root: &str) -> Option<String> {
+    let trimmed = root.trim_end_matches('/');
+    let plain = trimmed.starts_with('/')
+        && trimmed.len() > 1
+        && trimmed[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if !plain {
+        return Some(format!(
+            "{root:?} is not an absolute directory without '.', '..' or empty parts"
+        ));
+    }
+    if SYSTEM.contains(&trimmed) {
+        return Some(format!(
+            "{root:?} is a system directory; give the proxy's config a directory of its own (e.g. /etc/nginx)"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_roots() {
+        for (root, ok) in [
+            ("/etc/nginx", true),
+            ("/usr/local/etc/haproxy", true),
+            ("/tmp/sluice-agent-x", true),
+            ("/etc/envoy/", true),
+            ("/", false),
+            ("/etc", false),
+            ("/etc/", false),
+            ("/usr/local/etc", false),
+            ("/run/secrets", false),
+            ("/tmp", false),
+            ("etc/nginx", false),
+            ("/etc/../root", false),
+            ("/etc/./nginx", false),
+            ("/etc//nginx", false),
+        ] {
+            assert_eq!(config_root_problem(root).is_none(), ok, "{root}");
+        }
+    }
+}
