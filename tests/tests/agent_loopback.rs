@@ -308,7 +308,7 @@ impl Agent {
         let log = site.dir.path().join(format!("agent-{replica}.log"));
         let child = {
             use std::os::unix::process::CommandExt;
-            Command::new(env!("CARGO_BIN_EXE_sluice-agent"))
+            Command::new(env!("CARGO_BIN_EXE_test-agent"))
                 .env("SLUICE_ENDPOINT", daemon_url)
                 .env("SLUICE_CLUSTER", CLUSTER)
                 .env("SLUICE_CREDENTIALS_FILE", &creds_file)

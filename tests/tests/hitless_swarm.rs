@@ -1,6 +1,6 @@
 //! Hitless delivery on the real Swarm (`tests/swarm/up.sh`): the daemon
 //! (in-process) runs a proxy service of `sluice/nginx-agent` (built here
-//! around this crate's `sluice-agent` binary), and a route change made with
+//! around this crate's `test-agent` binary (the agent crate)), and a route change made with
 //! `docker service update --label-add` reaches the proxy without its
 //! container changing and without a proxy service update.
 //!
@@ -100,11 +100,11 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-/// `sluice/nginx-agent` around this crate's `sluice-agent` binary.
+/// `sluice/nginx-agent` around this crate's `test-agent` binary (the agent crate).
 fn agent_image() -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("swarm/images.sh");
     let out = Command::new(&script)
-        .args(["agents", env!("CARGO_BIN_EXE_sluice-agent")])
+        .args(["agents", env!("CARGO_BIN_EXE_test-agent")])
         .output()
         .expect("run images.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -176,9 +176,13 @@ pub async fn run(
                 req.extensions_mut().insert(peer.clone());
                 app.clone().oneshot(req)
             });
+            // Without a certificate: one request per connection (the answer
+            // says `Connection: close`), so no client pools a connection
+            // that the lifetime limit will cut.
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.request_head)
+                .keep_alive(lifetime.is_none())
                 .serve_connection(TokioIo::new(stream), service);
             let served = watcher.watch(conn);
             let result = match lifetime {

@@ -156,11 +156,11 @@ fn run(env: &'static SwarmEnv, mode: Mode, image: &str, sizes: &Sizes) -> ModeRe
     }
 }
 
-/// `sluice/nginx-agent` around this crate's `sluice-agent` binary.
+/// `sluice/nginx-agent` around this crate's `test-agent` binary (the agent crate).
 fn agent_image() -> String {
     let script = repo_root().join("tests/swarm/images.sh");
     let out = Command::new(&script)
-        .args(["agents", env!("CARGO_BIN_EXE_sluice-agent")])
+        .args(["agents", env!("CARGO_BIN_EXE_test-agent")])
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
     assert!(
