@@ -8,29 +8,10 @@ use proptest::prelude::*;
 
 use super::*;
 
-const KEYS: &[&str] = &[
-    HOSTS,
-    PORT,
-    NETWORK,
-    CONTEXT_ROOT,
-    CONTEXT_ROOT_REWRITE,
-    SSL_CERT,
-    SSL_KEY,
-    SSL_PASSTHROUGH,
-    SSL_BACKEND,
-    SSL_BACKEND_TLS_VERIFY,
-    SSL_ONLY,
-    WEBSOCKET_ENDPOINTS,
-    SERVICE_CLUSTER,
-    STICKY_SESSION_COOKIE,
-    IP_HASH,
-    REDIRECTS,
-    BACKEND_MODE,
-    DEFAULT_BACKEND,
-    MAX_FAILS,
-    FAIL_TIMEOUT,
-    WEIGHT,
-];
+/// Every label Sluice reads, and `ssl_only` (accepted, ignored).
+fn keys() -> Vec<&'static str> {
+    KNOWN.iter().copied().chain([SSL_ONLY]).collect()
+}
 
 /// Values near what each label takes, with config syntax and control
 /// characters mixed in, plus anything at all.
@@ -51,7 +32,7 @@ fn value() -> impl Strategy<Value = String> {
 fn labels() -> impl Strategy<Value = HashMap<String, String>> {
     proptest::collection::hash_map(
         prop_oneof![
-            4 => proptest::sample::select(KEYS).prop_map(str::to_owned),
+            4 => proptest::sample::select(keys()).prop_map(str::to_owned),
             1 => "com\\.docker\\.lb\\.[a-z_]{0,12}",
         ],
         value(),

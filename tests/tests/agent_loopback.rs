@@ -804,6 +804,7 @@ fn forged_unsigned_and_replayed_revisions_are_refused() {
         body: body.into(),
         signature,
         published_ms: 0,
+        own: false,
     };
     // (case, answer, what the report must say)
     let cases: Vec<(&str, Published, &str)> = vec![
@@ -830,6 +831,7 @@ fn forged_unsigned_and_replayed_revisions_are_refused() {
                 body: recorded.body.clone(),
                 signature: recorded.signature.clone(),
                 published_ms: 0,
+                own: false,
             },
             "replayed",
         ),

@@ -31,6 +31,9 @@ pub struct Published {
     /// The signature header's value over `body`.
     pub signature: String,
     pub published_ms: u64,
+    /// Made by [`Store::publish`] (so [`Store::raise_seq`] may number it
+    /// again); false for what [`Store::publish_raw`] serves as it is.
+    pub own: bool,
 }
 
 type Slot = Option<Arc<Published>>;
@@ -96,6 +99,7 @@ impl Store {
             body: Bytes::from(body),
             signature,
             published_ms: now,
+            own: true,
         })));
         true
     }
@@ -121,7 +125,7 @@ impl Store {
         let Some(newest) = self.newest_published(cluster) else {
             return;
         };
-        if newest.seq > seq || newest.hash == have {
+        if newest.seq > seq || newest.hash == have || !newest.own {
             return;
         }
         let Ok(mut doc) = serde_json::from_slice::<RevisionDoc>(&newest.body) else {
@@ -153,6 +157,7 @@ impl Store {
             body: Bytes::from(body),
             signature,
             published_ms: now,
+            own: true,
         })));
     }
 
@@ -162,7 +167,10 @@ impl Store {
     pub fn publish_raw(&self, cluster: &str, published: Published) {
         let mut clusters = self.lock();
         let tx = clusters.entry(cluster.to_owned()).or_default().sender();
-        tx.send_replace(Some(Arc::new(published)));
+        tx.send_replace(Some(Arc::new(Published {
+            own: false,
+            ..published
+        })));
     }
 
     /// The cluster's newest publication.

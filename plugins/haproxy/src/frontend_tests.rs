@@ -4,6 +4,10 @@ use sluice_plugin_kit::SettingValue;
 
 fn render_http(hosts: &[sluice_plugin_kit::Host]) -> String {
     let (config, _) = crate::settings::parse(&[]);
+    render_http_with(hosts, &config)
+}
+
+fn render_http_with(hosts: &[sluice_plugin_kit::Host], config: &crate::settings::Config) -> String {
     let table = crate::routes::table(hosts, Scheme::Http);
     let fe = Frontend {
         name: "fe_http",
@@ -15,7 +19,7 @@ fn render_http(hosts: &[sluice_plugin_kit::Host]) -> String {
         server_info: "'sluice 1'",
     };
     let mut cfg = Cfg::default();
-    render(&mut cfg, &fe, &table, &config);
+    render(&mut cfg, &fe, &table, config);
     cfg.finish()
 }
 
@@ -44,20 +48,12 @@ fn stats_page_only_with_credentials() {
         setting("AdminPass", SettingValue::Text("s3cret".into())),
     ]);
     assert!(diags.is_empty(), "{diags:?}");
-    let table = crate::routes::table(&[host("a.local", None)], Scheme::Http);
-    let fe = Frontend {
-        name: "fe_http",
-        bind: ":80".into(),
-        scheme: Scheme::Http,
-        map_path: "/etc/haproxy/hosts-http.map",
-        vhost_maps: None,
-        fallback: "be_no_host",
-        server_info: "'sluice 1'",
-    };
-    let mut cfg = Cfg::default();
-    render(&mut cfg, &fe, &table, &config);
-    let out = cfg.finish();
-    for want in ["stats enable\n", "stats uri /haproxy?stats\n", "stats auth ops:s3cret\n"] {
+    let out = render_http_with(&[host("a.local", None)], &config);
+    for want in [
+        "stats enable\n",
+        "stats uri /haproxy?stats\n",
+        "stats auth ops:s3cret\n",
+    ] {
         assert!(out.contains(want), "want {want:?} in\n{out}");
     }
 }
