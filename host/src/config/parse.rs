@@ -261,6 +261,7 @@ impl Parser<'_> {
                 "ProxyArgs" => ext.proxy_args = r.strings(&path, item)?,
                 "ProxyServiceName" => ext.proxy_service_name = r.string(&path, item)?,
                 "ProxyConfigPath" => ext.proxy_config_path = Some(r.string(&path, item)?),
+                "ProxyCommand" => ext.proxy_command = Some(r.argv(&path, item)?),
                 "ProxyValidateCommand" => ext.proxy_validate_command = Some(r.argv(&path, item)?),
                 "ProxyReload" => ext.proxy_reload = Some(r.reload(&path, item)?),
                 "ProxyReplicas" => ext.proxy_replicas = r.count(&path, item)?,

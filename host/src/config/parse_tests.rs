@@ -157,6 +157,19 @@ fn extension_keys() {
         ("ProxyConfigPath = \"/etc/nginx/nginx.conf\"", |e| {
             e.proxy_config_path.as_deref() == Some("/etc/nginx/nginx.conf")
         }),
+        ("ProxyCommand = [\"envoy\", \"-c\", \"{config}\"]", |e| {
+            e.proxy_command == Some(strings(&["envoy", "-c", "{config}"]))
+        }),
+        (
+            "ProxyValidateCommand = [\"envoy\", \"--mode\", \"validate\"]",
+            |e| e.proxy_validate_command == Some(strings(&["envoy", "--mode", "validate"])),
+        ),
+        ("ProxyReload = \"usr1\"", |e| {
+            e.proxy_reload == Some(ProxyReload::Signal("usr1".into()))
+        }),
+        ("ProxyReload = [\"kill\", \"-HUP\", \"1\"]", |e| {
+            e.proxy_reload == Some(ProxyReload::Command(strings(&["kill", "-HUP", "1"])))
+        }),
         ("ProxyReplicas = 0", |e| e.proxy_replicas == 0),
         ("ProxyReplicas = 5", |e| e.proxy_replicas == 5),
         ("ProxyStopSignal = \"SIGTERM\"", |e| {
@@ -275,6 +288,26 @@ fn bad_values_name_key_and_line() {
             "ProxyReplicas = -1",
             "Extensions.east.ProxyReplicas",
             "negative",
+        ),
+        (
+            "ProxyReload = \"RELOAD\"",
+            "Extensions.east.ProxyReload",
+            "not a signal name",
+        ),
+        (
+            "ProxyReload = 1",
+            "Extensions.east.ProxyReload",
+            "a signal name or a command",
+        ),
+        (
+            "ProxyCommand = []",
+            "Extensions.east.ProxyCommand",
+            "the command is empty",
+        ),
+        (
+            "ProxyValidateCommand = [\"\", \"-t\"]",
+            "Extensions.east.ProxyValidateCommand",
+            "the command is empty",
         ),
         (
             "ProxyReplicas = \"2\"",
