@@ -64,6 +64,22 @@ impl ClientError {
     }
 }
 
+/// An HTTP/1.1 client that speaks only HTTPS, believing whom `tls` says.
+pub fn https_client(
+    tls: rustls::ClientConfig,
+) -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    connector.set_nodelay(true);
+    connector.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .wrap_connector(connector);
+    Client::builder(TokioExecutor::new()).build(https)
+}
+
 /// A revision as it arrived: the exact bytes and the signature header,
 /// both unverified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,19 +122,10 @@ impl DaemonClient {
                 url: endpoint.to_owned(),
             });
         }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        connector.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .wrap_connector(connector);
         Ok(DaemonClient {
             base: base.to_owned(),
             token: token.trim().to_owned(),
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http: https_client(tls),
         })
     }
 

@@ -145,16 +145,13 @@ fn check_path(root: &Path, path: &str) -> Result<(), FilesError> {
         path: path.to_owned(),
         root: root.to_owned(),
     };
-    // By the text: `Path::components` would hide a `.` or `//`.
-    let plain = path.starts_with('/')
-        && !path.contains('\0')
-        && path[1..]
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if !sluice_wire::paths::is_plain_absolute(path) {
+        return Err(bad());
+    }
     let Ok(rest) = p.strip_prefix(root) else {
         return Err(bad());
     };
-    if !plain || rest.as_os_str().is_empty() {
+    if rest.as_os_str().is_empty() {
         return Err(bad());
     }
     let mut at = root.to_path_buf();

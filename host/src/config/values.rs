@@ -132,22 +132,15 @@ impl<'t> Reader<'t> {
     /// `ProxyReload`: a signal name ("HUP", "SIGUSR2") or a command.
     pub fn reload(&self, key: &str, item: &Item<'_>) -> Result<ProxyReload, ConfigError> {
         match item.get_ref() {
-            DeValue::String(s) => {
-                let upper = s.trim().to_ascii_uppercase();
-                let full = if upper.starts_with("SIG") {
-                    upper
-                } else {
-                    format!("SIG{upper}")
-                };
-                match <nix::sys::signal::Signal as std::str::FromStr>::from_str(&full) {
-                    Ok(_) => Ok(ProxyReload::Signal(s.trim().to_owned())),
-                    Err(_) => Err(self.bad(
-                        key,
-                        item,
-                        format!("{s:?} is not a signal name such as \"HUP\" or \"SIGUSR2\""),
-                    )),
-                }
-            }
+            // The agent's own parser: what is accepted here, it can send.
+            DeValue::String(s) => match sluice_agent::proxy::parse_signal(s) {
+                Ok(_) => Ok(ProxyReload::Signal(s.trim().to_owned())),
+                Err(_) => Err(self.bad(
+                    key,
+                    item,
+                    format!("{s:?} is not a signal name such as \"HUP\" or \"SIGUSR2\""),
+                )),
+            },
             DeValue::Array(_) => self.argv(key, item).map(ProxyReload::Command),
             _ => Err(self.wrong_type(key, item, "a signal name or a command (array of strings)")),
         }

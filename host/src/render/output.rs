@@ -2,7 +2,7 @@
 //! host, not the plugin, decides where files may go.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use super::limits::Limits;
 use crate::wit::latest::OutputFile;
@@ -32,13 +32,9 @@ pub(super) fn check_output(
     let mut seen = BTreeSet::new();
     let mut total = 0usize;
     for f in files {
-        let p = Path::new(&f.path);
-        if !p.is_absolute()
-            || f.path.contains('\0')
-            || p.components()
-                .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-            || !p.starts_with(dir)
-        {
+        // The agents' own rule: a path they would refuse to write fails the
+        // render here, naming the plugin, instead of every proxy's install.
+        if !sluice_wire::paths::is_plain_absolute(&f.path) || !Path::new(&f.path).starts_with(dir) {
             return Err(format!(
                 "file path `{}` is not inside `{}`",
                 f.path,
@@ -85,6 +81,9 @@ mod tests {
             (&["/etc/nginx/nginx.conf", "/etc/passwd"], false),
             (&["/etc/nginx/nginx.conf", "/etc/nginx/../passwd"], false),
             (&["/etc/nginx/nginx.conf", "relative.conf"], false),
+            // What an agent would refuse to write (`Path` hides these).
+            (&["/etc/nginx/nginx.conf", "/etc/nginx/./maps.conf"], false),
+            (&["/etc/nginx/nginx.conf", "/etc/nginx//maps.conf"], false),
             (&["/etc/nginx/nginx.conf", "/etc/nginx/nginx.conf"], false),
         ];
         for (paths, ok) in cases {

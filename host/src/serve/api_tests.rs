@@ -240,53 +240,36 @@ async fn only_the_channels_ca_opens_a_connection() {
 #[tokio::test]
 async fn reports_are_authorised_before_their_body_is_read() {
     let s = server(Duration::from_millis(100)).await;
-    let url = |path: &str| format!("{}{path}", s.url);
+    let url = format!("{}/v2/clusters/east/status", s.url);
     // Raw requests through the agent's TLS, without the client's JSON.
     let creds = s.keys.credentials("east").unwrap();
-    let http = post_as_agent(&creds, &url("/v2/clusters/east/status"));
+    let post = |token, body| post_as_agent(&creds, &url, token, body);
     // No token: 401 whatever the body.
-    assert_eq!(http(None, b"{not json".to_vec()).await, 401);
-    assert_eq!(http(None, vec![b'x'; 1 << 20]).await, 401);
+    assert_eq!(post(None, b"{not json".to_vec()).await, 401);
+    assert_eq!(post(None, vec![b'x'; 1 << 20]).await, 401);
     let token = s.keys.cluster_token("east");
-    assert_eq!(http(Some(&token), b"{not json".to_vec()).await, 400);
-    assert_eq!(http(Some(&token), vec![b' '; 1 << 20]).await, 413);
+    assert_eq!(post(Some(&token), b"{not json".to_vec()).await, 400);
+    assert_eq!(post(Some(&token), vec![b' '; 1 << 20]).await, 413);
 }
 
-/// POST with the agent's TLS; the status code.
-fn post_as_agent(
+/// POST `body` to `url` with the agent's TLS (and `token`); the status code.
+async fn post_as_agent(
     creds: &crate::trust::Credentials,
     url: &str,
-) -> impl Fn(Option<&str>, Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>
-+ use<> {
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> u16 {
     use http_body_util::Full;
     use hyper::body::Bytes;
-    let tls = creds.tls().unwrap();
-    let url = url.to_owned();
-    move |token, body| {
-        let tls = tls.clone();
-        let url = url.clone();
-        let token = token.map(str::to_owned);
-        Box::pin(async move {
-            let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            connector.enforce_http(false);
-            let https = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(tls)
-                .https_only()
-                .enable_http1()
-                .wrap_connector(connector);
-            let client =
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build::<_, Full<Bytes>>(https);
-            let mut req = hyper::Request::post(&url);
-            if let Some(t) = token {
-                req = req.header("authorization", format!("Bearer {t}"));
-            }
-            let resp = client
-                .request(req.body(Full::new(Bytes::from(body))).unwrap())
-                .await;
-            resp.map(|r| r.status().as_u16()).unwrap_or(0)
-        })
+    let client = crate::agent::client::https_client(creds.tls().unwrap());
+    let mut req = hyper::Request::post(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
     }
+    let resp = client
+        .request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await;
+    resp.map(|r| r.status().as_u16()).unwrap_or(0)
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use hmac::Mac;
 
-use crate::trust::certs::{CertError, fingerprint};
+use crate::trust::certs::{CertError, Issued};
 use crate::trust::derive::{Purpose, mac, seed};
 use crate::trust::{Authority, Credentials, Signer};
 
@@ -39,8 +39,9 @@ pub struct Keyring {
     key: Vec<u8>,
     signer: Arc<Signer>,
     authority: Arc<Authority>,
-    /// Client certificate fingerprints by cluster, issued on first use.
-    clients: Arc<Mutex<HashMap<String, [u8; 32]>>>,
+    /// Client certificates by cluster, issued on first use: the same one
+    /// serves the credentials secret and the check of each connection.
+    clients: Arc<Mutex<HashMap<String, Arc<Issued>>>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -100,26 +101,27 @@ impl Keyring {
         &self.authority
     }
 
+    /// `cluster`'s client certificate (issued once, then remembered: it is
+    /// the same every time, see [`crate::trust::certs`]).
+    fn client(&self, cluster: &str) -> Result<Arc<Issued>, CertError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(issued) = clients.get(cluster) {
+            return Ok(issued.clone());
+        }
+        let issued = Arc::new(self.authority.client(cluster)?);
+        // Bounded: only configured clusters, and callers that showed a
+        // cluster's token and a chain from the channel's CA, get here.
+        if clients.len() < 4096 {
+            clients.insert(cluster.to_owned(), issued.clone());
+        }
+        Ok(issued)
+    }
+
     /// Whether `cert_der` is the client certificate of `cluster`.
     pub fn is_client_of(&self, cluster: &str, cert_der: &[u8]) -> bool {
-        let presented = fingerprint(cert_der);
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        let expected = match clients.get(cluster) {
-            Some(fp) => *fp,
-            None => match self.authority.client(cluster) {
-                Ok(issued) => {
-                    let fp = fingerprint(&issued.cert_der);
-                    // Bounded: only clusters that presented a valid chain get here.
-                    if clients.len() < 4096 {
-                        clients.insert(cluster.to_owned(), fp);
-                    }
-                    fp
-                }
-                Err(_) => return false,
-            },
-        };
         // Certificates are public: no secret to leak through timing.
-        presented == expected
+        self.client(cluster)
+            .is_ok_and(|issued| issued.cert_der.as_ref() == cert_der)
     }
 
     /// TLS for a client of the API with the full view (`sluice status` with
@@ -130,13 +132,13 @@ impl Keyring {
 
     /// Everything `cluster`'s agents need, as their Docker secret holds it.
     pub fn credentials(&self, cluster: &str) -> Result<Credentials, CertError> {
-        let client = self.authority.client(cluster)?;
+        let client = self.client(cluster)?;
         Ok(Credentials {
             cluster: cluster.to_owned(),
             token: self.cluster_token(cluster),
             ca: self.authority.ca().cert_pem.clone(),
-            cert: client.cert_pem,
-            key: client.key_pem,
+            cert: client.cert_pem.clone(),
+            key: client.key_pem.clone(),
             revision_keys: vec![self.signer.public_key().to_hex()],
         })
     }

@@ -134,8 +134,8 @@ impl Authority {
     }
 }
 
-/// SHA-256 of a certificate's DER: how the daemon recognises a client.
-pub fn fingerprint(der: &[u8]) -> [u8; 32] {
+/// SHA-256 of a certificate's DER, to name it in debug output.
+fn fingerprint(der: &[u8]) -> [u8; 32] {
     Sha256::digest(der).into()
 }
 

@@ -46,15 +46,23 @@ const SYSTEM: &[&str] = &[
     "/etc/security",
 ];
 
+/// An absolute path, not `/` itself, whose every part is a plain name: no
+/// `.`, `..`, empty part (`//`) or NUL. Judged by the text, because
+/// `Path::components` hides a `.` or `//` in the middle. The one rule for a
+/// config root, a file a plugin renders, and a file an agent writes.
+pub fn is_plain_absolute(path: &str) -> bool {
+    path.len() > 1
+        && path.starts_with('/')
+        && !path.contains('\0')
+        && path[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Why `root` cannot be a config root, if it cannot.
 pub fn config_root_problem(root: &str) -> Option<String> {
     let trimmed = root.trim_end_matches('/');
-    let plain = trimmed.starts_with('/')
-        && trimmed.len() > 1
-        && trimmed[1..]
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
-    if !plain {
+    if !is_plain_absolute(trimmed) {
         return Some(format!(
             "{root:?} is not an absolute directory without '.', '..' or empty parts"
         ));
@@ -90,6 +98,24 @@ mod tests {
             ("/etc//nginx", false),
         ] {
             assert_eq!(config_root_problem(root).is_none(), ok, "{root}");
+        }
+    }
+
+    #[test]
+    fn plain_absolute_paths() {
+        for (path, ok) in [
+            ("/etc/nginx/nginx.conf", true),
+            ("/a", true),
+            ("/", false),
+            ("", false),
+            ("a/b", false),
+            ("/a/./b", false),
+            ("/a/../b", false),
+            ("/a//b", false),
+            ("/a/b/", false),
+            ("/a/\0b", false),
+        ] {
+            assert_eq!(is_plain_absolute(path), ok, "{path:?}");
         }
     }
 }
