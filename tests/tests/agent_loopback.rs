@@ -283,6 +283,7 @@ impl Site {
                     contents: f.contents.clone(),
                 })
                 .collect(),
+            tls: Vec::new(),
         }
     }
 }

@@ -10,8 +10,6 @@
 //! the timings.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sluice::agent::client::DaemonClient;
@@ -102,22 +100,7 @@ impl Drop for Cleanup<'_> {
 
 /// `sluice/nginx-agent` around this crate's `test-agent` binary (the agent crate).
 fn agent_image() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("swarm/images.sh");
-    let out = Command::new(&script)
-        .args(["agents", env!("CARGO_BIN_EXE_test-agent")])
-        .output()
-        .expect("run images.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "images.sh agents failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("NGINX_AGENT_IMAGE="))
-        .expect("NGINX_AGENT_IMAGE in images.sh output")
-        .to_owned()
+    sluice_tests::swarm::images::nginx_agent(env!("CARGO_BIN_EXE_test-agent"))
 }
 
 /// Polls until `host` answers 200 from service `service`; how long it took.

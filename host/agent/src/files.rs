@@ -139,7 +139,7 @@ fn remove(path: &Path) -> Result<(), FilesError> {
 /// `path` must be a plain absolute path strictly under `root`, every
 /// existing directory on the way a real directory, and the file itself
 /// absent or a regular file.
-fn check_path(root: &Path, path: &str) -> Result<(), FilesError> {
+pub(crate) fn check_path(root: &Path, path: &str) -> Result<(), FilesError> {
     let p = Path::new(path);
     let bad = || FilesError::BadPath {
         path: path.to_owned(),
@@ -180,7 +180,7 @@ fn check_path(root: &Path, path: &str) -> Result<(), FilesError> {
     Ok(())
 }
 
-fn io(action: &'static str, path: &Path, error: std::io::Error) -> FilesError {
+pub(crate) fn io(action: &'static str, path: &Path, error: std::io::Error) -> FilesError {
     FilesError::Io {
         action,
         path: path.to_owned(),

@@ -1,8 +1,8 @@
-//! One revision into the running proxy: install its files, validate them
-//! with the agent's validate command, then reload the agent's way; a refused
-//! revision's files are taken back so the proxy keeps (and a restart would
-//! load) the last good one. The commands are the agent's settings, never
-//! the revision's.
+//! One revision into the running proxy: check its certificate/key pairs
+//! ([`tls_check`]), validate its files in staging ([`staging`]), install
+//! them, then reload the agent's way. A refused revision changes nothing
+//! live, so the proxy keeps (and a restart would load) the last good one.
+//! The commands are the agent's settings, never the revision's.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -11,7 +11,9 @@ use std::time::Duration;
 use super::files::{self, FilesError};
 use super::proxy::{Proxy, ProxyError};
 use super::settings::Reload;
-use sluice_wire::docs::RevisionDoc;
+use super::staging::Staged;
+use super::tls_check;
+use sluice_wire::docs::{RevisionDoc, TlsProblem};
 
 /// A validation or reload command that takes longer is stopped and failed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,6 +24,8 @@ const MAX_OUTPUT: usize = 4000;
 pub enum InstallError {
     #[error("revision {revision} has no files")]
     NoFiles { revision: String },
+    #[error("{}", tls_message(.0))]
+    Tls(Vec<TlsProblem>),
     #[error(transparent)]
     Files(#[from] FilesError),
     #[error("{command:?} refused the config: {output}")]
@@ -38,13 +42,29 @@ pub enum InstallError {
     Reload(#[from] ProxyError),
 }
 
+fn tls_message(problems: &[TlsProblem]) -> String {
+    let each: Vec<String> = problems.iter().map(|p| p.reason.clone()).collect();
+    format!("broken certificate/key pairs (reported, so that their services are left out): {}", each.join("; "))
+}
+
+impl InstallError {
+    /// The pairs this refusal found broken, for the report.
+    pub fn bad_tls(&self) -> &[TlsProblem] {
+        match self {
+            InstallError::Tls(problems) => problems,
+            _ => &[],
+        }
+    }
+}
+
 /// `{config}` in each argument → the main config's path.
 pub fn substitute(argv: &[String], config: &str) -> Vec<String> {
     argv.iter().map(|a| a.replace("{config}", config)).collect()
 }
 
-/// Install `doc` over `previous` (the revision in place, if any) and
-/// validate it; a refused revision leaves the files as they were.
+/// Check and validate `doc` in staging, then install it over `previous`
+/// (the revision in place, if any); a refused revision leaves the files as
+/// they were.
 pub async fn install_valid(
     root: &Path,
     validate: &[String],
@@ -56,18 +76,31 @@ pub async fn install_valid(
             revision: doc.hash.clone(),
         });
     }
+    let broken = tls_check::check(&doc.tls);
+    if !broken.is_empty() {
+        return Err(InstallError::Tls(broken));
+    }
+    {
+        let staged = Staged::new(root, &doc.files)?;
+        let argv = substitute(validate, &staged.main);
+        run_checked(&argv).await.map_err(|e| match e {
+            InstallError::Invalid { command: _, output } => InstallError::Invalid {
+                command: substitute(validate, doc.main_path()),
+                output: staged.unstaged(&output),
+            },
+            InstallError::Command { command, reason } => InstallError::Command {
+                command: command.iter().map(|a| staged.unstaged(a)).collect(),
+                reason,
+            },
+            other => other,
+        })?;
+    }
     let old: Vec<String> = previous
         .map(|p| p.files.iter().map(|f| f.path.clone()).collect())
         .unwrap_or_default();
-    let backup = files::install(root, &doc.files, &old)?;
-    let argv = substitute(validate, doc.main_path());
-    match run_checked(&argv).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            backup.restore()?;
-            Err(e)
-        }
-    }
+    // Validated: the backup is only for a failure half-way through writing.
+    drop(files::install(root, &doc.files, &old)?);
+    Ok(())
 }
 
 /// Make the running proxy load what is installed.
@@ -133,6 +166,7 @@ mod tests {
                 path: dir.join("proxy.conf").to_str().unwrap().into(),
                 contents: contents.into(),
             }],
+            tls: Vec::new(),
         }
     }
 
@@ -164,8 +198,11 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("exit status: 3"), "{err}");
+        assert!(!err.contains("sluice-staging"), "names the live path: {err}");
         let main = std::fs::read_to_string(dir.join("proxy.conf")).unwrap();
         assert_eq!(main, "ok\nroutes v1\n");
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["proxy.conf"], "nothing staged is left behind");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

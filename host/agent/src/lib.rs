@@ -25,7 +25,9 @@ pub mod files;
 pub mod install;
 pub mod proxy;
 pub mod settings;
+pub mod staging;
 mod sync;
+pub mod tls_check;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,7 +44,7 @@ use self::client::DaemonClient;
 use self::proxy::Proxy;
 use self::sync::{Fetched, Gate};
 use sluice_wire::credentials::Credentials;
-use sluice_wire::docs::{AgentReport, Failure, now_ms};
+use sluice_wire::docs::{AgentReport, Failure, RevisionDoc, TlsProblem, now_ms};
 
 /// The `sluice-agent` binary (and test harnesses): flags and env as `sluice
 /// agent` takes them, logs to stderr. A leading `agent` argument is accepted,
@@ -118,8 +120,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     tokio::spawn(sync::report(client, cluster.clone(), reports_rx));
     // Reported so that `/v2/status` shows how often each proxy reloaded.
     let mut reloads: u64 = 0;
-    let report = |running: Option<&str>, failed: Option<(&str, String)>, reloads: u64| {
+    let report_with = |running: Option<&str>,
+                       failed: Option<(&str, String)>,
+                       bad_tls: Vec<TlsProblem>,
+                       reloads: u64| {
         reports_tx.send_replace(Some(AgentReport {
+            bad_tls,
             replica: replica.clone(),
             running: running.map(str::to_owned),
             failed: failed.map(|(revision, message)| Failure {
@@ -130,6 +136,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
             reloads,
         }));
     };
+    let report = |running: Option<&str>, failed: Option<(&str, String)>, reloads: u64| {
+        report_with(running, failed, Vec::new(), reloads)
+    };
+    // A refused install is reported with the broken TLS pairs it found.
+    let report_refused =
+        |running: Option<&str>, doc: &RevisionDoc, e: &install::InstallError, reloads: u64| {
+            let failed = Some((doc.hash.as_str(), e.to_string()));
+            report_with(running, failed, e.bad_tls().to_vec(), reloads)
+        };
     let mut stop = StopSignals::new()?;
 
     // Nothing to serve until the first valid revision.
@@ -160,7 +175,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                     Ok(()) => break doc,
                     Err(e) => {
                         tracing::error!(revision = %short(&doc.hash), "{e}; waiting for a valid revision");
-                        report(None, Some((&doc.hash, e.to_string())), reloads);
+                        report_refused(None, &doc, &e, reloads);
                     }
                 }
             }
@@ -234,7 +249,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                     }
                     Err(e) => {
                         tracing::error!(revision = %short(&doc.hash), "{e}; the proxy keeps serving {}", short(&serving));
-                        report(Some(&serving), Some((&doc.hash, e.to_string())), reloads);
+                        report_refused(Some(&serving), &doc, &e, reloads);
                     }
                 }
             }

@@ -211,6 +211,7 @@ mod tests {
                 path: "/etc/nginx/nginx.conf".into(),
                 contents: "events {}".into(),
             }],
+            tls: Vec::new(),
         };
         let body = serde_json::to_vec(&doc).unwrap();
         SignedAnswer {

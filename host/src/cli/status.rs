@@ -111,6 +111,7 @@ mod tests {
                 failed: None,
                 last_seen_ms: 9_000,
                 reloads: 0,
+                bad_tls: Vec::new(),
             },
         );
         east.replicas.insert(
@@ -123,6 +124,7 @@ mod tests {
                 }),
                 last_seen_ms: 8_000,
                 reloads: 0,
+                bad_tls: Vec::new(),
             },
         );
         status.clusters.insert("east".into(), east);

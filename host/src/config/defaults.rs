@@ -84,6 +84,7 @@ impl Extension {
             proxy_service_name: proxy_service_name(name),
             proxy_config_path: None,
             proxy_command: None,
+            allowed_hosts: None,
             proxy_validate_command: None,
             proxy_reload: None,
             proxy_replicas: PROXY_REPLICAS,

@@ -7,6 +7,7 @@
 pub mod defaults;
 mod duration;
 mod error;
+mod host_patterns;
 pub mod model;
 mod parse;
 mod plugin_choice;
@@ -16,6 +17,7 @@ mod values;
 
 pub use duration::parse_go_duration;
 pub use error::{ConfigError, Pos};
+pub use host_patterns::HostPatterns;
 pub use model::*;
 pub use parse::{Loaded, load, parse_str};
 

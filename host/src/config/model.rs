@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::HostPatterns;
 use crate::wit::latest::Setting;
 
 /// The whole file.
@@ -89,6 +90,9 @@ pub struct Extension {
     /// `ProxyConfigPath`; None → the proxy kind's built-in path (else the
     /// plugin's default).
     pub proxy_config_path: Option<String>,
+    /// `AllowedHosts` (Sluice): when set, a service of this cluster that
+    /// claims a host outside these globs is not routed.
+    pub allowed_hosts: Option<HostPatterns>,
     /// `ProxyCommand` (Sluice): the proxy's full argv (`{config}`: the main
     /// config) for hitless delivery of a proxy kind the host does not know.
     pub proxy_command: Option<Vec<String>>,

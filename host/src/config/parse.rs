@@ -12,6 +12,7 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use super::HostPatterns;
 use super::error::{ConfigError, Pos};
 use super::model::{Config, Delivery, Extension, PluginRef, PublishMode};
 use super::plugin_choice::{default_proxy_image, derive_plugin, parse_plugin, parse_sha256};
@@ -103,6 +104,7 @@ pub(super) const EXTENSION_KEYS: &[&str] = &[
     "ProxyServiceName",
     "ProxyConfigPath",
     "ProxyCommand",
+    "AllowedHosts",
     "ProxyValidateCommand",
     "ProxyReload",
     "ProxyReplicas",
@@ -262,6 +264,11 @@ impl Parser<'_> {
                 "ProxyServiceName" => ext.proxy_service_name = r.string(&path, item)?,
                 "ProxyConfigPath" => ext.proxy_config_path = Some(r.string(&path, item)?),
                 "ProxyCommand" => ext.proxy_command = Some(r.argv(&path, item)?),
+                "AllowedHosts" => {
+                    let patterns = r.strings(&path, item)?;
+                    ext.allowed_hosts =
+                        Some(HostPatterns::new(patterns).map_err(|m| r.bad(&path, item, m))?);
+                }
                 "ProxyValidateCommand" => ext.proxy_validate_command = Some(r.argv(&path, item)?),
                 "ProxyReload" => ext.proxy_reload = Some(r.reload(&path, item)?),
                 "ProxyReplicas" => ext.proxy_replicas = r.count(&path, item)?,

@@ -157,6 +157,11 @@ fn extension_keys() {
         ("ProxyConfigPath = \"/etc/nginx/nginx.conf\"", |e| {
             e.proxy_config_path.as_deref() == Some("/etc/nginx/nginx.conf")
         }),
+        ("AllowedHosts = [\"*.a.example\", \"a.example\"]", |e| {
+            e.allowed_hosts.as_ref().is_some_and(|p| {
+                p.patterns() == strings(&["*.a.example", "a.example"]) && p.allows("x.a.example")
+            })
+        }),
         ("ProxyCommand = [\"envoy\", \"-c\", \"{config}\"]", |e| {
             e.proxy_command == Some(strings(&["envoy", "-c", "{config}"]))
         }),
@@ -298,6 +303,16 @@ fn bad_values_name_key_and_line() {
             "ProxyReload = 1",
             "Extensions.east.ProxyReload",
             "a signal name or a command",
+        ),
+        (
+            "AllowedHosts = []",
+            "Extensions.east.AllowedHosts",
+            "allow no host",
+        ),
+        (
+            "AllowedHosts = [\"ok.example\", \"bad host\"]",
+            "Extensions.east.AllowedHosts",
+            "pattern 1",
         ),
         (
             "ProxyCommand = []",

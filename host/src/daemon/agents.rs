@@ -5,28 +5,40 @@ use std::sync::Arc;
 
 use crate::apply::AgentAccess;
 use crate::config::Config;
+use crate::plan::ClusterPlan;
 use crate::render::Revision;
-use crate::serve::wire::{FileDoc, RevisionDoc};
-use crate::serve::{Keyring, Publisher};
+use crate::serve::wire::{FileDoc, RevisionDoc, TlsPair, TlsProblem};
+use crate::serve::{Keyring, Publisher, Store};
 use crate::trust::certs::CertError;
 
 pub(super) struct Agents {
     publisher: Publisher,
+    store: Arc<Store>,
     keys: Arc<Keyring>,
     endpoint: String,
 }
 
 impl Agents {
-    pub(super) fn new(publisher: Publisher, keys: Arc<Keyring>, endpoint: String) -> Agents {
+    pub(super) fn new(store: Arc<Store>, keys: Arc<Keyring>, endpoint: String) -> Agents {
         Agents {
-            publisher,
+            publisher: Publisher::spawn(store.clone()),
+            store,
             keys,
             endpoint,
         }
     }
 
-    pub(super) fn offer(&self, cluster: &str, revision: &Revision) {
-        self.publisher.offer(revision_doc(cluster, revision));
+    pub(super) fn offer(&self, cluster: &str, plan: &ClusterPlan, revision: &Revision) {
+        self.publisher.offer(revision_doc(cluster, plan, revision));
+    }
+
+    /// The broken TLS pairs the agents last reported, by cluster.
+    pub(super) fn tls_problems(&self) -> Vec<(String, TlsProblem)> {
+        self.store.tls_problems()
+    }
+
+    pub(super) fn store(&self) -> Arc<Store> {
+        self.store.clone()
     }
 
     pub(super) fn access(&self, cluster: &str) -> Result<AgentAccess, CertError> {
@@ -38,8 +50,21 @@ impl Agents {
 }
 
 /// What the agents get of a revision: its files (the plugin's commands
-/// stay behind; the agents run their own). The store sets `seq`.
-pub(super) fn revision_doc(cluster: &str, revision: &Revision) -> RevisionDoc {
+/// stay behind; the agents run their own) and the certificate/key pairs
+/// its hosts use, for the agents to check. The store sets `seq`.
+pub(super) fn revision_doc(cluster: &str, plan: &ClusterPlan, revision: &Revision) -> RevisionDoc {
+    let mut tls: Vec<TlsPair> = plan
+        .input
+        .hosts
+        .iter()
+        .filter_map(|h| h.tls.as_ref())
+        .map(|t| TlsPair {
+            cert: t.cert_path.clone(),
+            key: t.key_path.clone(),
+        })
+        .collect();
+    tls.sort();
+    tls.dedup();
     RevisionDoc {
         cluster: cluster.to_owned(),
         hash: revision.hash.clone(),
@@ -52,6 +77,7 @@ pub(super) fn revision_doc(cluster: &str, revision: &Revision) -> RevisionDoc {
                 contents: f.contents.clone(),
             })
             .collect(),
+        tls,
     }
 }
 

@@ -7,6 +7,7 @@
 //! its last good config and the other clusters carry on.
 
 mod agents;
+mod broken_tls;
 mod findings;
 mod reconcile;
 pub mod reload;
@@ -22,7 +23,7 @@ use crate::apply::Engine;
 use crate::config::{Config, Delivery};
 use crate::observe::{connect, raw::RawClient, watch};
 use crate::render::{PluginHost, load_plugin};
-use crate::serve::{self, Api, Keyring, Publisher, Store};
+use crate::serve::{self, Api, Keyring, Store};
 
 pub use reconcile::Round;
 
@@ -116,7 +117,7 @@ pub async fn run_reloading(
         },
     ));
     tracing::info!(listen = %addr, agents_reach = %endpoint, certificate_for = ?names, "API serving (TLS)");
-    let agents = agents::Agents::new(Publisher::spawn(store), keys, endpoint);
+    let agents = agents::Agents::new(store, keys, endpoint);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = tokio::spawn(watch::events(docker.clone(), tx));

@@ -9,12 +9,13 @@ use bollard::Docker;
 use tracing::Instrument;
 
 use super::agents::Agents;
+use super::broken_tls::Quarantine;
 use super::findings::Findings;
 use crate::apply::{self, Engine, Outcome};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
-use crate::plan::ClusterPlan;
-use crate::plan::plan;
+use crate::plan::{ClusterPlan, plan_with};
+use crate::serve::Store;
 use crate::render::{PluginHost, Revision, load_plugin, render_cluster};
 
 /// What a round did, for logs and tests.
@@ -34,6 +35,8 @@ pub(super) struct Reconciler {
     engine: Engine,
     agents: Agents,
     findings: Findings,
+    /// TLS pairs the agents found broken: their services are left out.
+    quarantine: Quarantine,
     /// Hash of the last revision applied per cluster (for logs only: apply
     /// decides by comparing with what runs, so a restart loses nothing).
     applied: BTreeMap<String, String>,
@@ -71,11 +74,17 @@ impl Reconciler {
             engine,
             agents,
             findings: Findings::default(),
+            quarantine: Quarantine::default(),
             applied: BTreeMap::new(),
             rendered: BTreeMap::new(),
             failing: BTreeMap::new(),
             round: 0,
         }
+    }
+
+    /// The API's store: it tells when agents report broken TLS pairs.
+    pub(super) fn store(&self) -> Arc<Store> {
+        self.agents.store()
     }
 
     pub(super) fn poll_interval(&self) -> Duration {
@@ -95,7 +104,9 @@ impl Reconciler {
         let snapshot = fetch::snapshot(&self.docker, &self.raw)
             .instrument(span.clone())
             .await?;
-        let plan = plan(&snapshot, &self.config);
+        self.quarantine.learn(self.agents.tls_problems());
+        self.quarantine.forget_unused(&snapshot);
+        let plan = plan_with(&snapshot, &self.config, &self.quarantine.broken);
         self.findings.update(&plan.diagnostics);
 
         for (name, cluster) in &plan.clusters {
@@ -152,7 +163,7 @@ impl Reconciler {
                 // The revision goes to the agents; the service changes only
                 // when what the agents run with does.
                 Delivery::Hitless => {
-                    self.agents.offer(name, &revision);
+                    self.agents.offer(name, cluster, &revision);
                     match self.agents.access(name) {
                         Ok(access) => {
                             apply::apply_hitless(

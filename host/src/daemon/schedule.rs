@@ -1,6 +1,6 @@
-//! When to reconcile: at once on a Swarm event (bursts coalesced), fast while
-//! services converge (Swarm sends no task events), every `PollInterval`
-//! otherwise.
+//! When to reconcile: at once on a Swarm event (bursts coalesced) or when an
+//! agent reports a broken TLS pair, fast while services converge (Swarm
+//! sends no task events), every `PollInterval` otherwise.
 
 use std::future::Future;
 use std::time::Duration;
@@ -33,6 +33,7 @@ pub(super) async fn run(
     // Converge fast right after start-up too.
     let mut fast_until = Instant::now() + FAST_WINDOW;
     let mut retry = RETRY_MIN;
+    let store = reconciler.store();
     loop {
         let next = match reconciler.round().await {
             Ok(_) => {
@@ -55,6 +56,7 @@ pub(super) async fn run(
         tokio::select! {
             _ = &mut shutdown => return Ok(()),
             _ = sleep_until(next) => {}
+            _ = store.tls_reported() => {}
             new = reloads.recv(), if reloads_open => match new {
                 Some(config) => reconciler.reload(config),
                 None => reloads_open = false,

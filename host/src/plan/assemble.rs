@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bollard::models::Service;
 
+use super::allowed_hosts;
 use super::merge::{self, Routed};
 use super::partition::Partition;
-use super::secrets::SecretNames;
+use super::secrets::{BrokenTls, COLLECTION, SecretNames};
 use super::targets;
 use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
 use crate::config::{Config, Extension};
@@ -15,19 +16,19 @@ use crate::labels::{self, Parsed};
 use crate::snapshot::Snapshot;
 use crate::wit::latest::{Cluster, RenderInput};
 
-pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
+pub fn plan(snapshot: &Snapshot, config: &Config, broken: &BrokenTls) -> Plan {
     let mut diagnostics = Vec::new();
     let partition = Partition::new(config, &mut diagnostics);
     let (index, (services, secrets)) = rayon::join(
         || targets::Index::new(snapshot),
-        || (named_services(snapshot), SecretNames::new(snapshot)),
+        || (named_services(snapshot), SecretNames::new(snapshot, broken)),
     );
 
     // Each service plans on its own (labels, cluster, targets), so they are
     // spread over the cores; the results are folded in snapshot order,
     // which keeps the plan identical to a sequential one.
     let plan_one = |(name, service): &(&str, &Service)| {
-        plan_service(&partition, &index, &secrets, name, service)
+        plan_service(config, &partition, &index, &secrets, name, service)
     };
     let outcomes: Vec<Outcome> = super::map_in_order(&services, plan_one);
     let mut routed: BTreeMap<&str, Vec<Routed>> = BTreeMap::new();
@@ -55,7 +56,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
 
 /// The snapshot's named services, in the snapshot's order: walking them in
 /// memory order is kinder to the cache than by name, and nothing downstream
-/// depends on the order (merge sorts by name, diagnostics are sorted).
+/// depends on the order (merge sorts, diagnostics are sorted).
 fn named_services(snapshot: &Snapshot) -> Vec<(&str, &Service)> {
     snapshot
         .services
@@ -73,6 +74,7 @@ struct Outcome<'a> {
 }
 
 fn plan_service<'a>(
+    config: &Config,
     partition: &'a Partition,
     index: &targets::Index,
     secrets: &SecretNames,
@@ -127,6 +129,14 @@ fn plan_service<'a>(
         diagnostics.push(in_cluster(d));
         return out;
     }
+    if let Some(d) = config
+        .extensions
+        .get(extension)
+        .and_then(|ext| allowed_hosts::refused(ext, name, &route))
+    {
+        diagnostics.push(d);
+        return out;
+    }
     match targets::resolve_in(index, service, name, &route) {
         Ok(t) => {
             for w in t.warnings {
@@ -139,6 +149,8 @@ fn plan_service<'a>(
                     route,
                     servers: t.servers,
                     network: t.network,
+                    created: service.created_at.as_deref().and_then(unix_nanos),
+                    collection: service_labels.get(COLLECTION).cloned(),
                 },
             ));
         }
@@ -150,6 +162,12 @@ fn plan_service<'a>(
         ))),
     }
     out
+}
+
+/// Docker's RFC 3339 timestamp as Unix nanoseconds (None if it is not one).
+fn unix_nanos(text: &str) -> Option<i128> {
+    use time::format_description::well_known::Rfc3339;
+    Some(time::OffsetDateTime::parse(text, &Rfc3339).ok()?.unix_timestamp_nanos())
 }
 
 /// Drop `value` on the pool, off the caller's path.

@@ -13,6 +13,11 @@ const FEATURES_CONFIG: &str = include_str!("../../../examples/features/config.to
 
 const APPNET: &str = "appnetid00000000000000001";
 
+/// The plan without broken TLS pairs.
+fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
+    crate::plan::plan(snapshot, config)
+}
+
 fn ext(name: &str, cluster: &str) -> Extension {
     let mut e = Extension::new(name);
     e.service_cluster = cluster.into();
@@ -427,4 +432,63 @@ fn plan_is_independent_of_snapshot_order() {
     reversed.tasks.reverse();
     reversed.networks.reverse();
     assert_eq!(plan(&snap, &cfg), plan(&reversed, &cfg));
+}
+
+#[test]
+fn the_older_service_keeps_its_host_and_certificate() {
+    // "aaa" sorts first but was created later: 03.5 s is before 03.50001 s,
+    // though the strings compare the other way round.
+    let tls = |cert: &'static str| {
+        [
+            ("com.docker.lb.hosts", "app.local"),
+            ("com.docker.lb.port", "80"),
+            ("com.docker.lb.ssl_cert", cert),
+        ]
+    };
+    let mut owner = svc("s1", "owner", &tls("owner.pem"));
+    owner["CreatedAt"] = json!("2024-05-02T09:14:03.5Z");
+    let mut newcomer = svc("s2", "aaa", &tls("aaa.pem"));
+    newcomer["CreatedAt"] = json!("2024-05-02T09:14:03.50001Z");
+    let snap = one_service_snapshot(vec![newcomer, owner]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    let h = host(&p, "default", "app.local");
+    assert_eq!(h.tls.as_ref().unwrap().cert_path, "/run/secrets/owner.pem");
+    assert_eq!(addrs(h), ["10.0.9.11:80"], "only the owner's task");
+    assert_eq!(
+        summary(&p),
+        [(Severity::Error, Some("aaa"), Some("com.docker.lb.ssl_cert"))]
+    );
+    assert!(p.diagnostics[0].message.contains("created first"));
+    assert_eq!(p.clusters["default"].secrets, ["owner.pem".to_string()].into());
+}
+
+#[test]
+fn allowed_hosts_refuse_services_outside_them() {
+    let snap = one_service_snapshot(vec![
+        svc("s1", "inside", &[("com.docker.lb.hosts", "app.a.example"), ("com.docker.lb.port", "80")]),
+        svc("s2", "outside", &[("com.docker.lb.hosts", "app.b.example"), ("com.docker.lb.port", "80")]),
+    ]);
+    let mut e = ext("default", "");
+    e.allowed_hosts = Some(crate::config::HostPatterns::new(vec!["*.a.example".into()]).unwrap());
+    let p = plan(&snap, &config(vec![e]));
+    assert_eq!(summary(&p), [(Severity::Error, Some("outside"), Some("com.docker.lb.hosts"))]);
+    assert!(p.diagnostics[0].message.contains("app.b.example"));
+    let hosts: Vec<&str> = p.clusters["default"].input.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(hosts, ["app.a.example"]);
+}
+
+#[test]
+fn docker_timestamps_become_nanoseconds() {
+    // (text, Unix ns)
+    let table = [
+        ("1970-01-01T00:00:01Z", Some(1_000_000_000)),
+        ("1970-01-01T00:00:00.5Z", Some(500_000_000)),
+        ("1970-01-01T00:00:00.500000001Z", Some(500_000_001)),
+        ("1970-01-01T01:00:00+01:00", Some(0)),
+        ("yesterday", None),
+        ("", None),
+    ];
+    for (text, want) in table {
+        assert_eq!(super::unix_nanos(text), want, "{text}");
+    }
 }

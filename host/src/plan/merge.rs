@@ -2,16 +2,25 @@
 //!
 //! Services sharing a host share its upstream (Interlock's canary); services
 //! sharing host + context root share that path's upstream. Interlock took
-//! shared settings from whichever backend came first; here every conflict is
-//! settled by the lexicographically smallest service name, and every
-//! disagreement is reported naming both services:
-//! - host-level (`ssl_cert`/`ssl_key`) and upstream-level (`sticky_session_cookie`,
-//!   `ip_hash`, `ssl_backend`, `ssl_backend_tls_verify`, `context_root_rewrite`)
-//!   settings: the smallest name's value is used; a Warning names the other.
-//! - two `default_backend` services: the smallest name wins; the other is not
+//! shared settings from whichever backend came first; here every conflict
+//! goes to the service that had the host first: the oldest by creation time,
+//! the smallest name among equals (`Routed::seniority`). A newcomer can
+//! join a host, never take it over, and every disagreement is reported
+//! naming both services:
+//! - a newcomer of another collection (MKE/UCP's `com.docker.ucp.access.label`)
+//!   than the host's first service is not routed for that host (Error); on a
+//!   plain Swarm, without collections, services share hosts as before.
+//! - a newcomer that sets its own `ssl_cert`/`ssl_key` for a host whose first
+//!   service sets other ones (or none) is not routed for that host (Error):
+//!   a certificate is never replaced from a second service. A newcomer
+//!   without TLS labels joins the host as it is (Warning).
+//! - upstream-level settings (`sticky_session_cookie`, `ip_hash`,
+//!   `ssl_backend`, `ssl_backend_tls_verify`, `context_root_rewrite`): the
+//!   first service's value is used; a Warning names the other.
+//! - two `default_backend` services: the first wins; the other is not
 //!   routed at all (Error).
 //! - a host that is `ssl_passthrough` for one service and not for another: the
-//!   smallest name's mode wins; the others are not routed for that host (Error).
+//!   first service's mode wins; the others are not routed for that host (Error).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -39,6 +48,27 @@ pub struct Routed {
     /// Weight 1 each; [`merge`] sets weights and order.
     pub servers: Vec<Server>,
     pub network: Option<NetRef>,
+    /// When the service was created (Unix ns); None when Docker did not say,
+    /// which ranks after every known time.
+    pub created: Option<i128>,
+    /// Its MKE/UCP collection ([`super::secrets::COLLECTION`]), if any.
+    pub collection: Option<String>,
+}
+
+impl Routed {
+    /// Which service had its routes first sorts first: older, then the
+    /// smaller name, so the order is total and the same on every daemon.
+    fn seniority(&self) -> (bool, Option<i128>, &str) {
+        (self.created.is_none(), self.created, &self.name)
+    }
+
+    /// Why `self` ranks before `other`, for messages.
+    fn first_because(&self, other: &Routed) -> &'static str {
+        match (self.created, other.created) {
+            (Some(a), Some(b)) if a != b => "created first",
+            _ => "same creation time, smaller name",
+        }
+    }
 }
 
 /// One cluster's routes.
@@ -64,10 +94,11 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
     services.par_sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = Merged::default();
 
-    let defaults: Vec<&Routed> = services
+    let mut defaults: Vec<&Routed> = services
         .iter()
         .filter(|s| s.route.default_backend)
         .collect();
+    defaults.sort_by(|a, b| a.seniority().cmp(&b.seniority()));
     let mut excluded = BTreeSet::new();
     if let Some((winner, losers)) = defaults.split_first() {
         for loser in losers {
@@ -76,8 +107,12 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
                 &loser.name,
                 labels::DEFAULT_BACKEND,
                 format!(
-                    "services {} and {} are both default_backend in this cluster; {} wins (smallest name), {} is not routed",
-                    winner.name, loser.name, winner.name, loser.name
+                    "services {} and {} are both default_backend in this cluster; {} wins ({}), {} is not routed",
+                    winner.name,
+                    loser.name,
+                    winner.name,
+                    winner.first_because(loser),
+                    loser.name
                 ),
             ));
             excluded.insert(loser.name.clone());
@@ -87,21 +122,21 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         .iter()
         .filter(|s| !excluded.contains(&s.name))
         .collect();
-    let default = services.iter().copied().find(|s| s.route.default_backend);
+    let default = defaults.first().copied();
 
-    // (host, service) pairs grouped by host, services in name order within
-    // a host (the sort is stable): what a map of host → services gives,
-    // without 10k tree inserts.
+    // (host, service) pairs grouped by host, the host's first service
+    // first: what a map of host → services gives, without 10k tree inserts.
     let mut pairs: Vec<(&str, &Routed)> = services
         .iter()
         .flat_map(|s| s.route.hosts.iter().map(move |h| (h.as_str(), *s)))
         .collect();
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.seniority().cmp(&b.1.seniority())));
     let mut by_host: Vec<(&str, Vec<&Routed>)> = pairs
         .chunk_by(|a, b| a.0 == b.0)
         .map(|g| (g[0].0, g.iter().map(|(_, s)| *s).collect()))
         .collect();
     for (host, members) in by_host.iter_mut() {
+        resolve_claims(host, members, &mut out.diagnostics);
         resolve_passthrough(host, members, &mut out.diagnostics);
     }
 
@@ -196,7 +231,65 @@ fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diag
     }
 }
 
-/// Keep only the services whose passthrough mode matches the smallest name's.
+/// Keep only the services that may join the host its first service holds:
+/// of the same collection, and without TLS settings of their own that differ
+/// from the first's (a newcomer never replaces a host's certificate).
+fn resolve_claims(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut Vec<Diagnostic>) {
+    let first = members[0];
+    let tls = |r: &Routed| (r.route.ssl_cert.clone(), r.route.ssl_key.clone());
+    let owner_tls = tls(first);
+    members.retain(|m| {
+        if std::ptr::eq(*m, first) {
+            return true;
+        }
+        let because = first.first_because(m);
+        let (label, why) = if m.collection != first.collection {
+            (
+                labels::HOSTS,
+                format!(
+                    "host {host} belongs to service {} of collection {} ({because}); service {} of collection {} may not claim it",
+                    first.name,
+                    collection_name(&first.collection),
+                    m.name,
+                    collection_name(&m.collection)
+                ),
+            )
+        } else if m.route.ssl_cert.is_some()
+            && tls(m) != owner_tls
+            && !first.route.ssl_passthrough
+            && !m.route.ssl_passthrough
+        {
+            (
+                labels::SSL_CERT,
+                format!(
+                    "host {host} belongs to service {} ({because}) with certificate {}; service {} sets its own ({}) and may not replace it",
+                    first.name,
+                    show(&owner_tls.0),
+                    m.name,
+                    show(&tls(m).0)
+                ),
+            )
+        } else {
+            return true;
+        };
+        diagnostics.push(diag(
+            Severity::Error,
+            &m.name,
+            label,
+            format!("{why}; {} is not routed for {host}", m.name),
+        ));
+        false
+    });
+}
+
+fn collection_name(c: &Option<String>) -> String {
+    match c {
+        Some(c) => format!("{c:?}"),
+        None => "(none)".to_owned(),
+    }
+}
+
+/// Keep only the services whose passthrough mode matches the first's.
 fn resolve_passthrough(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut Vec<Diagnostic>) {
     let first = members[0];
     let mode = first.route.ssl_passthrough;
@@ -210,12 +303,13 @@ fn resolve_passthrough(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut
             &m.name,
             labels::SSL_PASSTHROUGH,
             format!(
-                "host {host}: service {} {} ssl_passthrough but service {} {}; {} wins (smallest name), {} is not routed for {host}",
+                "host {host}: service {} {} ssl_passthrough but service {} {}; {} wins ({}), {} is not routed for {host}",
                 first.name,
                 says(mode),
                 m.name,
                 says(!mode),
                 first.name,
+                first.first_because(m),
                 m.name
             ),
         ));
@@ -223,7 +317,7 @@ fn resolve_passthrough(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut
     });
 }
 
-/// The smallest name's value of a shared setting; a Warning for each service
+/// The first service's value of a shared setting; a Warning for each service
 /// that disagrees.
 fn agree<T: PartialEq + Debug>(
     what: What,
@@ -242,12 +336,13 @@ fn agree<T: PartialEq + Debug>(
                 &m.name,
                 label,
                 format!(
-                    "{what}: services {} ({}) and {} ({}) disagree on {label}; using {}'s (smallest name)",
+                    "{what}: services {} ({}) and {} ({}) disagree on {label}; using {}'s ({})",
                     first.name,
                     show(&value),
                     m.name,
                     show(&other),
-                    first.name
+                    first.name,
+                    first.first_because(m)
                 ),
             ));
         }
@@ -446,7 +541,7 @@ fn websocket_endpoints(
     out.into_iter().collect()
 }
 
-/// Redirects whose source is this host, one per scheme; the smallest name wins.
+/// Redirects whose source is this host, one per scheme; the first service wins.
 fn redirects(host: &str, members: &[&Routed], diagnostics: &mut Vec<Diagnostic>) -> Vec<Redirect> {
     let mut chosen: BTreeMap<Option<String>, (&str, String)> = BTreeMap::new();
     for m in members {
@@ -460,7 +555,7 @@ fn redirects(host: &str, members: &[&Routed], diagnostics: &mut Vec<Diagnostic>)
                     &m.name,
                     labels::REDIRECTS,
                     format!(
-                        "host {host}: services {first} (to {target}) and {} (to {}) redirect the same source; using {first}'s (smallest name)",
+                        "host {host}: services {first} (to {target}) and {} (to {}) redirect the same source; using {first}'s (it had the host first)",
                         m.name, r.target
                     ),
                 )),

@@ -28,6 +28,8 @@ fn svc(name: &str, hosts: &[&str], addrs: &[&str]) -> Routed {
             id: format!("{name}-net"),
             name: format!("{name}net"),
         }),
+        created: None,
+        collection: None,
     }
 }
 
@@ -146,7 +148,7 @@ fn hosts_sorted_and_each_service_in_all_its_hosts() {
 }
 
 #[test]
-fn upstream_settings_from_smallest_name_with_warning() {
+fn upstream_settings_from_the_first_service_with_warning() {
     // (label, setter for service "b" only) → the "a" value wins, warning names both.
     type Setter = fn(&mut ServiceRoute);
     let cases: &[(&str, Setter)] = &[
@@ -158,7 +160,6 @@ fn upstream_settings_from_smallest_name_with_warning() {
         (labels::SSL_BACKEND_TLS_VERIFY, |r| {
             r.ssl_backend_tls_verify = TlsVerify::Required
         }),
-        (labels::SSL_CERT, |r| r.ssl_cert = Some("b.cert".into())),
     ];
     for (label, set) in cases {
         let m = merge(vec![
@@ -229,7 +230,7 @@ fn cert_without_key_gives_combined_pem_path() {
 }
 
 #[test]
-fn two_default_backends_smallest_wins() {
+fn two_default_backends_first_wins() {
     let m = merge(vec![
         with(svc("zz-fallback", &[], &["10.0.0.9"]), |r| {
             r.default_backend = true
@@ -274,7 +275,7 @@ fn default_backend_with_hosts_serves_both() {
 }
 
 #[test]
-fn passthrough_conflict_smallest_name_mode_wins_per_host() {
+fn passthrough_conflict_first_service_mode_wins_per_host() {
     // (passthrough of "a", of "b") — "a" decides, "b" dropped for the shared host only.
     for (a_pt, b_pt) in [(true, false), (false, true)] {
         let m = merge(vec![
@@ -512,4 +513,99 @@ fn merge_is_order_independent() {
     let mut reversed = a();
     reversed.reverse();
     assert_eq!(merge(a()), merge(reversed));
+}
+
+#[test]
+fn a_host_belongs_to_the_service_that_had_it_first() {
+    // "owner" was created at t=100 with its certificate; the newcomer sorts
+    // before it by name. (newcomer's created, collection of owner, of
+    // newcomer, newcomer's cert) → does the newcomer join, and if not, the
+    // label of the Error that names both.
+    type Case = (
+        Option<i128>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Result<(), &'static str>,
+    );
+    let cases: &[Case] = &[
+        // The takeover of the issue: a newcomer named "aaa" with its own cert.
+        (Some(200), None, None, Some("aaa.pem"), Err(labels::SSL_CERT)),
+        // Unknown creation time ranks after a known one.
+        (None, None, None, Some("aaa.pem"), Err(labels::SSL_CERT)),
+        // The same certificate: a canary, joins.
+        (Some(200), None, None, Some("owner.pem"), Ok(())),
+        // No TLS labels: joins the host as it is (a Warning, below).
+        (Some(200), None, None, None, Ok(())),
+        // Collections: only the owner's own.
+        (Some(200), Some("team-a"), Some("team-a"), None, Ok(())),
+        (Some(200), Some("team-a"), Some("team-b"), None, Err(labels::HOSTS)),
+        (Some(200), None, Some("team-b"), None, Err(labels::HOSTS)),
+        (Some(200), Some("team-a"), None, None, Err(labels::HOSTS)),
+    ];
+    for (i, &(created, owner_coll, new_coll, new_cert, want)) in cases.iter().enumerate() {
+        let mut owner = with(svc("owner", &["app.local"], &["10.0.0.1"]), |r| {
+            r.ssl_cert = Some("owner.pem".into())
+        });
+        owner.created = Some(100);
+        owner.collection = owner_coll.map(str::to_owned);
+        let mut newcomer = with(svc("aaa", &["app.local", "aaa.local"], &["10.0.0.9"]), |r| {
+            r.ssl_cert = new_cert.map(str::to_owned)
+        });
+        newcomer.created = created;
+        newcomer.collection = new_coll.map(str::to_owned);
+        let m = merge(vec![newcomer, owner]);
+        let h = host(&m, "app.local");
+        let tls = h.tls.as_ref().map(|t| t.cert_path.as_str());
+        assert_eq!(tls, Some("/run/secrets/owner.pem"), "case {i}: owner keeps its cert");
+        let servers = server_list(h.upstream.as_ref().unwrap());
+        let e = errors(&m);
+        match want {
+            Ok(()) => {
+                assert_eq!(servers, ["aaa/10.0.0.9:8080w1", "owner/10.0.0.1:8080w1"], "case {i}");
+                assert!(e.is_empty(), "case {i}: {e:?}");
+            }
+            Err(label) => {
+                assert_eq!(servers, ["owner/10.0.0.1:8080w1"], "case {i}");
+                assert_eq!(e.len(), 1, "case {i}: {e:?}");
+                assert_eq!(e[0].service.as_deref(), Some("aaa"), "case {i}");
+                assert_eq!(e[0].label.as_deref(), Some(label), "case {i}");
+                let msg = &e[0].message;
+                assert!(msg.contains("service owner") && msg.contains("service aaa"), "case {i}: {msg}");
+                assert!(msg.contains("app.local"), "case {i}: {msg}");
+            }
+        }
+        // The newcomer's own host is untouched either way.
+        assert!(host(&m, "aaa.local").upstream.is_some(), "case {i}");
+    }
+}
+
+#[test]
+fn a_newcomer_without_tls_labels_joins_with_a_warning() {
+    let mut owner = with(svc("owner", &["app.local"], &["10.0.0.1"]), |r| {
+        r.ssl_cert = Some("owner.pem".into())
+    });
+    owner.created = Some(1);
+    let mut canary = svc("canary", &["app.local"], &["10.0.0.2"]);
+    canary.created = Some(2);
+    let m = merge(vec![canary, owner]);
+    let w = warnings(&m);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].service.as_deref(), Some("canary"));
+    assert_eq!(w[0].label.as_deref(), Some(labels::SSL_CERT));
+    assert!(w[0].message.contains("created first"), "{}", w[0].message);
+}
+
+#[test]
+fn the_oldest_default_backend_wins_whatever_its_name() {
+    let mut old = with(svc("zz-old", &[], &["10.0.0.9"]), |r| r.default_backend = true);
+    old.created = Some(5);
+    let mut young = with(svc("aa-young", &[], &["10.0.0.1"]), |r| r.default_backend = true);
+    young.created = Some(6);
+    let m = merge(vec![young, old]);
+    assert_eq!(server_list(m.default_backend.as_ref().unwrap()), ["zz-old/10.0.0.9:8080w1"]);
+    let e = errors(&m);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].service.as_deref(), Some("aa-young"));
+    assert!(e[0].message.contains("created first"), "{}", e[0].message);
 }

@@ -5,13 +5,15 @@
 //! Stages, one file each: [`crate::labels`] (one service's labels),
 //! [`partition`] (service → Extension), [`targets`] (network and servers),
 //! [`merge`] (services sharing hosts, conflicts), [`naming`] (upstream names),
-//! [`weights`] (`com.docker.lb.weight`); `assemble` runs them.
+//! [`weights`] (`com.docker.lb.weight`), [`secrets`] and `allowed_hosts`
+//! (what a service may claim); `assemble` runs them.
 //!
 //! A routed service with no running task keeps its hosts with an upstream that
 //! has **no servers** (and a Warning): renderers must answer such routes with
 //! 503 rather than drop them, so the host does not fall through to another
 //! route or the default backend while a service restarts.
 
+mod allowed_hosts;
 mod assemble;
 #[cfg(test)]
 mod fixtures;
@@ -25,6 +27,7 @@ pub mod weights;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
+pub use secrets::BrokenTls;
 use crate::snapshot::Snapshot;
 use crate::wit::latest::RenderInput;
 
@@ -87,5 +90,11 @@ fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send
 /// Plan every cluster. A service with bad labels (or that cannot be reached)
 /// is left out with an Error naming it; everything else is still planned.
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
-    assemble::plan(snapshot, config)
+    assemble::plan(snapshot, config, &BrokenTls::default())
+}
+
+/// [`plan`], also leaving out the services whose certificate/key pair a
+/// proxy found broken.
+pub fn plan_with(snapshot: &Snapshot, config: &Config, broken: &BrokenTls) -> Plan {
+    assemble::plan(snapshot, config, broken)
 }

@@ -9,7 +9,10 @@
 //!   collection ([`COLLECTION`]), only a secret of the service's own
 //!   collection (a service without one: only secrets without one). Without
 //!   collection labels (a plain Swarm) this rule allows everything, as
-//!   Interlock did.
+//!   Interlock did;
+//! - a certificate/key pair a proxy's agent found broken ([`BrokenTls`]):
+//!   its services are left out, so the cluster's other routes keep
+//!   updating (the proxy would refuse the whole config otherwise).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,6 +28,14 @@ pub const AGENT_SECRET_PREFIX: &str = "sluice-agent-";
 /// MKE/UCP's access-control collection of a service or secret.
 pub const COLLECTION: &str = "com.docker.ucp.access.label";
 
+/// A host's TLS secrets: (`ssl_cert`, `ssl_key`) names.
+pub type TlsSecrets = (String, Option<String>);
+
+/// Certificate/key pairs found broken, with why. Docker secrets cannot
+/// change, so a pair once broken stays broken; a fix is a new secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BrokenTls(pub BTreeMap<TlsSecrets, String>);
+
 /// What the plan needs to know of one secret.
 struct SecretInfo<'a> {
     sluices: bool,
@@ -33,11 +44,14 @@ struct SecretInfo<'a> {
 
 /// The snapshot's secrets, gathered once per plan; None when the snapshot
 /// lists no secrets at all (existence and collections are not checked then).
-pub struct SecretNames<'a>(Option<BTreeMap<&'a str, SecretInfo<'a>>>);
+pub struct SecretNames<'a> {
+    known: Option<BTreeMap<&'a str, SecretInfo<'a>>>,
+    broken: &'a BrokenTls,
+}
 
 impl<'a> SecretNames<'a> {
-    pub fn new(snapshot: &'a Snapshot) -> Self {
-        SecretNames((!snapshot.secrets.is_empty()).then(|| {
+    pub fn new(snapshot: &'a Snapshot, broken: &'a BrokenTls) -> Self {
+        let known = (!snapshot.secrets.is_empty()).then(|| {
             snapshot
                 .secrets
                 .iter()
@@ -51,7 +65,8 @@ impl<'a> SecretNames<'a> {
                     Some((spec.name.as_deref()?, info))
                 })
                 .collect()
-        }))
+        });
+        SecretNames { known, broken }
     }
 
     /// Why `service` (with `service_labels`) may not use the secrets its
@@ -66,6 +81,24 @@ impl<'a> SecretNames<'a> {
             return None;
         }
         let collection = service_labels.get(COLLECTION).map(String::as_str);
+        if let Some(cert) = &route.ssl_cert {
+            let pair = (cert.clone(), route.ssl_key.clone());
+            if let Some(why) = self.broken.0.get(&pair) {
+                return Some(Diagnostic {
+                    severity: Severity::Error,
+                    cluster: None,
+                    service: Some(service.to_owned()),
+                    label: Some(labels::SSL_CERT.to_owned()),
+                    message: format!(
+                        "certificate secret {cert:?}{} failed the proxy's check ({why}); not routed until it names a good pair (a new secret)",
+                        match &route.ssl_key {
+                            Some(k) => format!(" with key secret {k:?}"),
+                            None => String::new(),
+                        }
+                    ),
+                });
+            }
+        }
         [
             (labels::SSL_CERT, &route.ssl_cert),
             (labels::SSL_KEY, &route.ssl_key),
@@ -93,7 +126,7 @@ impl<'a> SecretNames<'a> {
         if name.starts_with(AGENT_SECRET_PREFIX) {
             return Some(own());
         }
-        let known = self.0.as_ref()?;
+        let known = self.known.as_ref()?;
         let Some(info) = known.get(name) else {
             return Some(format!("names secret {name:?}, which does not exist"));
         };
@@ -142,6 +175,34 @@ mod tests {
         }
     }
 
+    fn no_broken() -> BrokenTls {
+        BrokenTls::default()
+    }
+
+    #[test]
+    fn pairs_found_broken_leave_their_services_out() {
+        let broken = BrokenTls(
+            [(
+                ("bad.crt".to_owned(), Some("bad.key".to_owned())),
+                "the private key in /run/secrets/bad.key does not belong to the certificate".to_owned(),
+            )]
+            .into(),
+        );
+        let snapshot = Snapshot::default();
+        let names = SecretNames::new(&snapshot, &broken);
+        let plain = HashMap::new();
+        let with = |cert: &str, key: Option<&str>| ServiceRoute {
+            ssl_cert: Some(cert.into()),
+            ssl_key: key.map(str::to_owned),
+            ..route(cert)
+        };
+        let d = names.refused("svc", &plain, &with("bad.crt", Some("bad.key"))).unwrap();
+        assert!(d.message.contains("bad.crt") && d.message.contains("does not belong"), "{}", d.message);
+        // The same certificate with another key, or another certificate: fine.
+        assert!(names.refused("svc", &plain, &with("bad.crt", Some("good.key"))).is_none());
+        assert!(names.refused("svc", &plain, &with("good.crt", Some("bad.key"))).is_none());
+    }
+
     #[test]
     fn services_use_only_secrets_they_may() {
         let snapshot = Snapshot {
@@ -153,7 +214,8 @@ mod tests {
             ],
             ..Default::default()
         };
-        let names = SecretNames::new(&snapshot);
+        let none = no_broken();
+        let names = SecretNames::new(&snapshot, &none);
         let team_a: HashMap<String, String> = [(COLLECTION.to_owned(), "team-a".to_owned())].into();
         let plain = HashMap::new();
         // (service labels, secret, refusal contains or None)
@@ -182,7 +244,7 @@ mod tests {
         }
         // Without secrets in the snapshot only the name rule applies.
         let empty = Snapshot::default();
-        let blind = SecretNames::new(&empty);
+        let blind = SecretNames::new(&empty, &none);
         assert!(
             blind
                 .refused("svc", &plain, &route("anything.pem"))

@@ -84,6 +84,7 @@ fn doc(cluster: &str, hash: &str) -> RevisionDoc {
             path: "/etc/nginx/nginx.conf".into(),
             contents: format!("# {hash}\n"),
         }],
+        tls: Vec::new(),
     }
 }
 
@@ -153,6 +154,7 @@ async fn cluster_routes_need_the_clusters_certificate_and_token() {
         failed: None,
         time_ms: 0,
         reloads: 0,
+        bad_tls: Vec::new(),
     };
     let other_daemon = Keyring::new(b"some other daemon key".to_vec());
     let east_token = s.keys.cluster_token("east");
@@ -289,6 +291,7 @@ async fn status_is_scoped_to_the_callers_cluster() {
                 }),
                 time_ms: 0,
                 reloads: 0,
+                bad_tls: Vec::new(),
             },
         )
         .await

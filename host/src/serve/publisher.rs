@@ -83,6 +83,7 @@ mod tests {
             hash: hash.into(),
             seq: 0,
             files: vec![],
+            tls: Vec::new(),
         }
     }
 

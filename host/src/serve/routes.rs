@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::wire::AgentReport;
+use super::wire::{AgentReport, MAX_TLS_PROBLEMS};
 use super::{Api, PeerCert};
 use crate::trust::signing;
 
@@ -131,17 +131,26 @@ async fn report(
     };
     let fields = [Some(&report.replica), report.running.as_ref()];
     let failed_revision = report.failed.as_ref().map(|f| &f.revision);
+    let tls_paths = report
+        .bad_tls
+        .iter()
+        .flat_map(|p| [Some(&p.pair.cert), p.pair.key.as_ref()]);
     if fields
         .into_iter()
         .chain([failed_revision])
+        .chain(tls_paths)
         .flatten()
         .any(|f| f.len() > MAX_FIELD)
+        || report.bad_tls.len() > MAX_TLS_PROBLEMS
     {
         return too_long();
     }
     if let Some(failed) = &report.failed {
         // The agent's words are data: escaped (`?`), so they cannot forge log lines.
         tracing::warn!(cluster = %cluster, replica = ?report.replica, revision = ?failed.revision, message = ?failed.message, "proxy refused a revision");
+    }
+    for p in &report.bad_tls {
+        tracing::warn!(cluster = %cluster, replica = ?report.replica, cert = ?p.pair.cert, key = ?p.pair.key, reason = ?p.reason, "proxy found a broken certificate/key pair");
     }
     shared.api.store.report(&cluster, report);
     StatusCode::NO_CONTENT.into_response()
@@ -206,7 +215,9 @@ fn refusal(status: StatusCode, message: String) -> Response {
 fn too_long() -> Response {
     refusal(
         StatusCode::BAD_REQUEST,
-        format!("replica names and hashes are at most {MAX_FIELD} bytes\n"),
+        format!(
+            "replica names, hashes and paths are at most {MAX_FIELD} bytes, TLS problems at most {MAX_TLS_PROBLEMS}\n"
+        ),
     )
 }
 

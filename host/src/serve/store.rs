@@ -10,7 +10,9 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::watch;
 
-use super::wire::{AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, now_ms};
+use super::wire::{
+    AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, TlsProblem, now_ms,
+};
 use crate::trust::Signer;
 
 /// Replicas not heard of for this long are dropped from the status (their
@@ -55,6 +57,9 @@ pub struct Store {
     signer: Arc<Signer>,
     /// The last sequence number given out.
     seq: Mutex<u64>,
+    /// Woken when an agent reports broken TLS pairs: the reconcile loop
+    /// leaves their services out at once rather than at its next poll.
+    tls_reported: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Store {
@@ -70,6 +75,7 @@ impl Store {
             clusters: Mutex::default(),
             signer,
             seq: Mutex::new(0),
+            tls_reported: tokio::sync::Notify::new(),
         }
     }
 
@@ -227,6 +233,31 @@ impl Store {
         r.failed = report.failed;
         r.reloads = report.reloads;
         r.last_seen_ms = now_ms();
+        let broken = !report.bad_tls.is_empty();
+        r.bad_tls = report.bad_tls;
+        drop(clusters);
+        if broken {
+            self.tls_reported.notify_one();
+        }
+    }
+
+    /// Every broken TLS pair the replicas last reported, by cluster.
+    pub fn tls_problems(&self) -> Vec<(String, TlsProblem)> {
+        let clusters = self.lock();
+        clusters
+            .iter()
+            .flat_map(|(name, c)| {
+                c.replicas
+                    .values()
+                    .flat_map(move |r| r.bad_tls.iter().map(move |p| (name.clone(), p.clone())))
+            })
+            .collect()
+    }
+
+    /// Completes when an agent has reported broken TLS pairs (since the
+    /// last call, or from now).
+    pub async fn tls_reported(&self) {
+        self.tls_reported.notified().await
     }
 
     /// Whether `cluster` has been published or polled (tokens of unknown

@@ -14,6 +14,7 @@ fn doc(cluster: &str, hash: &str) -> RevisionDoc {
             path: "/etc/p.conf".into(),
             contents: hash.into(),
         }],
+        tls: Vec::new(),
     }
 }
 
@@ -136,6 +137,7 @@ fn status_has_the_newest_revision_and_each_replica() {
             }),
             time_ms: 1,
             reloads: 3,
+            bad_tls: Vec::new(),
         },
     );
     let status = store.status(None);

@@ -28,6 +28,38 @@ pub struct RevisionDoc {
     pub seq: u64,
     /// The main config first.
     pub files: Vec<FileDoc>,
+    /// The certificate/key pairs the files use (paths under
+    /// [`SECRETS_DIR`]): the agent, which can read them, checks each pair
+    /// before anything is installed and reports the ones that fail, so the
+    /// daemon can leave out only their services. Absent when no host has TLS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<TlsPair>,
+}
+
+/// Where Docker mounts a service's secrets; the only place a [`TlsPair`] may
+/// point to.
+pub const SECRETS_DIR: &str = "/run/secrets";
+
+/// One host's certificate and key files; `key` None: the certificate file
+/// holds the key too.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPair {
+    pub cert: String,
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Broken pairs one report may carry (the rest are reported once the first
+/// are left out).
+pub const MAX_TLS_PROBLEMS: usize = 64;
+
+/// A pair that failed the agent's check, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsProblem {
+    #[serde(flatten)]
+    pub pair: TlsPair,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +90,10 @@ pub struct AgentReport {
     /// Proxy reloads since the agent started (0 from agents that predate it).
     #[serde(default)]
     pub reloads: u64,
+    /// The pairs of the last revision that failed the check (see
+    /// [`RevisionDoc::tls`]); empty when every pair passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bad_tls: Vec<TlsProblem>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +125,9 @@ pub struct ReplicaStatus {
     /// Proxy reloads the replica's agent reported since it started.
     #[serde(default)]
     pub reloads: u64,
+    /// Certificate/key pairs the replica found broken in the last revision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bad_tls: Vec<TlsProblem>,
 }
 
 /// Milliseconds since the Unix epoch.

@@ -158,19 +158,5 @@ fn run(env: &'static SwarmEnv, mode: Mode, image: &str, sizes: &Sizes) -> ModeRe
 
 /// `sluice/nginx-agent` around this crate's `test-agent` binary (the agent crate).
 fn agent_image() -> String {
-    let script = repo_root().join("tests/swarm/images.sh");
-    let out = Command::new(&script)
-        .args(["agents", env!("CARGO_BIN_EXE_test-agent")])
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "images.sh agents failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("NGINX_AGENT_IMAGE="))
-        .expect("NGINX_AGENT_IMAGE in images.sh output")
-        .to_owned()
+    sluice_tests::swarm::images::nginx_agent(env!("CARGO_BIN_EXE_test-agent"))
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod env;
 pub mod http;
+pub mod images;
 pub mod logs;
 pub mod poll;
 pub mod scenario;

@@ -98,6 +98,20 @@ impl Scenario {
         replicas: u32,
         labels: &[(&str, &str)],
     ) -> String {
+        self.whoami_labelled(short, network, region, replicas, labels, &[])
+    }
+
+    /// [`Scenario::whoami`] with `other` labels (full keys) as well, such as
+    /// MKE's collection label.
+    pub fn whoami_labelled(
+        &self,
+        short: &str,
+        network: &str,
+        region: &str,
+        replicas: u32,
+        labels: &[(&str, &str)],
+        other: &[(&str, &str)],
+    ) -> String {
         let name = format!("{}-{short}", self.prefix);
         let replicas = replicas.to_string();
         let constraint = format!("node.labels.region=={region}");
@@ -124,6 +138,7 @@ impl Scenario {
         let labels: Vec<String> = labels
             .iter()
             .map(|(k, v)| format!("com.docker.lb.{k}={v}"))
+            .chain(other.iter().map(|(k, v)| format!("{k}={v}")))
             .collect();
         for l in &labels {
             args.extend(["--label", l]);
@@ -309,7 +324,7 @@ impl Scenario {
     }
 
     /// Remove the scenario's services (the daemon's proxies included),
-    /// configs and networks. Networks go only once the services' task
+    /// configs, secrets and networks. Networks go only once the services' task
     /// containers are gone, ~6 s after `service rm` here.
     fn clean(&self) {
         let services = self.names("service", true);
@@ -333,12 +348,14 @@ impl Scenario {
                 );
             }
         }
-        let configs = self.names("config", true);
-        if !configs.is_empty() {
-            let mut args = vec!["config", "rm"];
-            args.extend(configs.iter().map(String::as_str));
-            if let Err(e) = self.manager.try_run(&args) {
-                eprintln!("{}: {e}", self.prefix);
+        for kind in ["config", "secret"] {
+            let names = self.names(kind, true);
+            if !names.is_empty() {
+                let mut args = vec![kind, "rm"];
+                args.extend(names.iter().map(String::as_str));
+                if let Err(e) = self.manager.try_run(&args) {
+                    eprintln!("{}: {e}", self.prefix);
+                }
             }
         }
         for net in self.names("network", false) {
