@@ -163,6 +163,13 @@ http {
 EOF
     local -a mods=()
     [ -d /usr/lib/nginx/modules ] && mods=(/usr/lib/nginx/modules)
+    # As Debian's libnginx-mod-stream enables it (the plugin's default
+    # ModulesInclude is modules-enabled/*.conf): TLS hosts need `stream`.
+    mkdir -p "$conf/etc/nginx/modules-enabled"
+    if [ -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+        echo 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;' \
+            >"$conf/etc/nginx/modules-enabled/50-mod-stream.conf"
+    fi
     build_image "$name" "$entrypoint" "$cmd" \
         /usr/sbin/nginx /etc/nginx/mime.types "${mods[@]}" "@$conf" \
         +/var/log/nginx +/var/lib/nginx/body +/var/lib/nginx/proxy +/var/lib/nginx/fastcgi \

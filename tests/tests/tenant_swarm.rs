@@ -32,7 +32,13 @@ fn fingerprint_line(leaf: &Leaf) -> &str {
 /// The certificate the proxy presents for `host` (PEM text), via openssl.
 fn served_cert(addr: &str, port: u16, host: &str) -> String {
     let out = std::process::Command::new("openssl")
-        .args(["s_client", "-connect", &format!("{addr}:{port}"), "-servername", host])
+        .args([
+            "s_client",
+            "-connect",
+            &format!("{addr}:{port}"),
+            "-servername",
+            host,
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .expect("openssl s_client");
@@ -78,13 +84,34 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
 
     let tls = |cert: &str| [("ssl_cert", secret(cert))];
     // The owner first: creation time decides who had a host.
-    let owner = whoami(&s, &net, "owner", "app.tenant", &tls("team-a.pem"), Some("team-a"));
+    let owner = whoami(
+        &s,
+        &net,
+        "owner",
+        "app.tenant",
+        &tls("team-a.pem"),
+        Some("team-a"),
+    );
     std::thread::sleep(Duration::from_millis(50));
     // Sorts before "owner" by name (which decided before): the takeover.
-    let aaa = whoami(&s, &net, "aaa", "app.tenant,aaa.tenant", &tls("aaa.pem"), Some("team-a"));
+    let aaa = whoami(
+        &s,
+        &net,
+        "aaa",
+        "app.tenant,aaa.tenant",
+        &tls("aaa.pem"),
+        Some("team-a"),
+    );
     // Another collection: neither its host nor its secret may be team-a's.
     let squatter = whoami(&s, &net, "squatter", "app.tenant", &[], Some("team-b"));
-    let borrower = whoami(&s, &net, "borrower", "borrow.tenant", &tls("team-a.pem"), Some("team-b"));
+    let borrower = whoami(
+        &s,
+        &net,
+        "borrower",
+        "borrow.tenant",
+        &tls("team-a.pem"),
+        Some("team-b"),
+    );
     let mover = whoami(&s, &net, "mover", "move.tenant", &[], None);
 
     let (port, ssl_port, api_port) = (free_port(), free_port(), free_port());
@@ -126,59 +153,138 @@ PollInterval = "3s"
         .into_iter()
         .find(|n| n.starts_with("sluice-agent-tenant-"))
         .expect("the daemon made the agent credentials secret");
-    let creds_thief = whoami(&s, &net, "creds", "creds.tenant", &[("ssl_cert", creds.clone())], None);
+    let creds_thief = whoami(
+        &s,
+        &net,
+        "creds",
+        "creds.tenant",
+        &[("ssl_cert", creds.clone())],
+        None,
+    );
     // The newcomer keeps its own host.
     s.wait_served(Node::East, port, "aaa.tenant", &aaa, CHANGE);
 
     // app.tenant: only the owner's task, only the owner's certificate.
     for _ in 0..20 {
-        let r = s.get(Node::East, port, "app.tenant").expect("the proxy answers");
-        assert_eq!((r.status, r.whoami_name()), (200, Some(owner.as_str())), "{r:?}");
+        let r = s
+            .get(Node::East, port, "app.tenant")
+            .expect("the proxy answers");
+        assert_eq!(
+            (r.status, r.whoami_name()),
+            (200, Some(owner.as_str())),
+            "{r:?}"
+        );
     }
     let cert = served_cert(&env.manager_addr, ssl_port, "app.tenant");
-    assert!(cert.contains(fingerprint_line(&owner_leaf)), "app.tenant does not present the owner's certificate:\n{cert}");
-    assert!(!cert.contains(fingerprint_line(&thief_leaf)), "app.tenant presents aaa's certificate");
-    let r = s.get(Node::East, port, "borrow.tenant").expect("the proxy answers");
+    assert!(
+        cert.contains(fingerprint_line(&owner_leaf)),
+        "app.tenant does not present the owner's certificate:\n{cert}"
+    );
+    assert!(
+        !cert.contains(fingerprint_line(&thief_leaf)),
+        "app.tenant presents aaa's certificate"
+    );
+    let r = s
+        .get(Node::East, port, "borrow.tenant")
+        .expect("the proxy answers");
     assert_ne!(r.status, 200, "borrow.tenant is routed: {r:?}");
 
     // A broken certificate/key pair, then a neighbour's route change: the
     // change goes live, the broken service stays out, the owner serves.
-    let pair = [("ssl_cert", secret("broken.crt")), ("ssl_key", secret("broken.key"))];
+    let pair = [
+        ("ssl_cert", secret("broken.crt")),
+        ("ssl_key", secret("broken.key")),
+    ];
     let broken = whoami(&s, &net, "broken", "broken.tenant", &pair, None);
     let changed = Instant::now();
-    s.manager.run(&["service", "update", "--detach", "--label-add", "com.docker.lb.hosts=move.tenant,moved.tenant", &mover]);
+    s.manager.run(&[
+        "service",
+        "update",
+        "--detach",
+        "--label-add",
+        "com.docker.lb.hosts=move.tenant,moved.tenant",
+        &mover,
+    ]);
     let t = s.wait_served(Node::East, port, "moved.tenant", &mover, CHANGE);
     s.timing("broken pair added, neighbour's change -> first 200", t);
-    let (_, t) = until("the broken pair reported and its service left out", CHANGE, || {
-        let log = s.log();
-        log.lines()
-            .any(|l| l.contains(&broken) && l.contains("failed the proxy's check") && l.contains("does not belong"))
-            .then_some(())
-            .ok_or_else(|| "not yet".to_owned())
-    });
+    let (_, t) = until(
+        "the broken pair reported and its service left out",
+        CHANGE,
+        || {
+            let log = s.log();
+            log.lines()
+                .any(|l| {
+                    l.contains(&broken)
+                        && l.contains("failed the proxy's check")
+                        && l.contains("does not belong")
+                })
+                .then_some(())
+                .ok_or_else(|| "not yet".to_owned())
+        },
+    );
     s.timing("broken pair named in the log", t);
-    eprintln!("[tenant] neighbour change live {:.1} s after the broken pair appeared", changed.elapsed().as_secs_f64());
-    let r = s.get(Node::East, port, "broken.tenant").expect("the proxy answers");
+    eprintln!(
+        "[tenant] neighbour change live {:.1} s after the broken pair appeared",
+        changed.elapsed().as_secs_f64()
+    );
+    let r = s
+        .get(Node::East, port, "broken.tenant")
+        .expect("the proxy answers");
     assert_ne!(r.status, 200, "broken.tenant is routed: {r:?}");
-    let r = s.get(Node::East, port, "app.tenant").expect("the proxy answers");
+    let r = s
+        .get(Node::East, port, "app.tenant")
+        .expect("the proxy answers");
     assert_eq!((r.status, r.whoami_name()), (200, Some(owner.as_str())));
-    // And the cluster still follows changes after that.
-    s.manager.run(&["service", "update", "--detach", "--label-add", "com.docker.lb.hosts=move.tenant,again.tenant", &mover]);
+    // And the cluster still follows changes after that, without touching the
+    // proxy service (the broken pair's secrets stay attached: no restart).
+    let before = s.settled_state(&proxy, CHANGE).version;
+    s.manager.run(&[
+        "service",
+        "update",
+        "--detach",
+        "--label-add",
+        "com.docker.lb.hosts=move.tenant,again.tenant",
+        &mover,
+    ]);
     s.wait_served(Node::East, port, "again.tenant", &mover, CHANGE);
+    assert_eq!(
+        s.settled_state(&proxy, CHANGE).version,
+        before,
+        "the proxy service was updated"
+    );
 
     // Each excluded service is named with the label at fault and why.
     let log = s.log();
+    let story: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("certificate/key pair")
+                || l.contains("reconciled")
+                || l.contains(broken.as_str())
+        })
+        .collect();
+    eprintln!(
+        "[tenant] the broken pair, as the daemon saw it:\n{}",
+        story.join("\n")
+    );
     // (service, label, words of the reason)
     let named = [
         (&aaa, "com.docker.lb.ssl_cert", "may not replace it"),
         (&squatter, "com.docker.lb.hosts", "may not claim it"),
         (&borrower, "com.docker.lb.ssl_cert", "collection"),
         (&creds_thief, "com.docker.lb.ssl_cert", "Sluice's own"),
-        (&broken, "com.docker.lb.ssl_cert", "failed the proxy's check"),
+        (
+            &broken,
+            "com.docker.lb.ssl_cert",
+            "failed the proxy's check",
+        ),
     ];
     for (service, label, why) in named {
         assert!(
-            log.lines().any(|l| l.contains("ERROR") && l.contains(service.as_str()) && l.contains(label) && l.contains(why)),
+            log.lines().any(|l| l.contains("ERROR")
+                && l.contains(service.as_str())
+                && l.contains(label)
+                && l.contains(why)),
             "no ERROR line names {service}, {label} and {why:?}:\n{log}"
         );
     }
@@ -198,7 +304,11 @@ fn whoami(
     more: &[(&str, String)],
     collection: Option<&str>,
 ) -> String {
-    let mut labels = vec![("hosts", hosts), ("port", "8000"), ("service_cluster", s.prefix.as_str())];
+    let mut labels = vec![
+        ("hosts", hosts),
+        ("port", "8000"),
+        ("service_cluster", s.prefix.as_str()),
+    ];
     labels.extend(more.iter().map(|(k, v)| (*k, v.as_str())));
     let other: Vec<(&str, &str)> = collection.map(|c| (COLLECTION, c)).into_iter().collect();
     s.whoami_labelled(short, net, "east", 1, &labels, &other)

@@ -44,7 +44,10 @@ pub enum InstallError {
 
 fn tls_message(problems: &[TlsProblem]) -> String {
     let each: Vec<String> = problems.iter().map(|p| p.reason.clone()).collect();
-    format!("broken certificate/key pairs (reported, so that their services are left out): {}", each.join("; "))
+    format!(
+        "broken certificate/key pairs (reported, so that their services are left out): {}",
+        each.join("; ")
+    )
 }
 
 impl InstallError {
@@ -198,10 +201,16 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("exit status: 3"), "{err}");
-        assert!(!err.contains("sluice-staging"), "names the live path: {err}");
+        assert!(
+            !err.contains("sluice-staging"),
+            "names the live path: {err}"
+        );
         let main = std::fs::read_to_string(dir.join("proxy.conf")).unwrap();
         assert_eq!(main, "ok\nroutes v1\n");
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["proxy.conf"], "nothing staged is left behind");
         std::fs::remove_dir_all(&dir).unwrap();
     }

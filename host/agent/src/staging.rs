@@ -65,7 +65,9 @@ impl Staged {
     }
 
     fn staged(&self, live: &str) -> String {
-        let rest = Path::new(live).strip_prefix(&self.root).unwrap_or(Path::new(live));
+        let rest = Path::new(live)
+            .strip_prefix(&self.root)
+            .unwrap_or(Path::new(live));
         self.dir.join(rest).to_string_lossy().into_owned()
     }
 }
@@ -141,7 +143,9 @@ mod tests {
         let files = [
             doc(
                 &root.join("main.cfg"),
-                &format!("map {r}/maps/http.map\nmap {r}/maps/http.map2\ninclude {r}/mime.types\ncert /run/secrets/x.pem\n"),
+                &format!(
+                    "map {r}/maps/http.map\nmap {r}/maps/http.map2\ninclude {r}/mime.types\ncert /run/secrets/x.pem\n"
+                ),
             ),
             doc(&root.join("maps/http.map"), "a.example be_a\n"),
             doc(&root.join("maps/http.map2"), "b.example be_b\n"),
@@ -152,11 +156,20 @@ mod tests {
         let d = dir.to_str().unwrap();
         assert_eq!(
             main,
-            format!("map {d}/maps/http.map\nmap {d}/maps/http.map2\ninclude {r}/mime.types\ncert /run/secrets/x.pem\n"),
+            format!(
+                "map {d}/maps/http.map\nmap {d}/maps/http.map2\ninclude {r}/mime.types\ncert /run/secrets/x.pem\n"
+            ),
             "revision files repointed, others left where they are"
         );
-        assert_eq!(std::fs::read_to_string(dir.join("maps/http.map2")).unwrap(), "b.example be_b\n");
-        assert_eq!(std::fs::read_to_string(root.join("main.cfg")).unwrap(), "live main", "nothing live changed");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("maps/http.map2")).unwrap(),
+            "b.example be_b\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("main.cfg")).unwrap(),
+            "live main",
+            "nothing live changed"
+        );
         assert_eq!(
             staged.unstaged(&format!("[ALERT] parsing [{d}/main.cfg:3]")),
             format!("[ALERT] parsing [{r}/main.cfg:3]")
@@ -166,7 +179,10 @@ mod tests {
         // Paths outside the root are refused before anything is staged.
         let bad = [doc(Path::new("/etc/cron.d/x"), "x")];
         assert!(Staged::new(&root, &bad).is_err());
-        let left: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left.len(), 1, "{left:?}");
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -66,11 +66,16 @@ fn check_pair(dir: &str, pair: &TlsPair) -> Result<(), String> {
     };
     match CertifiedKey::new(certs, signing).keys_match() {
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(()),
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(format!(
-            "the private key in {key_file} does not belong to the certificate in {}",
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+            Err(format!(
+                "the private key in {key_file} does not belong to the certificate in {}",
+                pair.cert
+            ))
+        }
+        Err(e) => Err(format!(
+            "{}: the certificate does not parse: {e}",
             pair.cert
         )),
-        Err(e) => Err(format!("{}: the certificate does not parse: {e}", pair.cert)),
     }
 }
 
@@ -132,7 +137,11 @@ mod tests {
         ] {
             let problems = check(&[pair(path, None)]);
             assert_eq!(problems.len(), 1, "{path}");
-            assert!(problems[0].reason.contains("not a file directly under"), "{path}: {}", problems[0].reason);
+            assert!(
+                problems[0].reason.contains("not a file directly under"),
+                "{path}: {}",
+                problems[0].reason
+            );
         }
     }
 
@@ -186,7 +195,11 @@ mod tests {
                 None => assert!(got.is_empty(), "{cert}/{key:?}: {got:?}"),
                 Some(w) => {
                     assert_eq!(got.len(), 1, "{cert}/{key:?}");
-                    assert!(got[0].reason.contains(w), "{cert}/{key:?}: {}", got[0].reason);
+                    assert!(
+                        got[0].reason.contains(w),
+                        "{cert}/{key:?}: {}",
+                        got[0].reason
+                    );
                     assert_eq!(got[0].pair, p);
                 }
             }

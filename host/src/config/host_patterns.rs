@@ -16,7 +16,10 @@ impl HostPatterns {
     /// The patterns, or why one of them is not a host glob.
     pub fn new(patterns: Vec<String>) -> Result<Self, String> {
         if patterns.is_empty() {
-            return Err("the list is empty (it would allow no host); remove the key to allow every host".into());
+            return Err(
+                "the list is empty (it would allow no host); remove the key to allow every host"
+                    .into(),
+            );
         }
         let mut set = GlobSetBuilder::new();
         for (i, p) in patterns.iter().enumerate() {
@@ -38,7 +41,10 @@ impl HostPatterns {
 fn glob(pattern: &str) -> Result<Glob, String> {
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*' | '?');
     if pattern.is_empty() || !pattern.chars().all(plain) {
-        return Err("a host pattern has only letters, digits, '.', '-', '_' and the wildcards '*' and '?'".into());
+        return Err(
+            "a host pattern has only letters, digits, '.', '-', '_' and the wildcards '*' and '?'"
+                .into(),
+        );
     }
     GlobBuilder::new(pattern)
         .case_insensitive(true)
@@ -59,7 +65,11 @@ mod tests {
 
     #[test]
     fn globs_match_hosts() {
-        let p = HostPatterns::new(vec!["*.team-a.example.com".into(), "team-a.example.com".into()]).unwrap();
+        let p = HostPatterns::new(vec![
+            "*.team-a.example.com".into(),
+            "team-a.example.com".into(),
+        ])
+        .unwrap();
         // (host, allowed)
         let table = [
             ("team-a.example.com", true),
@@ -87,7 +97,8 @@ mod tests {
             (&["[a-"], "only letters"),
         ];
         for (patterns, want) in table {
-            let err = HostPatterns::new(patterns.iter().map(|s| s.to_string()).collect()).unwrap_err();
+            let err =
+                HostPatterns::new(patterns.iter().map(|s| s.to_string()).collect()).unwrap_err();
             assert!(err.contains(want), "{patterns:?}: {err}");
         }
     }

@@ -15,8 +15,8 @@ use crate::apply::{self, Engine, Outcome};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::{ClusterPlan, plan_with};
-use crate::serve::Store;
 use crate::render::{PluginHost, Revision, load_plugin, render_cluster};
+use crate::serve::Store;
 
 /// What a round did, for logs and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

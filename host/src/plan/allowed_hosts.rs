@@ -60,7 +60,11 @@ mod tests {
             match (got, want) {
                 (None, None) => {}
                 (Some(d), Some(host)) => {
-                    assert!(d.message.contains(host) && d.message.contains("*.a.example"), "{}", d.message);
+                    assert!(
+                        d.message.contains(host) && d.message.contains("*.a.example"),
+                        "{}",
+                        d.message
+                    );
                     assert!(!d.message.contains("x.a.example"), "{}", d.message);
                     assert_eq!(d.label.as_deref(), Some(labels::HOSTS));
                     assert_eq!(d.cluster.as_deref(), Some("team-a"));

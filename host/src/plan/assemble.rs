@@ -32,17 +32,27 @@ pub fn plan(snapshot: &Snapshot, config: &Config, broken: &BrokenTls) -> Plan {
     };
     let outcomes: Vec<Outcome> = super::map_in_order(&services, plan_one);
     let mut routed: BTreeMap<&str, Vec<Routed>> = BTreeMap::new();
+    let mut still_mounted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for outcome in outcomes {
         diagnostics.extend(outcome.diagnostics);
         if let Some((extension, r)) = outcome.routed {
             routed.entry(extension).or_default().push(r);
+        }
+        if let Some((extension, secrets)) = outcome.still_mounted {
+            still_mounted.entry(extension).or_default().extend(secrets);
         }
     }
 
     let mut clusters = BTreeMap::new();
     for (ext_name, ext) in &config.extensions {
         let services = routed.remove(ext_name.as_str()).unwrap_or_default();
-        let (cluster, found) = cluster_plan(ext, services);
+        let (mut cluster, found) = cluster_plan(ext, services);
+        // A broken pair's secrets stay attached while a service names
+        // them: detaching would restart the proxy tasks for nothing, and the
+        // fix (a new secret) restarts them once anyway.
+        cluster
+            .secrets
+            .extend(still_mounted.remove(ext_name.as_str()).unwrap_or_default());
         diagnostics.extend(found);
         clusters.insert(ext_name.clone(), cluster);
     }
@@ -70,6 +80,8 @@ fn named_services(snapshot: &Snapshot) -> Vec<(&str, &Service)> {
 #[derive(Default)]
 struct Outcome<'a> {
     routed: Option<(&'a str, Routed)>,
+    /// Secrets a service left out for a broken pair names (see `plan`).
+    still_mounted: Option<(&'a str, Vec<String>)>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -129,6 +141,12 @@ fn plan_service<'a>(
         diagnostics.push(in_cluster(d));
         return out;
     }
+    if let Some(d) = secrets.broken(name, &route) {
+        diagnostics.push(in_cluster(d));
+        let pair = route.ssl_cert.iter().chain(&route.ssl_key).cloned();
+        out.still_mounted = Some((extension, pair.collect()));
+        return out;
+    }
     if let Some(d) = config
         .extensions
         .get(extension)
@@ -167,7 +185,11 @@ fn plan_service<'a>(
 /// Docker's RFC 3339 timestamp as Unix nanoseconds (None if it is not one).
 fn unix_nanos(text: &str) -> Option<i128> {
     use time::format_description::well_known::Rfc3339;
-    Some(time::OffsetDateTime::parse(text, &Rfc3339).ok()?.unix_timestamp_nanos())
+    Some(
+        time::OffsetDateTime::parse(text, &Rfc3339)
+            .ok()?
+            .unix_timestamp_nanos(),
+    )
 }
 
 /// Drop `value` on the pool, off the caller's path.

@@ -459,21 +459,50 @@ fn the_older_service_keeps_its_host_and_certificate() {
         [(Severity::Error, Some("aaa"), Some("com.docker.lb.ssl_cert"))]
     );
     assert!(p.diagnostics[0].message.contains("created first"));
-    assert_eq!(p.clusters["default"].secrets, ["owner.pem".to_string()].into());
+    assert_eq!(
+        p.clusters["default"].secrets,
+        ["owner.pem".to_string()].into()
+    );
 }
 
 #[test]
 fn allowed_hosts_refuse_services_outside_them() {
     let snap = one_service_snapshot(vec![
-        svc("s1", "inside", &[("com.docker.lb.hosts", "app.a.example"), ("com.docker.lb.port", "80")]),
-        svc("s2", "outside", &[("com.docker.lb.hosts", "app.b.example"), ("com.docker.lb.port", "80")]),
+        svc(
+            "s1",
+            "inside",
+            &[
+                ("com.docker.lb.hosts", "app.a.example"),
+                ("com.docker.lb.port", "80"),
+            ],
+        ),
+        svc(
+            "s2",
+            "outside",
+            &[
+                ("com.docker.lb.hosts", "app.b.example"),
+                ("com.docker.lb.port", "80"),
+            ],
+        ),
     ]);
     let mut e = ext("default", "");
     e.allowed_hosts = Some(crate::config::HostPatterns::new(vec!["*.a.example".into()]).unwrap());
     let p = plan(&snap, &config(vec![e]));
-    assert_eq!(summary(&p), [(Severity::Error, Some("outside"), Some("com.docker.lb.hosts"))]);
+    assert_eq!(
+        summary(&p),
+        [(
+            Severity::Error,
+            Some("outside"),
+            Some("com.docker.lb.hosts")
+        )]
+    );
     assert!(p.diagnostics[0].message.contains("app.b.example"));
-    let hosts: Vec<&str> = p.clusters["default"].input.hosts.iter().map(|h| h.name.as_str()).collect();
+    let hosts: Vec<&str> = p.clusters["default"]
+        .input
+        .hosts
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
     assert_eq!(hosts, ["app.a.example"]);
 }
 
@@ -491,4 +520,45 @@ fn docker_timestamps_become_nanoseconds() {
     for (text, want) in table {
         assert_eq!(super::unix_nanos(text), want, "{text}");
     }
+}
+
+#[test]
+fn a_broken_pair_leaves_its_service_out_but_its_secrets_attached() {
+    let tls = |host: &'static str, cert: &'static str| {
+        [
+            ("com.docker.lb.hosts", host),
+            ("com.docker.lb.port", "80"),
+            ("com.docker.lb.ssl_cert", cert),
+        ]
+    };
+    let snap = one_service_snapshot(vec![
+        svc("s1", "good", &tls("good.local", "good.pem")),
+        svc("s2", "bad", &tls("bad.local", "bad.pem")),
+    ]);
+    let broken = crate::plan::BrokenTls(
+        [(
+            ("bad.pem".to_owned(), None),
+            "holds no private key".to_owned(),
+        )]
+        .into(),
+    );
+    let cfg = config(vec![ext("default", "")]);
+    let p = crate::plan::plan_with(&snap, &cfg, &broken);
+    assert_eq!(
+        summary(&p),
+        [(Severity::Error, Some("bad"), Some("com.docker.lb.ssl_cert"))]
+    );
+    assert!(p.diagnostics[0].message.contains("holds no private key"));
+    let hosts: Vec<&str> = p.clusters["default"]
+        .input
+        .hosts
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(hosts, ["good.local"]);
+    // Still mounted: detaching would restart the proxy for nothing.
+    assert_eq!(
+        p.clusters["default"].secrets,
+        ["bad.pem".to_string(), "good.pem".to_string()].into()
+    );
 }

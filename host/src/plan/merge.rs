@@ -130,7 +130,10 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         .iter()
         .flat_map(|s| s.route.hosts.iter().map(move |h| (h.as_str(), *s)))
         .collect();
-    pairs.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.seniority().cmp(&b.1.seniority())));
+    pairs.sort_by(|a, b| {
+        a.0.cmp(b.0)
+            .then_with(|| a.1.seniority().cmp(&b.1.seniority()))
+    });
     let mut by_host: Vec<(&str, Vec<&Routed>)> = pairs
         .chunk_by(|a, b| a.0 == b.0)
         .map(|g| (g[0].0, g.iter().map(|(_, s)| *s).collect()))

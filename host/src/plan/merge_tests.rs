@@ -530,7 +530,13 @@ fn a_host_belongs_to_the_service_that_had_it_first() {
     );
     let cases: &[Case] = &[
         // The takeover of the issue: a newcomer named "aaa" with its own cert.
-        (Some(200), None, None, Some("aaa.pem"), Err(labels::SSL_CERT)),
+        (
+            Some(200),
+            None,
+            None,
+            Some("aaa.pem"),
+            Err(labels::SSL_CERT),
+        ),
         // Unknown creation time ranks after a known one.
         (None, None, None, Some("aaa.pem"), Err(labels::SSL_CERT)),
         // The same certificate: a canary, joins.
@@ -539,7 +545,13 @@ fn a_host_belongs_to_the_service_that_had_it_first() {
         (Some(200), None, None, None, Ok(())),
         // Collections: only the owner's own.
         (Some(200), Some("team-a"), Some("team-a"), None, Ok(())),
-        (Some(200), Some("team-a"), Some("team-b"), None, Err(labels::HOSTS)),
+        (
+            Some(200),
+            Some("team-a"),
+            Some("team-b"),
+            None,
+            Err(labels::HOSTS),
+        ),
         (Some(200), None, Some("team-b"), None, Err(labels::HOSTS)),
         (Some(200), Some("team-a"), None, None, Err(labels::HOSTS)),
     ];
@@ -549,20 +561,29 @@ fn a_host_belongs_to_the_service_that_had_it_first() {
         });
         owner.created = Some(100);
         owner.collection = owner_coll.map(str::to_owned);
-        let mut newcomer = with(svc("aaa", &["app.local", "aaa.local"], &["10.0.0.9"]), |r| {
-            r.ssl_cert = new_cert.map(str::to_owned)
-        });
+        let mut newcomer = with(
+            svc("aaa", &["app.local", "aaa.local"], &["10.0.0.9"]),
+            |r| r.ssl_cert = new_cert.map(str::to_owned),
+        );
         newcomer.created = created;
         newcomer.collection = new_coll.map(str::to_owned);
         let m = merge(vec![newcomer, owner]);
         let h = host(&m, "app.local");
         let tls = h.tls.as_ref().map(|t| t.cert_path.as_str());
-        assert_eq!(tls, Some("/run/secrets/owner.pem"), "case {i}: owner keeps its cert");
+        assert_eq!(
+            tls,
+            Some("/run/secrets/owner.pem"),
+            "case {i}: owner keeps its cert"
+        );
         let servers = server_list(h.upstream.as_ref().unwrap());
         let e = errors(&m);
         match want {
             Ok(()) => {
-                assert_eq!(servers, ["aaa/10.0.0.9:8080w1", "owner/10.0.0.1:8080w1"], "case {i}");
+                assert_eq!(
+                    servers,
+                    ["aaa/10.0.0.9:8080w1", "owner/10.0.0.1:8080w1"],
+                    "case {i}"
+                );
                 assert!(e.is_empty(), "case {i}: {e:?}");
             }
             Err(label) => {
@@ -571,7 +592,10 @@ fn a_host_belongs_to_the_service_that_had_it_first() {
                 assert_eq!(e[0].service.as_deref(), Some("aaa"), "case {i}");
                 assert_eq!(e[0].label.as_deref(), Some(label), "case {i}");
                 let msg = &e[0].message;
-                assert!(msg.contains("service owner") && msg.contains("service aaa"), "case {i}: {msg}");
+                assert!(
+                    msg.contains("service owner") && msg.contains("service aaa"),
+                    "case {i}: {msg}"
+                );
                 assert!(msg.contains("app.local"), "case {i}: {msg}");
             }
         }
@@ -598,12 +622,19 @@ fn a_newcomer_without_tls_labels_joins_with_a_warning() {
 
 #[test]
 fn the_oldest_default_backend_wins_whatever_its_name() {
-    let mut old = with(svc("zz-old", &[], &["10.0.0.9"]), |r| r.default_backend = true);
+    let mut old = with(svc("zz-old", &[], &["10.0.0.9"]), |r| {
+        r.default_backend = true
+    });
     old.created = Some(5);
-    let mut young = with(svc("aa-young", &[], &["10.0.0.1"]), |r| r.default_backend = true);
+    let mut young = with(svc("aa-young", &[], &["10.0.0.1"]), |r| {
+        r.default_backend = true
+    });
     young.created = Some(6);
     let m = merge(vec![young, old]);
-    assert_eq!(server_list(m.default_backend.as_ref().unwrap()), ["zz-old/10.0.0.9:8080w1"]);
+    assert_eq!(
+        server_list(m.default_backend.as_ref().unwrap()),
+        ["zz-old/10.0.0.9:8080w1"]
+    );
     let e = errors(&m);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].service.as_deref(), Some("aa-young"));

@@ -27,9 +27,9 @@ pub mod weights;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
-pub use secrets::BrokenTls;
 use crate::snapshot::Snapshot;
 use crate::wit::latest::RenderInput;
+pub use secrets::BrokenTls;
 
 /// Controller identity for info headers.
 pub const SERVER_INFO: &str = concat!("sluice/", env!("CARGO_PKG_VERSION"));

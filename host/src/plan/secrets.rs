@@ -81,24 +81,6 @@ impl<'a> SecretNames<'a> {
             return None;
         }
         let collection = service_labels.get(COLLECTION).map(String::as_str);
-        if let Some(cert) = &route.ssl_cert {
-            let pair = (cert.clone(), route.ssl_key.clone());
-            if let Some(why) = self.broken.0.get(&pair) {
-                return Some(Diagnostic {
-                    severity: Severity::Error,
-                    cluster: None,
-                    service: Some(service.to_owned()),
-                    label: Some(labels::SSL_CERT.to_owned()),
-                    message: format!(
-                        "certificate secret {cert:?}{} failed the proxy's check ({why}); not routed until it names a good pair (a new secret)",
-                        match &route.ssl_key {
-                            Some(k) => format!(" with key secret {k:?}"),
-                            None => String::new(),
-                        }
-                    ),
-                });
-            }
-        }
         [
             (labels::SSL_CERT, &route.ssl_cert),
             (labels::SSL_KEY, &route.ssl_key),
@@ -114,6 +96,26 @@ impl<'a> SecretNames<'a> {
                 label: Some(label.to_owned()),
                 message,
             })
+        })
+    }
+
+    /// Why `service` is left out for a pair found broken (asked once it
+    /// may use the secrets at all, see [`SecretNames::refused`]).
+    pub fn broken(&self, service: &str, route: &ServiceRoute) -> Option<Diagnostic> {
+        let cert = route.ssl_cert.as_ref().filter(|_| !route.ssl_passthrough)?;
+        let why = self.broken.0.get(&(cert.clone(), route.ssl_key.clone()))?;
+        Some(Diagnostic {
+            severity: Severity::Error,
+            cluster: None,
+            service: Some(service.to_owned()),
+            label: Some(labels::SSL_CERT.to_owned()),
+            message: format!(
+                "certificate secret {cert:?}{} failed the proxy's check ({why}); not routed until it names a good pair (a new secret)",
+                match &route.ssl_key {
+                    Some(k) => format!(" with key secret {k:?}"),
+                    None => String::new(),
+                }
+            ),
         })
     }
 
@@ -184,23 +186,37 @@ mod tests {
         let broken = BrokenTls(
             [(
                 ("bad.crt".to_owned(), Some("bad.key".to_owned())),
-                "the private key in /run/secrets/bad.key does not belong to the certificate".to_owned(),
+                "the private key in /run/secrets/bad.key does not belong to the certificate"
+                    .to_owned(),
             )]
             .into(),
         );
         let snapshot = Snapshot::default();
         let names = SecretNames::new(&snapshot, &broken);
-        let plain = HashMap::new();
         let with = |cert: &str, key: Option<&str>| ServiceRoute {
             ssl_cert: Some(cert.into()),
             ssl_key: key.map(str::to_owned),
             ..route(cert)
         };
-        let d = names.refused("svc", &plain, &with("bad.crt", Some("bad.key"))).unwrap();
-        assert!(d.message.contains("bad.crt") && d.message.contains("does not belong"), "{}", d.message);
+        let d = names
+            .broken("svc", &with("bad.crt", Some("bad.key")))
+            .unwrap();
+        assert!(
+            d.message.contains("bad.crt") && d.message.contains("does not belong"),
+            "{}",
+            d.message
+        );
         // The same certificate with another key, or another certificate: fine.
-        assert!(names.refused("svc", &plain, &with("bad.crt", Some("good.key"))).is_none());
-        assert!(names.refused("svc", &plain, &with("good.crt", Some("bad.key"))).is_none());
+        assert!(
+            names
+                .broken("svc", &with("bad.crt", Some("good.key")))
+                .is_none()
+        );
+        assert!(
+            names
+                .broken("svc", &with("good.crt", Some("bad.key")))
+                .is_none()
+        );
     }
 
     #[test]
