@@ -13,4 +13,5 @@ pub mod inputs;
 pub mod ports;
 pub mod proxy;
 pub mod scenarios;
+pub mod sluice_bin;
 pub mod swarm;

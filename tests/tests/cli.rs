@@ -1,48 +1,11 @@
 //! The `sluice` binary end to end: `render` and `validate` as a user runs them.
-//! The binary is built on demand (`cargo build -p sluice --bin sluice`), so
-//! the test never runs a stale one.
+//! The binary is built on demand ([`sluice_bin`]), so the test never runs a
+//! stale one.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-/// Builds the binary with the cargo running this test; returns its path.
-fn sluice_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(repo_root())
-            .args([
-                "build",
-                "-p",
-                "sluice",
-                "--bin",
-                "sluice",
-                "--message-format=json",
-            ])
-            .output()
-            .expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build -p sluice failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sluice")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported the sluice executable")
-    })
-}
+use sluice_tests::sluice_bin::sluice_bin;
+use sluice_tests::swarm::env::repo_root;
 
 fn sluice(args: &[&str]) -> Output {
     Command::new(sluice_bin())

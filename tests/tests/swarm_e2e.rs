@@ -236,15 +236,7 @@ fn routes_follow_scaling_label_updates_and_removal() {
     let p = s.prefix.clone();
     let port = 18083;
     let net = s.step("network", || s.network("net"));
-    let cluster = Cluster {
-        name: "web".into(),
-        plugin: "nginx",
-        proxy_image: env.nginx_image.clone(),
-        networks: vec![net.clone()],
-        region: "east",
-        port,
-        ssl_port: 18446,
-    };
+    let cluster = web_on_east(env, &net, port, 18446);
     let sc = cluster.service_cluster(&p);
     let app = s.step("whoami service", || {
         s.whoami(
@@ -441,15 +433,7 @@ fn a_bad_label_excludes_its_service_only_and_is_named_in_the_log() {
     let p = s.prefix.clone();
     let port = 18087;
     let net = s.step("network", || s.network("net"));
-    let cluster = Cluster {
-        name: "web".into(),
-        plugin: "nginx",
-        proxy_image: env.nginx_image.clone(),
-        networks: vec![net.clone()],
-        region: "east",
-        port,
-        ssl_port: 18450,
-    };
+    let cluster = web_on_east(env, &net, port, 18450);
     let sc = cluster.service_cluster(&p);
     let (good, broken) = s.step("whoami services", || {
         (
@@ -642,4 +626,137 @@ fn swapping_east_from_nginx_to_haproxy_leaves_west_untouched() {
     );
     let a = s.get(Node::East, port, "demo.A").expect("east answers");
     assert_eq!((a.status, a.whoami_name()), (200, Some(demoeast.as_str())));
+}
+
+#[test]
+fn snapshot_captures_the_live_swarm_for_a_dry_run_without_secrets() {
+    let _serial = serial();
+    let Some(env) = swarm("snapshot") else {
+        return;
+    };
+    let s = Scenario::new(env, "e2e-snap");
+    let p = s.prefix.clone();
+    let net = s.network("net");
+    let cluster = web_on_east(env, &net, 18089, 18452);
+    let sc = cluster.service_cluster(&p);
+    let app = s.whoami(
+        "app",
+        &net,
+        "east",
+        2,
+        &[
+            ("hosts", "snap.test"),
+            ("port", "8000"),
+            ("service_cluster", &sc),
+        ],
+    );
+    s.manager.run(&[
+        "service",
+        "update",
+        "--detach",
+        "--env-add",
+        "SNAP_PASSWORD=hunter2-not-for-reports",
+        &app,
+    ]);
+    // Both tasks of the updated spec running, with their addresses.
+    let (addrs, t) = until("two running tasks with addresses", CHANGE, || {
+        let ids = s.manager.lines(&[
+            "service",
+            "ps",
+            "-q",
+            "--filter",
+            "desired-state=running",
+            &app,
+        ]);
+        let mut addrs = Vec::new();
+        for id in &ids {
+            let state = s.manager.run(&["inspect", "--format", "{{.Status.State}} {{range .NetworksAttachments}}{{range .Addresses}}{{.}} {{end}}{{end}}", id]);
+            let mut words = state.split_whitespace();
+            if words.next() != Some("running") {
+                return Err(format!("task {id}: {state}"));
+            }
+            addrs.extend(words.filter_map(|a| a.split('/').next()).map(str::to_owned));
+        }
+        if ids.len() == 2 && addrs.len() >= 2 {
+            Ok(addrs)
+        } else {
+            Err(format!("{ids:?} {addrs:?}"))
+        }
+    });
+    s.timing("tasks running", t);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("config.toml");
+    std::fs::write(
+        &config_file,
+        config::build(env, &p, std::slice::from_ref(&cluster)),
+    )
+    .unwrap();
+    let snapshot_file = dir.path().join("snapshot.json");
+    let sluice = |args: &[&str]| {
+        let out = std::process::Command::new(sluice_tests::sluice_bin::sluice_bin())
+            .args(args)
+            .output()
+            .expect("run sluice");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (config_path, snap_path) = (
+        config_file.to_str().unwrap(),
+        snapshot_file.to_str().unwrap(),
+    );
+    let (ok, _, err) = sluice(&["snapshot", "-c", config_path, "-o", snap_path]);
+    assert!(ok, "sluice snapshot failed:\n{err}");
+    println!("{}", err.trim());
+    let text = std::fs::read_to_string(&snapshot_file).unwrap();
+    assert!(
+        text.contains(&app) && text.contains("snap.test"),
+        "the service is in the snapshot"
+    );
+    assert!(
+        !text.contains("hunter2"),
+        "an environment value reached the snapshot"
+    );
+
+    // The dry run renders the cluster's route to the tasks the Swarm runs.
+    let (_, rendered, err) = sluice(&[
+        "render",
+        "-c",
+        config_path,
+        "--snapshot",
+        snap_path,
+        "--cluster",
+        "web",
+    ]);
+    assert!(
+        rendered.contains("snap.test"),
+        "no route for snap.test:\n{rendered}\n{err}"
+    );
+    for addr in &addrs {
+        assert!(
+            rendered.contains(&format!("{addr}:8000")),
+            "task {addr} is not an upstream server:\n{rendered}"
+        );
+    }
+}
+
+/// One nginx cluster "web" on the east node, joined to `net`.
+fn web_on_east(
+    env: &sluice_tests::swarm::SwarmEnv,
+    net: &str,
+    port: u16,
+    ssl_port: u16,
+) -> Cluster {
+    Cluster {
+        name: "web".into(),
+        plugin: "nginx",
+        proxy_image: env.nginx_image.clone(),
+        networks: vec![net.to_owned()],
+        region: "east",
+        port,
+        ssl_port,
+    }
 }

@@ -19,6 +19,10 @@ use sluice_wire::signing::Verifier;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// While the daemon cannot be reached at all (restarting, rescheduled): a
+/// refused connection costs it nothing, and a route created meanwhile must
+/// go live within a second of its return.
+const AWAY_BACKOFF_MAX: Duration = Duration::from_millis(500);
 /// Between answers refused in a row: whoever sends them may be an impostor
 /// or a broken daemon, and the next genuine revision must still arrive soon.
 const REFUSED_BACKOFF_MAX: Duration = Duration::from_secs(2);
@@ -139,8 +143,15 @@ pub async fn fetch(
                     tracing::warn!("{e}; the proxy keeps serving, retrying");
                     away_since = Some(std::time::Instant::now());
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
+                // No HTTP status: nothing answered. A status: a daemon that
+                // answers but fails, which backing off further spares.
+                let cap = if e.status().is_none() {
+                    AWAY_BACKOFF_MAX
+                } else {
+                    BACKOFF_MAX
+                };
+                tokio::time::sleep(backoff.min(cap)).await;
+                backoff = (backoff * 2).min(cap);
             }
         }
     }

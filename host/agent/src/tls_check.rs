@@ -189,7 +189,7 @@ mod tests {
             ("link", Some("a.key"), Some("link")),
         ];
         for (cert, key, want) in table {
-            let p = pair(&at(cert), key.map(|k| at(k)).as_deref());
+            let p = pair(&at(cert), key.map(&at).as_deref());
             let got = check_under(&d, std::slice::from_ref(&p));
             match want {
                 None => assert!(got.is_empty(), "{cert}/{key:?}: {got:?}"),

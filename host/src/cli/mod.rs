@@ -5,6 +5,7 @@ mod plugin_check;
 mod render;
 mod report;
 mod run;
+mod snapshot;
 mod status;
 mod validate;
 
@@ -84,6 +85,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Capture the live Swarm (DockerURL of --config, else the local socket)
+    /// as a snapshot `sluice render --snapshot` reads. Secrets' data and
+    /// containers' environment and arguments are left out.
+    Snapshot {
+        /// Interlock config.toml (for DockerURL and its TLS settings).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Write here instead of stdout.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Check a config, plugin settings included, without Docker.
     Validate {
         #[arg(short = 'c', long = "config")]
@@ -120,6 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
         } => render::run(&config, &snapshot, cluster.as_deref(), out.as_deref()),
         Command::Validate { config } => validate::run(&config),
+        Command::Snapshot { config, out } => snapshot::run(config.as_deref(), out.as_deref()),
         Command::Plugin { command } => plugin_check::run(command),
         Command::Run {
             config,

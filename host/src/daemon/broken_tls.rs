@@ -30,10 +30,12 @@ impl Quarantine {
                 },
                 None => None,
             };
-            let pair = (cert, key);
-            if !self.broken.0.contains_key(&pair) {
-                tracing::error!(cluster = %cluster, cert = ?pair.0, key = ?pair.1, reason = ?problem.reason, "broken certificate/key pair: the services that use it are left out");
-                self.broken.0.insert(pair, problem.reason);
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                self.broken.0.entry((cert, key))
+            {
+                let (cert, key) = slot.key();
+                tracing::error!(cluster = %cluster, cert = ?cert, key = ?key, reason = ?problem.reason, "broken certificate/key pair: the services that use it are left out");
+                slot.insert(problem.reason);
             }
         }
     }

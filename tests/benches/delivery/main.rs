@@ -32,7 +32,7 @@ mod setup;
 mod stats;
 
 use std::panic::AssertUnwindSafe;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use serde_json::json;
 use sluice_tests::swarm::cli::Docker;
