@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bollard::models::Service;
 
 use super::allowed_hosts;
-use super::merge::{self, Routed};
+use super::merge::{self, Created, Routed};
 use super::partition::Partition;
 use super::secrets::{BrokenTls, COLLECTION, SecretNames};
 use super::targets;
@@ -167,7 +167,7 @@ fn plan_service<'a>(
                     route,
                     servers: t.servers,
                     network: t.network,
-                    created: service.created_at.as_deref().and_then(unix_nanos),
+                    created: Created::Docker(service.created_at.clone()),
                     collection: service_labels.get(COLLECTION).cloned(),
                 },
             ));
@@ -180,16 +180,6 @@ fn plan_service<'a>(
         ))),
     }
     out
-}
-
-/// Docker's RFC 3339 timestamp as Unix nanoseconds (None if it is not one).
-fn unix_nanos(text: &str) -> Option<i128> {
-    use time::format_description::well_known::Rfc3339;
-    Some(
-        time::OffsetDateTime::parse(text, &Rfc3339)
-            .ok()?
-            .unix_timestamp_nanos(),
-    )
 }
 
 /// Drop `value` on the pool, off the caller's path.

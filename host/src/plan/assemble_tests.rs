@@ -507,22 +507,6 @@ fn allowed_hosts_refuse_services_outside_them() {
 }
 
 #[test]
-fn docker_timestamps_become_nanoseconds() {
-    // (text, Unix ns)
-    let table = [
-        ("1970-01-01T00:00:01Z", Some(1_000_000_000)),
-        ("1970-01-01T00:00:00.5Z", Some(500_000_000)),
-        ("1970-01-01T00:00:00.500000001Z", Some(500_000_001)),
-        ("1970-01-01T01:00:00+01:00", Some(0)),
-        ("yesterday", None),
-        ("", None),
-    ];
-    for (text, want) in table {
-        assert_eq!(super::unix_nanos(text), want, "{text}");
-    }
-}
-
-#[test]
 fn a_broken_pair_leaves_its_service_out_but_its_secrets_attached() {
     let tls = |host: &'static str, cert: &'static str| {
         [

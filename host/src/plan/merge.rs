@@ -48,23 +48,53 @@ pub struct Routed {
     /// Weight 1 each; [`merge`] sets weights and order.
     pub servers: Vec<Server>,
     pub network: Option<NetRef>,
-    /// When the service was created (Unix ns); None when Docker did not say,
-    /// which ranks after every known time.
-    pub created: Option<i128>,
+    pub created: Created,
     /// Its MKE/UCP collection ([`super::secrets::COLLECTION`]), if any.
     pub collection: Option<String>,
 }
 
+/// When a service was created. Docker's text is read only when two
+/// services contest something (most hosts have one service: 10k parses
+/// would cost the planner a millisecond for nothing).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Created {
+    /// Docker did not say: ranks after every known time.
+    #[default]
+    Unknown,
+    /// Docker's `CreatedAt` (RFC 3339).
+    Docker(Option<String>),
+    /// Unix nanoseconds.
+    At(i128),
+}
+
+impl Created {
+    pub fn unix_nanos(&self) -> Option<i128> {
+        use time::format_description::well_known::Rfc3339;
+        match self {
+            Created::Unknown | Created::Docker(None) => None,
+            Created::Docker(Some(text)) => Some(
+                time::OffsetDateTime::parse(text, &Rfc3339)
+                    .ok()?
+                    .unix_timestamp_nanos(),
+            ),
+            Created::At(n) => Some(*n),
+        }
+    }
+}
+
+/// A service's rank among those contesting a host: older first, then the
+/// smaller name, so the order is total and the same on every daemon.
+type Seniority<'a> = (bool, Option<i128>, &'a str);
+
 impl Routed {
-    /// Which service had its routes first sorts first: older, then the
-    /// smaller name, so the order is total and the same on every daemon.
-    fn seniority(&self) -> (bool, Option<i128>, &str) {
-        (self.created.is_none(), self.created, &self.name)
+    fn seniority(&self) -> Seniority<'_> {
+        let t = self.created.unix_nanos();
+        (t.is_none(), t, &self.name)
     }
 
     /// Why `self` ranks before `other`, for messages.
     fn first_because(&self, other: &Routed) -> &'static str {
-        match (self.created, other.created) {
+        match (self.created.unix_nanos(), other.created.unix_nanos()) {
             (Some(a), Some(b)) if a != b => "created first",
             _ => "same creation time, smaller name",
         }
@@ -98,7 +128,7 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         .iter()
         .filter(|s| s.route.default_backend)
         .collect();
-    defaults.sort_by(|a, b| a.seniority().cmp(&b.seniority()));
+    defaults.sort_by_cached_key(|s| s.seniority());
     let mut excluded = BTreeSet::new();
     if let Some((winner, losers)) = defaults.split_first() {
         for loser in losers {
@@ -130,15 +160,15 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         .iter()
         .flat_map(|s| s.route.hosts.iter().map(move |h| (h.as_str(), *s)))
         .collect();
-    pairs.sort_by(|a, b| {
-        a.0.cmp(b.0)
-            .then_with(|| a.1.seniority().cmp(&b.1.seniority()))
-    });
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
     let mut by_host: Vec<(&str, Vec<&Routed>)> = pairs
         .chunk_by(|a, b| a.0 == b.0)
         .map(|g| (g[0].0, g.iter().map(|(_, s)| *s).collect()))
         .collect();
     for (host, members) in by_host.iter_mut() {
+        if members.len() > 1 {
+            members.sort_by_cached_key(|s| s.seniority());
+        }
         resolve_claims(host, members, &mut out.diagnostics);
         resolve_passthrough(host, members, &mut out.diagnostics);
     }

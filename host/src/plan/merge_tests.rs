@@ -28,7 +28,7 @@ fn svc(name: &str, hosts: &[&str], addrs: &[&str]) -> Routed {
             id: format!("{name}-net"),
             name: format!("{name}net"),
         }),
-        created: None,
+        created: Created::Unknown,
         collection: None,
     }
 }
@@ -559,13 +559,13 @@ fn a_host_belongs_to_the_service_that_had_it_first() {
         let mut owner = with(svc("owner", &["app.local"], &["10.0.0.1"]), |r| {
             r.ssl_cert = Some("owner.pem".into())
         });
-        owner.created = Some(100);
+        owner.created = Created::At(100);
         owner.collection = owner_coll.map(str::to_owned);
         let mut newcomer = with(
             svc("aaa", &["app.local", "aaa.local"], &["10.0.0.9"]),
             |r| r.ssl_cert = new_cert.map(str::to_owned),
         );
-        newcomer.created = created;
+        newcomer.created = created.map_or(Created::Unknown, Created::At);
         newcomer.collection = new_coll.map(str::to_owned);
         let m = merge(vec![newcomer, owner]);
         let h = host(&m, "app.local");
@@ -609,9 +609,9 @@ fn a_newcomer_without_tls_labels_joins_with_a_warning() {
     let mut owner = with(svc("owner", &["app.local"], &["10.0.0.1"]), |r| {
         r.ssl_cert = Some("owner.pem".into())
     });
-    owner.created = Some(1);
+    owner.created = Created::At(1);
     let mut canary = svc("canary", &["app.local"], &["10.0.0.2"]);
-    canary.created = Some(2);
+    canary.created = Created::At(2);
     let m = merge(vec![canary, owner]);
     let w = warnings(&m);
     assert_eq!(w.len(), 1, "{w:?}");
@@ -625,11 +625,11 @@ fn the_oldest_default_backend_wins_whatever_its_name() {
     let mut old = with(svc("zz-old", &[], &["10.0.0.9"]), |r| {
         r.default_backend = true
     });
-    old.created = Some(5);
+    old.created = Created::At(5);
     let mut young = with(svc("aa-young", &[], &["10.0.0.1"]), |r| {
         r.default_backend = true
     });
-    young.created = Some(6);
+    young.created = Created::At(6);
     let m = merge(vec![young, old]);
     assert_eq!(
         server_list(m.default_backend.as_ref().unwrap()),
@@ -639,4 +639,25 @@ fn the_oldest_default_backend_wins_whatever_its_name() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].service.as_deref(), Some("aa-young"));
     assert!(e[0].message.contains("created first"), "{}", e[0].message);
+}
+
+#[test]
+fn docker_timestamps_become_nanoseconds() {
+    // (text, Unix ns)
+    let table = [
+        ("1970-01-01T00:00:01Z", Some(1_000_000_000)),
+        ("1970-01-01T00:00:00.5Z", Some(500_000_000)),
+        ("1970-01-01T00:00:00.500000001Z", Some(500_000_001)),
+        ("1970-01-01T01:00:00+01:00", Some(0)),
+        ("yesterday", None),
+        ("", None),
+    ];
+    for (text, want) in table {
+        assert_eq!(
+            Created::Docker(Some(text.into())).unix_nanos(),
+            want,
+            "{text}"
+        );
+    }
+    assert_eq!(Created::Docker(None).unix_nanos(), None);
 }
