@@ -23,7 +23,8 @@ pub fn seed(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16) -> String {
         );
         text = text.replace(from, to);
     };
-    replace("@NGINX_IMAGE@", &env.nginx_image);
+    replace("@PROXY_IMAGE@", &env.nginx_image);
+    replace("@DELIVERY@", "rolling");
     // Port 0: the daemon's API (for hitless agents, unused with rolling
     // delivery) must not clash with another daemon's on this machine.
     replace("ListenAddr = \":8080\"", "ListenAddr = \"127.0.0.1:0\"");
