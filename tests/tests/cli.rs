@@ -115,3 +115,26 @@ fn validate_accepts_the_examples() {
         assert!(out.status.success(), "{config}: {}", describe(&out));
     }
 }
+
+#[test]
+fn validate_says_what_interlock_keys_do_here_once_each() {
+    let out = sluice(&["validate", "-c", "tests/fixtures/matrix/seed.toml"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note: ")).collect();
+    // The seed sets ConfigImage in both Extensions: one note names both.
+    let config_image: Vec<&&str> = notes
+        .iter()
+        .filter(|n| n.contains("`ConfigImage`"))
+        .collect();
+    assert_eq!(config_image.len(), 1, "{}", describe(&out));
+    assert!(
+        config_image[0].contains("east") && config_image[0].contains("west"),
+        "{}",
+        config_image[0]
+    );
+    let mut unique = notes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), notes.len(), "a note repeated:\n{stderr}");
+}

@@ -14,6 +14,11 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
+    // What `run` logs at start: Interlock keys Sluice accepts but treats
+    // differently, each once, so a migration is reviewed before it runs.
+    for n in &loaded.notes {
+        eprintln!("note: {n}");
+    }
     let host = PluginHost::new().context("starting the plugin host")?;
     let mut failed = false;
     for ext in loaded.config.extensions.values() {
