@@ -760,3 +760,82 @@ fn web_on_east(
         ssl_port,
     }
 }
+
+#[test]
+fn a_cluster_that_cannot_be_applied_backs_off_says_so_once_and_recovers() {
+    let _serial = serial();
+    let Some(env) = swarm("backoff") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-squat");
+    let p = s.prefix.clone();
+    let net = s.network("net");
+    let port = 18091;
+    let cluster = web_on_east(env, &net, port, 18454);
+    let sc = cluster.service_cluster(&p);
+    // Someone else's service holds the proxy's name.
+    let squatter = cluster.proxy_service(&p);
+    s.manager.run(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--label",
+        "sluice.test=1",
+        "--name",
+        &squatter,
+        &env.whoami_image,
+    ]);
+    let app = s.whoami(
+        "app",
+        &net,
+        "east",
+        1,
+        &[
+            ("hosts", "squat.test"),
+            ("port", "8000"),
+            ("service_cluster", &sc),
+        ],
+    );
+    s.start_daemon(&config::build(env, &p, std::slice::from_ref(&cluster)));
+    let watched = Duration::from_secs(10);
+    std::thread::sleep(watched);
+
+    let log = s.log();
+    let rounds = logs::rounds(&log);
+    let attempts = rounds
+        .iter()
+        .filter(|r| r.contains("failed=[\"web\"]"))
+        .count();
+    let waiting = rounds
+        .iter()
+        .filter(|r| r.contains("waiting=[\"web\"]"))
+        .count();
+    let said: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("is not managed by"))
+        .collect();
+    println!(
+        "[backoff] in {watched:?}: {} rounds, {attempts} apply attempts, {waiting} rounds waiting, {} error lines",
+        rounds.len(),
+        said.len()
+    );
+    assert_eq!(said.len(), 1, "the refusal is said once:\n{said:#?}");
+    assert!(said[0].contains(&squatter), "{}", said[0]);
+    // Retries after 1, 2, 4 and 8 s, and at once for a new revision (the
+    // app's task starting makes one): at most 7 attempts in 10 s, where
+    // every round (the fast poll's 250 ms) tried before: 39 in 10 s.
+    assert!(
+        (1..=7).contains(&attempts),
+        "{attempts} attempts in {watched:?}"
+    );
+    assert!(
+        waiting > attempts,
+        "{waiting} rounds waited, {attempts} tried"
+    );
+
+    // Once the name is free, the cluster comes up within the backoff's cap.
+    s.manager.run(&["service", "rm", &squatter]);
+    let t = s.wait_served(Node::East, port, "squat.test", &app, CHANGE);
+    s.timing("name freed -> squat.test 200", t);
+}

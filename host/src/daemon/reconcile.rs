@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bollard::Docker;
@@ -24,7 +24,22 @@ pub struct Round {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub failed: Vec<String>,
+    /// Clusters whose last apply failed and whose retry is not due yet.
+    pub waiting: Vec<String>,
 }
+
+/// A cluster whose apply failed: retried with backoff while nothing it is
+/// built from changes (a change is retried at once).
+struct Failing {
+    message: String,
+    /// What the failed apply was made of: the render's hash.
+    revision: String,
+    next: Instant,
+    backoff: Duration,
+}
+
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(15);
 
 pub(super) struct Reconciler {
     config: Config,
@@ -44,8 +59,9 @@ pub(super) struct Reconciler {
     /// deterministic, so the same Extension and plan give the same revision
     /// and a cluster nothing touched is not rendered again.
     rendered: BTreeMap<String, Rendered>,
-    /// Last failure per cluster, so a persisting one is logged once.
-    failing: BTreeMap<String, String>,
+    /// Clusters whose last render or apply failed: logged once per
+    /// distinct message, applies retried with backoff.
+    failing: BTreeMap<String, Failing>,
     round: u64,
 }
 
@@ -142,11 +158,24 @@ impl Reconciler {
             let revision: Revision = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    self.fail(name, &span, e);
+                    self.fail(name, &span, e, "");
                     done.failed.push(name.clone());
                     continue;
                 }
             };
+            if self
+                .failing
+                .get(name)
+                .is_some_and(|f| f.revision == revision.hash && Instant::now() < f.next)
+            {
+                // Hitless agents still get the revision; the proxy service
+                // waits for its retry.
+                if ext.delivery == Delivery::Hitless {
+                    self.agents.offer(name, cluster, &revision);
+                }
+                done.waiting.push(name.clone());
+                continue;
+            }
             let applied = match ext.delivery {
                 Delivery::Rolling => {
                     apply::apply_cluster(
@@ -198,7 +227,7 @@ impl Reconciler {
                     self.applied.insert(name.clone(), revision.hash.clone());
                 }
                 Err(e) => {
-                    self.fail(name, &span, e.to_string());
+                    self.fail(name, &span, e.to_string(), &revision.hash);
                     done.failed.push(name.clone());
                     continue;
                 }
@@ -216,16 +245,32 @@ impl Reconciler {
             Ok(_) => {}
             Err(e) => tracing::warn!("removing proxies of removed extensions: {e}"),
         }
-        tracing::debug!(n = self.round, created = ?done.created, updated = ?done.updated, failed = ?done.failed, "round done");
+        tracing::debug!(n = self.round, created = ?done.created, updated = ?done.updated, failed = ?done.failed, waiting = ?done.waiting, "round done");
         Ok(done)
     }
 
-    /// Log a cluster's failure once per distinct message.
-    fn fail(&mut self, name: &str, span: &tracing::Span, message: String) {
-        if self.failing.get(name) != Some(&message) {
-            span.in_scope(|| tracing::error!("{message}; the proxy keeps its last good config"));
-            self.failing.insert(name.to_string(), message);
+    /// Log a cluster's failure once per distinct message, and when to try
+    /// again: the backoff doubles while the same revision keeps failing.
+    fn fail(&mut self, name: &str, span: &tracing::Span, message: String, revision: &str) {
+        let previous = self.failing.remove(name);
+        let backoff = match &previous {
+            Some(p) if p.revision == revision => (p.backoff * 2).min(RETRY_MAX),
+            _ => RETRY_FIRST,
+        };
+        if previous.as_ref().map(|p| &p.message) != Some(&message) {
+            span.in_scope(|| {
+                tracing::error!(retry_in = ?backoff, "{message}; the proxy keeps its last good config")
+            });
         }
+        self.failing.insert(
+            name.to_string(),
+            Failing {
+                message,
+                revision: revision.to_owned(),
+                next: Instant::now() + backoff,
+                backoff,
+            },
+        );
     }
 
     /// Take in a new config (SIGHUP): see [`super::reload::merge`]. Only the
@@ -242,6 +287,10 @@ impl Reconciler {
             tracing::warn!("config reload: {m}");
         }
         tracing::info!(changed = ?merged.changed, "config reloaded");
+        // A changed Extension is tried again at once, whatever its backoff.
+        for name in &merged.changed {
+            self.failing.remove(name);
+        }
         self.config = merged.config;
     }
 }
