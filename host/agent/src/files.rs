@@ -8,10 +8,11 @@
 //! else is refused before anything is written.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use super::beneath::Dir;
 use sluice_wire::docs::FileDoc;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,7 @@ pub enum FilesError {
 #[derive(Debug)]
 #[must_use = "restore or drop: dropping keeps the installed files"]
 pub struct Backup {
+    root: PathBuf,
     entries: Vec<(PathBuf, Option<Vec<u8>>)>,
 }
 
@@ -52,21 +54,22 @@ pub fn install(root: &Path, files: &[FileDoc], previous: &[String]) -> Result<Ba
         .filter(|p| !new.contains(p) && check_path(root, p).is_ok())
         .collect();
     let mut backup = Backup {
+        root: root.to_owned(),
         entries: Vec::new(),
     };
     for path in new.iter().chain(&stale) {
         let path = PathBuf::from(path);
-        let old = match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(source) => return Err(io("read", &path, source)),
+        let (dir, name) = beneath(root, &path, false)?;
+        let old = match dir {
+            Some(dir) => dir.read(name).map_err(|e| io("read", &path, e))?,
+            None => None,
         };
         backup.entries.push((path, old));
     }
     let changed = files
         .iter()
-        .try_for_each(|f| write_atomic(Path::new(&f.path), f.contents.as_bytes()))
-        .and_then(|()| stale.iter().try_for_each(|p| remove(Path::new(p))));
+        .try_for_each(|f| write_atomic(root, Path::new(&f.path), f.contents.as_bytes()))
+        .and_then(|()| stale.iter().try_for_each(|p| remove(root, Path::new(p))));
     match changed {
         Ok(()) => Ok(backup),
         Err(e) => {
@@ -82,10 +85,10 @@ impl Backup {
     /// Put every path back as it was.
     pub fn restore(self) -> Result<(), FilesError> {
         let mut first_error = None;
-        for (path, old) in self.entries {
+        for (path, old) in &self.entries {
             let result = match old {
-                Some(bytes) => write_atomic(&path, &bytes),
-                None => remove(&path),
+                Some(bytes) => write_atomic(&self.root, path, bytes),
+                None => remove(&self.root, path),
             };
             if let Err(e) = result {
                 first_error.get_or_insert(e);
@@ -96,44 +99,59 @@ impl Backup {
 }
 
 /// A new temp file beside `path` (never an existing one: a planted file or
-/// symlink there fails the write), synced, then renamed over `path`.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FilesError> {
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
+/// symlink there fails the write), synced, then renamed over `path`; every
+/// step relative to a directory reached from `root` without following a
+/// symlink ([`Dir`]).
+pub fn write_atomic(root: &Path, path: &Path, contents: &[u8]) -> Result<(), FilesError> {
+    let (dir, name) = beneath(root, path, true)?;
+    let dir = dir.expect("created on the way");
     let mut nonce = [0u8; 6];
     let _ = getrandom::fill(&mut nonce);
-    let temp = dir.join(format!(".{name}.sluice-{}", hex::encode(nonce)));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&temp)
-        .and_then(|mut f| {
-            f.write_all(contents)?;
-            f.sync_all()
-        });
+    let temp = format!(".{}.sluice-{}", name.to_string_lossy(), hex::encode(nonce));
+    let temp = OsStr::new(&temp);
+    let written = dir.create_new(temp, 0o644).and_then(|mut f| {
+        f.write_all(contents)?;
+        f.sync_all()
+    });
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io("write", &temp, e));
+        let _ = dir.remove(temp);
+        return Err(io("write", &path.with_file_name(temp), e));
     }
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
+    dir.rename(temp, name).map_err(|e| {
+        let _ = dir.remove(temp);
         io("rename into place", path, e)
     })?;
     // The rename itself survives a crash only once the directory is synced.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    dir.sync();
     Ok(())
 }
 
-fn remove(path: &Path) -> Result<(), FilesError> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != ErrorKind::NotFound => Err(io("remove", path, e)),
-        _ => Ok(()),
+fn remove(root: &Path, path: &Path) -> Result<(), FilesError> {
+    match beneath(root, path, false)? {
+        (Some(dir), name) => dir.remove(name).map_err(|e| io("remove", path, e)),
+        (None, _) => Ok(()),
     }
+}
+
+/// `path`'s directory under `root` (made when `create`; None when missing)
+/// and its file name.
+fn beneath<'p>(
+    root: &Path,
+    path: &'p Path,
+    create: bool,
+) -> Result<(Option<Dir>, &'p OsStr), FilesError> {
+    let bad = || FilesError::BadPath {
+        path: path.display().to_string(),
+        root: root.to_owned(),
+    };
+    let rel = path.strip_prefix(root).map_err(|_| bad())?;
+    let name = rel.file_name().ok_or_else(bad)?;
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    // ELOOP/ENOTDIR here: a directory on the way became a symlink after
+    // check_path looked (a race), and the kernel refused to follow it.
+    let dir =
+        Dir::open(root, parent, create).map_err(|e| io("open directory", &root.join(parent), e))?;
+    Ok((dir, name))
 }
 
 /// `path` must be a plain absolute path strictly under `root`, every
@@ -286,8 +304,8 @@ mod tests {
         // attacker left beside the target is not followed.
         let dir = tempdir("planted");
         let target = dir.join("main.conf");
-        write_atomic(&target, b"one").unwrap();
-        write_atomic(&target, b"two").unwrap();
+        write_atomic(&dir, &target, b"one").unwrap();
+        write_atomic(&dir, &target, b"two").unwrap();
         assert_eq!(read(&target).as_deref(), Some("two"));
         let names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -295,6 +313,25 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_symlink_after_the_check_is_not_followed() {
+        // The race check_path cannot see: its answer is stale by the time
+        // of the write. The write itself must refuse.
+        let dir = tempdir("race");
+        let outside = tempdir("race-outside");
+        let target = dir.join("conf.d/site.conf");
+        check_path(&dir, target.to_str().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("conf.d")).unwrap();
+        assert!(write_atomic(&dir, &target, b"x").is_err());
+        assert!(remove(&dir, &outside.join("victim")).is_err(), "outside the root");
+        std::fs::write(outside.join("victim"), "keep").unwrap();
+        assert!(remove(&dir, &dir.join("conf.d/victim")).is_err());
+        assert_eq!(std::fs::read_to_string(outside.join("victim")).unwrap(), "keep");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1, "nothing written outside");
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
     }
 
     fn tempdir(name: &str) -> PathBuf {

@@ -20,6 +20,7 @@
 //! and the agent exits with it; a proxy that dies on its own makes the agent
 //! exit non-zero, so Swarm replaces the task.
 
+mod beneath;
 pub mod client;
 pub mod files;
 pub mod install;

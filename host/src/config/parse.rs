@@ -139,7 +139,9 @@ fn no_effect_reason(key: &str) -> Option<&'static str> {
         | "ContainerLabels"
         | "Constraints"
         | "PlacementPreferences" => "Sluice runs no extension service (rendering is in-process)",
-        "Template" => "templates are replaced by renderer plugins (see `Plugin`)",
+        "Template" => {
+            "a custom template is not applied: Sluice renders with plugins, not Go templates. Port what it adds with the plugin's raw options in `[Extensions.NAME.Config]` (nginx: `GlobalOptions`, `HTTPOptions`, `TCPOptions`; HAProxy: `GlobalOptions`, `DefaultOptions`), or write a renderer plugin (`Plugin`, see docs/plugins.md)"
+        }
         "ConfigImage" | "ConfigServiceName" => {
             "Sluice runs no config service; proxies are updated as `Delivery` says"
         }
