@@ -32,6 +32,16 @@ fn assert_passes(report: &Report) {
     assert!(report.passed(), "failed checks: {:?}", report.failed());
 }
 
+/// The real proxy's check ran and passed: a missing proxy binary is a skip
+/// for `sluice plugin check`, but not for this suite (`.ci/run` installs it).
+fn assert_proxy_checked(report: &Report) {
+    assert_eq!(
+        status(report, "proxy validate"),
+        Status::Pass,
+        "the proxy's own check did not run: install the proxy (see .ci/run)"
+    );
+}
+
 fn status(report: &Report, name: &str) -> Status {
     report
         .check(name)
@@ -58,6 +68,7 @@ fn nginx_passes() {
         },
     );
     assert_passes(&report);
+    assert_proxy_checked(&report);
     assert_eq!(report.renders.len(), 17);
     assert!(report.renders.iter().all(|r| r.outcome == "ok"));
 }
@@ -72,6 +83,7 @@ fn haproxy_passes() {
         },
     );
     assert_passes(&report);
+    assert_proxy_checked(&report);
     assert!(report.renders.iter().all(|r| r.outcome == "ok"));
 }
 

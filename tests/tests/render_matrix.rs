@@ -105,34 +105,3 @@ fn snapshots_cover_every_label() {
         "labels no matrix snapshot uses: {missing:?}"
     );
 }
-
-/// Each plugin's all-keys config sets every key its settings table declares.
-#[test]
-fn all_keys_configs_cover_every_plugin_key() {
-    for (plugin, marker) in [(Kind::Nginx, "spec(\""), (Kind::Haproxy, "Key::new(\"")] {
-        let settings = harness::repo_root()
-            .join("plugins")
-            .join(plugin.name())
-            .join("src/settings.rs");
-        let source = std::fs::read_to_string(&settings).expect("plugin settings.rs");
-        let keys: Vec<&str> = source
-            .split(marker)
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
-        assert!(
-            keys.len() >= 15,
-            "{}: parsed keys {keys:?}",
-            settings.display()
-        );
-        let config_name = cases::config_for(cases::ALL_KEYS, plugin);
-        let config = std::fs::read_to_string(harness::fixtures().join(&config_name))
-            .expect("all-keys config");
-        let set: BTreeSet<&str> = config
-            .lines()
-            .filter_map(|l| l.trim().split_once(" = ").map(|(k, _)| k))
-            .collect();
-        let missing: Vec<_> = keys.iter().filter(|k| !set.contains(**k)).collect();
-        assert!(missing.is_empty(), "{config_name} does not set {missing:?}");
-    }
-}

@@ -325,11 +325,21 @@ mod tests {
         check_path(&dir, target.to_str().unwrap()).unwrap();
         std::os::unix::fs::symlink(&outside, dir.join("conf.d")).unwrap();
         assert!(write_atomic(&dir, &target, b"x").is_err());
-        assert!(remove(&dir, &outside.join("victim")).is_err(), "outside the root");
+        assert!(
+            remove(&dir, &outside.join("victim")).is_err(),
+            "outside the root"
+        );
         std::fs::write(outside.join("victim"), "keep").unwrap();
         assert!(remove(&dir, &dir.join("conf.d/victim")).is_err());
-        assert_eq!(std::fs::read_to_string(outside.join("victim")).unwrap(), "keep");
-        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1, "nothing written outside");
+        assert_eq!(
+            std::fs::read_to_string(outside.join("victim")).unwrap(),
+            "keep"
+        );
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            1,
+            "nothing written outside"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
     }

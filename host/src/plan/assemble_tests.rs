@@ -546,3 +546,63 @@ fn a_broken_pair_leaves_its_service_out_but_its_secrets_attached() {
         ["bad.pem".to_string(), "good.pem".to_string()].into()
     );
 }
+
+#[test]
+fn plan_is_independent_of_snapshot_order_on_the_parallel_path() {
+    // Above `map_in_order`'s threshold (256), services are planned on the
+    // rayon pool; shared hosts, creation-time ties, collections and
+    // competing certificates make merge order matter.
+    const N: usize = 600;
+    let services: Vec<serde_json::Value> = (0..N)
+        .map(|i| {
+            let host = format!("h{}.local", i % 150);
+            let cert = format!("cert{}.pem", i % 7);
+            let collection = ["team-a", "team-b"][i % 2];
+            let mut labels = vec![
+                ("com.docker.lb.hosts", host.as_str()),
+                ("com.docker.lb.port", "80"),
+                ("com.docker.ucp.access.label", collection),
+            ];
+            if i % 3 == 0 {
+                labels.push(("com.docker.lb.ssl_cert", cert.as_str()));
+            }
+            let mut s = svc(&format!("s{i}"), &format!("svc{i:03}"), &labels);
+            // Ties on purpose: 40 services per creation second.
+            s["CreatedAt"] = json!(format!("2024-05-02T09:14:{:02}.5Z", (N - i) / 40));
+            s
+        })
+        .collect();
+    let tasks: Vec<serde_json::Value> = (0..N)
+        .map(|i| {
+            let addr = format!("10.0.{}.{}/24", i / 200, i % 200 + 10);
+            task(
+                &format!("t{i}"),
+                &format!("s{i}"),
+                "n1",
+                "running",
+                "running",
+                &[(APPNET, "appnet", &addr)],
+                &[],
+            )
+        })
+        .collect();
+    let snap = snapshot(
+        json!({"services": services, "tasks": tasks, "networks": [network(APPNET, "appnet", "10.0.0.0/16")]}),
+    );
+    let cfg = config(vec![ext("default", "")]);
+    let p = plan(&snap, &cfg);
+    assert_eq!(p.clusters["default"].input.hosts.len(), 150);
+    assert!(
+        p.diagnostics.iter().any(|d| d.severity == Severity::Error),
+        "conflicts exercised"
+    );
+    for turn in [1, N / 3, N - 1] {
+        let mut moved = snap.clone();
+        moved.services.rotate_left(turn);
+        moved.tasks.rotate_right(turn);
+        assert_eq!(plan(&moved, &cfg), p, "rotated by {turn}");
+    }
+    let mut reversed = snap.clone();
+    reversed.services.reverse();
+    assert_eq!(plan(&reversed, &cfg), p, "reversed");
+}

@@ -210,3 +210,24 @@ fn empty_dh_param_path_is_unset() {
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(c.dh_param_file, None);
 }
+
+/// The render matrix's all-keys config (checked by the real `haproxy -c`)
+/// sets every key of the table.
+#[test]
+fn the_all_keys_fixture_sets_every_key() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/matrix/haproxy-all-keys.toml"
+    );
+    let text = std::fs::read_to_string(fixture).expect(fixture);
+    let set: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().split_once(" = ").map(|(k, _)| k))
+        .collect();
+    let missing: Vec<&str> = KEYS
+        .iter()
+        .map(|k| k.name)
+        .filter(|k| !set.contains(k))
+        .collect();
+    assert!(missing.is_empty(), "{fixture} does not set {missing:?}");
+}

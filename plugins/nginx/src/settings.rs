@@ -265,6 +265,26 @@ mod tests {
     use super::*;
     use sluice_plugin_kit::Severity;
 
+    /// The render matrix's all-keys config (checked by the real `nginx -t`)
+    /// sets every key of the table above.
+    #[test]
+    fn the_all_keys_fixture_sets_every_key() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/matrix/nginx-all-keys.toml"
+        );
+        let text = std::fs::read_to_string(fixture).expect(fixture);
+        let set: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().split_once(" = ").map(|(k, _)| k))
+            .collect();
+        let missing: Vec<&str> = key_names()
+            .into_iter()
+            .filter(|k| !set.contains(k))
+            .collect();
+        assert!(missing.is_empty(), "{fixture} does not set {missing:?}");
+    }
+
     fn text(key: &str, v: &str) -> Setting {
         Setting {
             key: key.into(),
