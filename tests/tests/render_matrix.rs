@@ -12,7 +12,6 @@ mod harness;
 use std::collections::BTreeSet;
 
 use sluice::labels;
-use sluice_tests::proxy::Kind;
 
 #[test]
 fn every_case_passes_the_real_proxy_check() {
