@@ -143,6 +143,24 @@ pub fn redirect_keeps_the_request_uri(kind: Kind) {
     );
 }
 
+/// A redirect naming the request's scheme wins over one naming none,
+/// whichever comes first (docs/plugins.md).
+pub fn the_redirect_naming_the_scheme_wins(kind: Kind) {
+    let mut old = inputs::bare_host("old.test");
+    old.redirects = vec![
+        inputs::redirect(None, "http://any.test"),
+        inputs::redirect(Some("http"), "http://named.test"),
+    ];
+    let proxy = start(kind, "redirect-scheme", Routes::hosts(vec![old]));
+    let got = HostClient::http("old.test", proxy.http_port).get("/p");
+    assert_eq!(got.status, 302, "{got:?}");
+    assert_eq!(
+        got.location.as_deref(),
+        Some("http://named.test/p"),
+        "{got:?}"
+    );
+}
+
 pub fn sticky_cookie_keeps_the_session(kind: Kind) {
     let app = |id, ip| {
         Backend::start(
@@ -409,6 +427,7 @@ macro_rules! behaviour_tests {
             default_backend_takes_unknown_hosts,
             context_root_with_and_without_rewrite,
             redirect_keeps_the_request_uri,
+            the_redirect_naming_the_scheme_wins,
             sticky_cookie_keeps_the_session,
             websocket_upgrade_echoes,
             tls_termination,

@@ -136,7 +136,21 @@ fn redirects() -> Vec<VirtualHost> {
         cert_path: "/run/secrets/moved.pem".into(),
         key_path: None,
     });
-    vec![both, by_scheme]
+    // Both kinds for one host, the schemeless first: HTTP requests take the
+    // one naming http (docs/plugins.md).
+    let mut either = simple_host("either.example.org", "10.3.0.3");
+    either.upstream = None;
+    either.redirects = vec![
+        Redirect {
+            scheme: None,
+            target: "https://any.example.org".into(),
+        },
+        Redirect {
+            scheme: Some("http".into()),
+            target: "https://named.example.org".into(),
+        },
+    ];
+    vec![both, by_scheme, either]
 }
 
 fn tls_termination() -> Vec<VirtualHost> {

@@ -93,6 +93,17 @@ fn serves_routes(host: &Host, scheme: Scheme) -> bool {
     }
 }
 
+/// The redirect for requests arriving with `scheme`: one naming that scheme
+/// wins over one naming none, whatever their order (docs/plugins.md).
+fn redirect_for(host: &Host, scheme: Scheme) -> Option<&sluice_plugin_kit::Redirect> {
+    let named = host.redirects.iter().find(|r| {
+        r.scheme
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme.as_str()))
+    });
+    named.or_else(|| host.redirects.iter().find(|r| r.scheme.is_none()))
+}
+
 fn serves_redirects(host: &Host, scheme: Scheme) -> bool {
     match scheme {
         Scheme::Http => true,
@@ -114,20 +125,13 @@ pub fn table(hosts: &[Host], scheme: Scheme) -> Table {
     let mut t = Table::default();
     for host in hosts {
         let before = (t.routes.len(), t.redirects.len());
-        if serves_redirects(host, scheme) {
-            t.redirects.extend(
-                host.redirects
-                    .iter()
-                    .filter(|r| {
-                        r.scheme
-                            .as_deref()
-                            .is_none_or(|s| s.eq_ignore_ascii_case(scheme.as_str()))
-                    })
-                    .map(|r| Redirect {
-                        host: host.name.clone(),
-                        target: r.target.clone(),
-                    }),
-            );
+        if serves_redirects(host, scheme)
+            && let Some(r) = redirect_for(host, scheme)
+        {
+            t.redirects.push(Redirect {
+                host: host.name.clone(),
+                target: r.target.clone(),
+            });
         }
         if serves_routes(host, scheme) {
             host_routes(host, &mut t);
@@ -141,9 +145,6 @@ pub fn table(hosts: &[Host], scheme: Scheme) -> Table {
     }
     t.names.sort();
     t.names.dedup();
-    // A host's first matching redirect wins, as nginx's first `return` did.
-    let mut seen = std::collections::BTreeSet::new();
-    t.redirects.retain(|r| seen.insert(r.host.clone()));
     t.routes.sort_by(|a, b| {
         b.key()
             .len()
