@@ -288,6 +288,7 @@ fn revision(ext: &Extension, contents: &str) -> Revision {
         hash: hash_files(&files),
         files,
         warnings: vec![],
+        refused: vec![],
     }
 }
 

@@ -116,3 +116,96 @@ fn a_core_module_is_not_a_renderer() {
     );
     assert!(err.to_string().contains("empty.wasm"), "{err}");
 }
+
+/// Input the host passed but the plugin refuses stays with its host: the
+/// host is left out, named with its service and the plugin's words, and the
+/// rest of the cluster renders (before, the whole cluster failed).
+#[test]
+fn a_host_the_plugin_refuses_is_left_out_and_the_rest_renders() {
+    let host = host();
+    let nginx = host
+        .load_file(
+            &Path::new(PLUGIN_DIR).join("sluice_plugin_nginx.wasm"),
+            None,
+        )
+        .unwrap();
+    let mut input = inputs::one_host("/tmp/sluice-faults/nginx.conf");
+    // Hosts the host's own checks would have refused, made by hand: a
+    // redirect target with `$` (nginx would expand it).
+    let mut bad = inputs::host(
+        "bad.local",
+        inputs::weighted_upstream("bad_up", &[("10.0.0.9", 80, 1, "bad-svc")]),
+    );
+    bad.redirects = vec![inputs::redirect(None, "https://x$host")];
+    let mut also_bad = inputs::host(
+        "worse.local",
+        inputs::weighted_upstream("worse_up", &[("10.0.0.8", 80, 1, "worse-svc")]),
+    );
+    also_bad.redirects = vec![inputs::redirect(None, "https://y$uri")];
+    let many: Vec<_> = (0..40)
+        .map(|i| {
+            inputs::host(
+                &format!("ok{i}.local"),
+                inputs::weighted_upstream(&format!("ok{i}_up"), &[("10.0.1.1", 80, 1, "ok-svc")]),
+            )
+        })
+        .collect();
+    input.hosts.extend(many);
+    input.hosts.insert(7, bad);
+    input.hosts.push(also_bad);
+    assert!(
+        matches!(nginx.render(&input), Err(PluginError::InvalidInput { .. })),
+        "the plugin refuses the whole input"
+    );
+
+    let plan = sluice::plan::ClusterPlan {
+        extension: "east".into(),
+        input: input.clone(),
+        networks: Default::default(),
+        secrets: Default::default(),
+    };
+    let rev = sluice::render::render_with(&nginx, &plan, vec![]).expect("the rest renders");
+    let refused: Vec<(&str, &[String])> = rev
+        .refused
+        .iter()
+        .map(|r| (r.host.as_str(), r.services.as_slice()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("bad.local", &["bad-svc".to_string()][..]),
+            ("worse.local", &["worse-svc".to_string()][..])
+        ]
+    );
+    assert!(
+        rev.refused.iter().all(|r| r.reason.contains("redirect")),
+        "{:?}",
+        rev.refused
+    );
+    let conf = &rev.files[0].contents;
+    assert!(
+        conf.contains("demo.local") && conf.contains("ok39.local"),
+        "the rest is rendered"
+    );
+    assert!(!conf.contains("bad.local") && !conf.contains("worse.local"));
+
+    // A refusal no single host explains (here the default backend's) is
+    // not hidden: the cluster keeps its last good config, as before.
+    let mut cluster_fault = input.clone();
+    cluster_fault.default_backend = Some(inputs::weighted_upstream(
+        "fallback",
+        &[("bad;addr", 80, 1, "fallback-svc")],
+    ));
+    assert!(matches!(
+        nginx.render(&cluster_fault),
+        Err(PluginError::InvalidInput { .. })
+    ));
+    let plan = sluice::plan::ClusterPlan {
+        input: cluster_fault,
+        ..plan
+    };
+    assert!(matches!(
+        sluice::render::render_with(&nginx, &plan, vec![]),
+        Err(PluginError::InvalidInput { .. })
+    ));
+}

@@ -255,6 +255,7 @@ mod tests {
             hash: crate::render::hash_files(&files),
             files,
             warnings: vec![],
+            refused: vec![],
         }
     }
 

@@ -57,6 +57,10 @@ pub fn run(
                 for d in &rev.warnings {
                     eprintln!("{}", report::plugin_diagnostic(name, &rev.plugin.source, d));
                 }
+                for r in &rev.refused {
+                    failed = true;
+                    eprintln!("error: cluster {name}: {r}");
+                }
                 emit(&rev, out)?;
             }
             Err(PluginError::InvalidSettings {

@@ -143,7 +143,13 @@ impl Reconciler {
                         .await
                         .context("render task panicked")?
                         .map_err(|e| e.to_string());
-                    span.in_scope(|| tracing::debug!(ok = result.is_ok(), "rendered"));
+                    span.in_scope(|| {
+                        tracing::debug!(ok = result.is_ok(), "rendered");
+                        // Said once: the render is cached until its inputs change.
+                        for r in result.iter().flat_map(|rev| &rev.refused) {
+                            tracing::error!(host = %r.host, services = ?r.services, "{r}");
+                        }
+                    });
                     self.rendered.insert(
                         name.clone(),
                         Rendered {

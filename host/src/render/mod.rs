@@ -10,6 +10,7 @@
 mod builtin;
 mod error;
 mod host;
+mod isolate;
 mod limits;
 mod lowered;
 mod output;
@@ -21,6 +22,7 @@ mod version;
 pub use builtin::{BUILTIN_NAMES, PLUGIN_DIR, builtin_bytes};
 pub use error::PluginError;
 pub use host::PluginHost;
+pub use isolate::RefusedHost;
 pub use limits::Limits;
 pub use plugin::{CallStats, Plugin, PluginId};
 pub use stage::{Revision, hash_files, load_plugin, render_cluster, render_with};

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use super::error::PluginError;
 use super::host::PluginHost;
+use super::isolate::{RefusedHost, isolate};
 use super::plugin::{Plugin, PluginId};
 use crate::config::Extension;
 use crate::plan::ClusterPlan;
-use crate::wit::latest::{Diagnostic, OutputFile, PluginInfo, Severity};
+use crate::wit::latest::{Diagnostic, OutputFile, PluginInfo, RenderInput, Severity};
 
 /// One cluster's rendered config: what the proxies of that cluster should run.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +22,8 @@ pub struct Revision {
     pub hash: String,
     /// Warnings from `validate-settings`.
     pub warnings: Vec<Diagnostic>,
+    /// Hosts the plugin refused, left out of `files` ([`super::isolate`]).
+    pub refused: Vec<RefusedHost>,
 }
 
 impl Revision {
@@ -72,7 +75,11 @@ pub fn render_with(
             }),
         set => set,
     };
-    let files = plugin.render_at(input, config_path)?;
+    let render = |input: &RenderInput| plugin.render_at(input, config_path);
+    let (files, refused) = match render(input) {
+        Ok(files) => (files, Vec::new()),
+        Err(e) => isolate(render, input, e)?,
+    };
     Ok(Revision {
         extension: plan.extension.clone(),
         plugin: plugin.id().clone(),
@@ -80,6 +87,7 @@ pub fn render_with(
         hash: hash_files(&files),
         files,
         warnings,
+        refused,
     })
 }
 
