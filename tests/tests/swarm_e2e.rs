@@ -658,7 +658,16 @@ fn snapshot_captures_the_live_swarm_for_a_dry_run_without_secrets() {
         "SNAP_PASSWORD=hunter2-not-for-reports",
         &app,
     ]);
-    // Both tasks of the updated spec running, with their addresses.
+    // The rolling update over (it replaces the tasks one by one), then both
+    // tasks of the updated spec running, with their addresses.
+    until("the env update to complete", CHANGE, || {
+        let state = s.settled_state(&app, CHANGE).update_state;
+        if state == "completed" {
+            Ok(())
+        } else {
+            Err(state)
+        }
+    });
     let (addrs, t) = until("two running tasks with addresses", CHANGE, || {
         let ids = s.manager.lines(&[
             "service",
