@@ -59,6 +59,11 @@ impl Dir {
         Ok(Some(Dir { fd }))
     }
 
+    /// A new directory `name` with `mode` (never an existing one).
+    pub fn create_dir(&self, name: &OsStr, mode: u32) -> io::Result<()> {
+        Ok(mkdirat(&self.fd, name, Mode::from_bits_truncate(mode))?)
+    }
+
     /// A new file `name` (never an existing one, never through a symlink).
     pub fn create_new(&self, name: &OsStr, mode: u32) -> io::Result<File> {
         let flags =

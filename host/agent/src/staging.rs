@@ -8,11 +8,11 @@
 //! either way.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use super::beneath::Dir;
 use super::files::{FilesError, check_path, io};
 use sluice_wire::docs::FileDoc;
 
@@ -33,11 +33,11 @@ impl Staged {
         }
         let mut nonce = [0u8; 8];
         let _ = getrandom::fill(&mut nonce);
-        let dir = root.join(format!(".sluice-staging-{}", hex::encode(nonce)));
+        let name = format!(".sluice-staging-{}", hex::encode(nonce));
+        let dir = root.join(&name);
         std::fs::create_dir_all(root).map_err(|e| io("create directory", root, e))?;
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
+        Dir::open(root, Path::new(""), false)
+            .and_then(|d| d.expect("the root exists").create_dir(name.as_ref(), 0o700))
             .map_err(|e| io("create staging directory", &dir, e))?;
         let mut staged = Staged {
             main: String::new(),
@@ -50,7 +50,7 @@ impl Staged {
             .collect();
         let repoint = Repoint::new(&paths);
         for (f, (_, to)) in files.iter().zip(&paths) {
-            write_new(Path::new(to), repoint.apply(&f.contents).as_bytes())?;
+            write_new(root, Path::new(to), repoint.apply(&f.contents).as_bytes())?;
         }
         staged.main = paths.first().map(|(_, to)| to.clone()).unwrap_or_default();
         Ok(staged)
@@ -107,17 +107,15 @@ impl Repoint {
     }
 }
 
-/// A new file in the (fresh, private) staging directory.
-fn write_new(path: &Path, contents: &[u8]) -> Result<(), FilesError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
+/// A new file in the (fresh, private) staging directory, every directory on
+/// the way opened without following a symlink ([`Dir`]): whoever can write
+/// in the config root cannot swap the staging directory for a link out.
+fn write_new(root: &Path, path: &Path, contents: &[u8]) -> Result<(), FilesError> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    let name = rel.file_name().unwrap_or_default();
+    Dir::open(root, parent, true)
+        .and_then(|d| d.expect("created on the way").create_new(name, 0o644))
         .and_then(|mut f| f.write_all(contents))
         .map_err(|e| io("write", path, e))
 }

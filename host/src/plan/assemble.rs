@@ -35,6 +35,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config, broken: &BrokenTls) -> Plan {
     let mut still_mounted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for outcome in outcomes {
         diagnostics.extend(outcome.diagnostics);
+        // Left-out services too: they keep the hosts they had first.
         if let Some((extension, r)) = outcome.routed {
             routed.entry(extension).or_default().push(r);
         }
@@ -137,14 +138,26 @@ fn plan_service<'a>(
         d.cluster = Some(extension.to_owned());
         d
     };
+    // From here on a refused service still holds the hosts it had first.
+    let left_out = |route: Box<labels::ServiceRoute>| Routed {
+        name: name.to_owned(),
+        route,
+        servers: Vec::new(),
+        network: None,
+        created: Created::Docker(service.created_at.clone()),
+        collection: service_labels.get(COLLECTION).cloned(),
+        serves: false,
+    };
     if let Some(d) = secrets.refused(name, service_labels, &route) {
         diagnostics.push(in_cluster(d));
+        out.routed = Some((extension, left_out(route)));
         return out;
     }
     if let Some(d) = secrets.broken(name, &route) {
         diagnostics.push(in_cluster(d));
         let pair = route.ssl_cert.iter().chain(&route.ssl_key).cloned();
         out.still_mounted = Some((extension, pair.collect()));
+        out.routed = Some((extension, left_out(route)));
         return out;
     }
     if let Some(d) = config
@@ -153,6 +166,7 @@ fn plan_service<'a>(
         .and_then(|ext| allowed_hosts::refused(ext, name, &route))
     {
         diagnostics.push(d);
+        out.routed = Some((extension, left_out(route)));
         return out;
     }
     match targets::resolve_in(index, service, name, &route) {
@@ -163,21 +177,22 @@ fn plan_service<'a>(
             out.routed = Some((
                 extension,
                 Routed {
-                    name: name.to_owned(),
-                    route,
                     servers: t.servers,
                     network: t.network,
-                    created: Created::Docker(service.created_at.clone()),
-                    collection: service_labels.get(COLLECTION).cloned(),
+                    serves: true,
+                    ..left_out(route)
                 },
             ));
         }
-        Err(e) => diagnostics.push(in_cluster(for_service(
-            Severity::Error,
-            name,
-            e.label,
-            e.message,
-        ))),
+        Err(e) => {
+            diagnostics.push(in_cluster(for_service(
+                Severity::Error,
+                name,
+                e.label,
+                e.message,
+            )));
+            out.routed = Some((extension, left_out(route)));
+        }
     }
     out
 }

@@ -51,6 +51,11 @@ pub struct Routed {
     pub created: Created,
     /// Its MKE/UCP collection ([`super::secrets::COLLECTION`]), if any.
     pub collection: Option<String>,
+    /// False for a service left out of routing (a refused secret, a broken
+    /// pair, a host outside `AllowedHosts`, no reachable network): it serves
+    /// nothing, but the hosts it had first stay its own, so leaving it out
+    /// never hands them to a newcomer.
+    pub serves: bool,
 }
 
 /// When a service was created. Docker's text is read only when two
@@ -126,7 +131,7 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
 
     let mut defaults: Vec<&Routed> = services
         .iter()
-        .filter(|s| s.route.default_backend)
+        .filter(|s| s.route.default_backend && s.serves)
         .collect();
     defaults.sort_by_cached_key(|s| s.seniority());
     let mut excluded = BTreeSet::new();
@@ -170,8 +175,12 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
             members.sort_by_cached_key(|s| s.seniority());
         }
         resolve_claims(host, members, &mut out.diagnostics);
-        resolve_passthrough(host, members, &mut out.diagnostics);
+        if !members.is_empty() {
+            resolve_passthrough(host, members, &mut out.diagnostics);
+        }
     }
+    // A host whose owner is left out and that no one else may serve.
+    by_host.retain(|(_, members)| !members.is_empty());
 
     let keys: BTreeSet<UpstreamKey> = default
         .map(|_| UpstreamKey::Default)
@@ -264,14 +273,19 @@ fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diag
     }
 }
 
-/// Keep only the services that may join the host its first service holds:
-/// of the same collection, and without TLS settings of their own that differ
-/// from the first's (a newcomer never replaces a host's certificate).
+/// Keep only the services that may serve the host its first service holds
+/// (whether that one serves or is left out): of the same collection, and
+/// without TLS settings of their own that differ from the first's (a
+/// newcomer never replaces a host's certificate).
 fn resolve_claims(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut Vec<Diagnostic>) {
     let first = members[0];
     let tls = |r: &Routed| (r.route.ssl_cert.clone(), r.route.ssl_key.clone());
     let owner_tls = tls(first);
     members.retain(|m| {
+        if !m.serves {
+            // Left out already, with its own Error.
+            return false;
+        }
         if std::ptr::eq(*m, first) {
             return true;
         }

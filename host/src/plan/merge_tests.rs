@@ -30,6 +30,7 @@ fn svc(name: &str, hosts: &[&str], addrs: &[&str]) -> Routed {
         }),
         created: Created::Unknown,
         collection: None,
+        serves: true,
     }
 }
 
@@ -660,4 +661,46 @@ fn docker_timestamps_become_nanoseconds() {
         );
     }
     assert_eq!(Created::Docker(None).unix_nanos(), None);
+}
+
+#[test]
+fn a_host_stays_its_owners_while_the_owner_is_left_out() {
+    // The owner (oldest, team-a, its own certificate) serves nothing now
+    // (say its certificate was found broken). (newcomer's collection, cert)
+    // → does the newcomer serve the host?
+    let cases: [(Option<&str>, Option<&str>, bool); 4] = [
+        (Some("team-b"), None, false),
+        (Some("team-a"), Some("other.pem"), false),
+        (Some("team-a"), None, true),
+        (Some("team-a"), Some("owner.pem"), true),
+    ];
+    for (i, (coll, cert, serves)) in cases.into_iter().enumerate() {
+        let mut owner = with(svc("owner", &["app.local"], &[]), |r| {
+            r.ssl_cert = Some("owner.pem".into())
+        });
+        owner.created = Created::At(1);
+        owner.collection = Some("team-a".into());
+        owner.serves = false;
+        let mut newcomer = with(svc("aaa", &["app.local"], &["10.0.0.9"]), |r| {
+            r.ssl_cert = cert.map(str::to_owned)
+        });
+        newcomer.created = Created::At(2);
+        newcomer.collection = coll.map(str::to_owned);
+        let m = merge(vec![newcomer, owner]);
+        let hosts: Vec<&str> = m.hosts.iter().map(|h| h.name.as_str()).collect();
+        if serves {
+            assert_eq!(hosts, ["app.local"], "case {i}");
+            assert_eq!(
+                server_list(m.hosts[0].upstream.as_ref().unwrap()),
+                ["aaa/10.0.0.9:8080w1"],
+                "case {i}"
+            );
+        } else {
+            assert!(hosts.is_empty(), "case {i}: the newcomer took the host");
+            let e = errors(&m);
+            assert_eq!(e.len(), 1, "case {i}: {e:?}");
+            assert_eq!(e[0].service.as_deref(), Some("aaa"), "case {i}");
+        }
+        assert!(!m.used.contains("owner"), "case {i}");
+    }
 }

@@ -47,6 +47,8 @@ struct PollQuery {
 
 /// Longer replica names and hashes are refused: they are kept per replica.
 const MAX_FIELD: usize = 256;
+/// An agent's words on one broken TLS pair (two paths and a sentence).
+const MAX_REASON: usize = 1024;
 
 /// Long-poll: the newest revision as soon as its hash differs from `have`,
 /// else 204 when the wait ends. `seq` is the highest sequence number the
@@ -142,6 +144,7 @@ async fn report(
         .flatten()
         .any(|f| f.len() > MAX_FIELD)
         || report.bad_tls.len() > MAX_TLS_PROBLEMS
+        || report.bad_tls.iter().any(|p| p.reason.len() > MAX_REASON)
     {
         return too_long();
     }
@@ -216,7 +219,7 @@ fn too_long() -> Response {
     refusal(
         StatusCode::BAD_REQUEST,
         format!(
-            "replica names, hashes and paths are at most {MAX_FIELD} bytes, TLS problems at most {MAX_TLS_PROBLEMS}\n"
+            "replica names, hashes and paths are at most {MAX_FIELD} bytes, TLS problems at most {MAX_TLS_PROBLEMS} with reasons of at most {MAX_REASON} bytes\n"
         ),
     )
 }

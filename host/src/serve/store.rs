@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use tokio::sync::watch;
 
 use super::wire::{
-    AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, TlsProblem, now_ms,
+    AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, TlsPair, TlsProblem, now_ms,
 };
 use crate::trust::Signer;
 
@@ -44,6 +44,9 @@ type Slot = Option<Arc<Published>>;
 struct Cluster {
     tx: Option<watch::Sender<Slot>>,
     replicas: BTreeMap<String, ReplicaStatus>,
+    /// The TLS pairs of every revision published for this cluster: an agent
+    /// may report only those broken (never another cluster's).
+    tls: std::collections::BTreeSet<TlsPair>,
 }
 
 impl Cluster {
@@ -83,7 +86,10 @@ impl Store {
     /// number, signed. Returns false (and wakes nobody) when it already is.
     pub fn publish(&self, doc: &RevisionDoc) -> bool {
         let mut clusters = self.lock();
-        let tx = clusters.entry(doc.cluster.clone()).or_default().sender();
+        let cluster = clusters.entry(doc.cluster.clone()).or_default();
+        // Bounded by what this daemon rendered; kept while it runs.
+        cluster.tls.extend(doc.tls.iter().cloned());
+        let tx = cluster.sender();
         if tx.borrow().as_ref().is_some_and(|p| p.hash == doc.hash) {
             return false;
         }
@@ -225,16 +231,17 @@ impl Store {
 
     pub fn report(&self, cluster: &str, report: AgentReport) {
         let mut clusters = self.lock();
-        let r = replica_entry(
-            clusters.entry(cluster.to_owned()).or_default(),
-            &report.replica,
-        );
+        let entry = clusters.entry(cluster.to_owned()).or_default();
+        let published = entry.tls.clone();
+        let r = replica_entry(entry, &report.replica);
         r.running = report.running;
         r.failed = report.failed;
         r.reloads = report.reloads;
         r.last_seen_ms = now_ms();
-        let broken = !report.bad_tls.is_empty();
-        r.bad_tls = report.bad_tls;
+        let mut bad_tls = report.bad_tls;
+        bad_tls.retain(|p| published.contains(&p.pair));
+        let broken = !bad_tls.is_empty();
+        r.bad_tls = bad_tls;
         drop(clusters);
         if broken {
             self.tls_reported.notify_one();

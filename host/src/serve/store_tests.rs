@@ -190,3 +190,47 @@ fn a_daemon_behind_an_agents_sequence_renumbers_its_newest() {
     let c = store.newest_published("east").unwrap().seq;
     assert!(c > b && c < u64::MAX / 2, "{c}");
 }
+
+#[test]
+fn agents_report_broken_pairs_of_their_own_cluster_only() {
+    let store = Store::new(signer());
+    let pair = |cert: &str| crate::serve::wire::TlsPair {
+        cert: format!("/run/secrets/{cert}"),
+        key: None,
+    };
+    let mut east = doc("east", "e1");
+    east.tls = vec![pair("east.pem")];
+    let mut west = doc("west", "w1");
+    west.tls = vec![pair("west.pem")];
+    store.publish(&east);
+    store.publish(&west);
+    let problem = |cert: &str| crate::serve::wire::TlsProblem {
+        pair: pair(cert),
+        reason: "mismatch".into(),
+    };
+    // An east agent names its own pair and west's: only its own counts.
+    store.report(
+        "east",
+        AgentReport {
+            replica: "proxy.1".into(),
+            running: None,
+            failed: None,
+            time_ms: 0,
+            reloads: 0,
+            bad_tls: vec![
+                problem("east.pem"),
+                problem("west.pem"),
+                problem("never.pem"),
+            ],
+        },
+    );
+    let reported: Vec<(String, String)> = store
+        .tls_problems()
+        .into_iter()
+        .map(|(c, p)| (c, p.pair.cert))
+        .collect();
+    assert_eq!(
+        reported,
+        [("east".to_string(), "/run/secrets/east.pem".to_string())]
+    );
+}
