@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use sluice_tests::certs::{Ca, Leaf};
 use sluice_tests::ports::free_port;
+use sluice_tests::swarm::config::{self, Cluster, Delivery};
 use sluice_tests::swarm::poll::until;
 use sluice_tests::swarm::{Node, Scenario, serial, swarm};
 
@@ -55,6 +56,17 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
     let mut s = Scenario::new(env, "tenant");
     let p = s.prefix.clone();
     let net = s.step("network", || s.network("net"));
+    let (port, ssl_port, api_port) = (free_port(), free_port(), free_port());
+    let cluster = Cluster {
+        name: "tenant".into(),
+        plugin: "nginx",
+        proxy_image: image,
+        networks: vec![net.clone()],
+        region: "east",
+        port,
+        ssl_port,
+    };
+    let proxy = cluster.proxy_service(&p);
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new("tenant test CA");
     let owner_leaf = ca.leaf(&["app.tenant"]);
@@ -86,7 +98,7 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
     // The owner first: creation time decides who had a host.
     let owner = whoami(
         &s,
-        &net,
+        &cluster,
         "owner",
         "app.tenant",
         &tls("team-a.pem"),
@@ -96,51 +108,29 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
     // Sorts before "owner" by name (which decided before): the takeover.
     let aaa = whoami(
         &s,
-        &net,
+        &cluster,
         "aaa",
         "app.tenant,aaa.tenant",
         &tls("aaa.pem"),
         Some("team-a"),
     );
     // Another collection: neither its host nor its secret may be team-a's.
-    let squatter = whoami(&s, &net, "squatter", "app.tenant", &[], Some("team-b"));
+    let squatter = whoami(&s, &cluster, "squatter", "app.tenant", &[], Some("team-b"));
     let borrower = whoami(
         &s,
-        &net,
+        &cluster,
         "borrower",
         "borrow.tenant",
         &tls("team-a.pem"),
         Some("team-b"),
     );
-    let mover = whoami(&s, &net, "mover", "move.tenant", &[], None);
+    let mover = whoami(&s, &cluster, "mover", "move.tenant", &[], None);
 
-    let (port, ssl_port, api_port) = (free_port(), free_port(), free_port());
-    let proxy = format!("{p}-proxy");
-    let config = format!(
-        r#"
-DockerURL = "unix://{sock}"
-ListenAddr = ":{api_port}"
-PollInterval = "3s"
-[Extensions.tenant]
-  Plugin = "nginx"
-  ProxyImage = "{image}"
-  Delivery = "hitless"
-  ProxyServiceName = "{proxy}"
-  ServiceCluster = "{p}"
-  Networks = ["{net}"]
-  ProxyReplicas = 1
-  ProxyStopSignal = "SIGQUIT"
-  ProxyStopGracePeriod = "2s"
-  ProxyConstraints = ["node.labels.region==east"]
-  PublishMode = "host"
-  PublishedPort = {port}
-  TargetPort = 80
-  PublishedSSLPort = {ssl_port}
-  TargetSSLPort = 443
-  [Extensions.tenant.ProxyLabels]
-    "sluice.test" = "1"
-"#,
-        sock = env.manager_sock,
+    let config = config::build_with(
+        env,
+        &p,
+        std::slice::from_ref(&cluster),
+        Delivery::Hitless { api_port },
     );
     s.start_daemon(&config);
     let t = s.wait_served(Node::East, port, "app.tenant", &owner, START);
@@ -155,7 +145,7 @@ PollInterval = "3s"
         .expect("the daemon made the agent credentials secret");
     let creds_thief = whoami(
         &s,
-        &net,
+        &cluster,
         "creds",
         "creds.tenant",
         &[("ssl_cert", creds.clone())],
@@ -195,7 +185,7 @@ PollInterval = "3s"
         ("ssl_cert", secret("broken.crt")),
         ("ssl_key", secret("broken.key")),
     ];
-    let broken = whoami(&s, &net, "broken", "broken.tenant", &pair, None);
+    let broken = whoami(&s, &cluster, "broken", "broken.tenant", &pair, None);
     let changed = Instant::now();
     s.manager.run(&[
         "service",
@@ -294,22 +284,30 @@ PollInterval = "3s"
     }
 }
 
-/// A whoami service of the test's cluster on `hosts`, with `more`
+/// A whoami service of `cluster` on `hosts`, with `more`
 /// `com.docker.lb.*` labels and MKE's collection label when given.
 fn whoami(
     s: &Scenario,
-    net: &str,
+    cluster: &Cluster,
     short: &str,
     hosts: &str,
     more: &[(&str, String)],
     collection: Option<&str>,
 ) -> String {
+    let sc = cluster.service_cluster(&s.prefix);
     let mut labels = vec![
         ("hosts", hosts),
         ("port", "8000"),
-        ("service_cluster", s.prefix.as_str()),
+        ("service_cluster", sc.as_str()),
     ];
     labels.extend(more.iter().map(|(k, v)| (*k, v.as_str())));
     let other: Vec<(&str, &str)> = collection.map(|c| (COLLECTION, c)).into_iter().collect();
-    s.whoami_labelled(short, net, "east", 1, &labels, &other)
+    s.whoami_labelled(
+        short,
+        &cluster.networks[0],
+        cluster.region,
+        1,
+        &labels,
+        &other,
+    )
 }

@@ -82,12 +82,37 @@ impl Cluster {
     }
 }
 
-/// A config with these clusters, polling every 3 s (as the seed).
+/// How a built config's clusters get their routes.
+#[derive(Clone, Copy, Debug)]
+pub enum Delivery {
+    /// Interlock's way: config objects and proxy service updates.
+    Rolling,
+    /// Sluice's agent in the proxy (an agent image): the API listens on
+    /// `api_port` of every address, so proxy tasks reach it.
+    Hitless { api_port: u16 },
+}
+
+/// A config with these clusters, rolling delivery, polling every 3 s (as
+/// the seed).
 pub fn build(env: &SwarmEnv, prefix: &str, clusters: &[Cluster]) -> String {
+    build_with(env, prefix, clusters, Delivery::Rolling)
+}
+
+/// [`build`] with the delivery of every cluster chosen.
+pub fn build_with(
+    env: &SwarmEnv,
+    prefix: &str,
+    clusters: &[Cluster],
+    delivery: Delivery,
+) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "DockerURL = \"unix://{}\"", env.manager_sock);
     let _ = writeln!(t, "PollInterval = \"3s\"");
-    let _ = writeln!(t, "ListenAddr = \"127.0.0.1:0\"");
+    let (listen, delivery) = match delivery {
+        Delivery::Rolling => ("127.0.0.1:0".to_owned(), "rolling"),
+        Delivery::Hitless { api_port } => (format!(":{api_port}"), "hitless"),
+    };
+    let _ = writeln!(t, "ListenAddr = \"{listen}\"");
     for c in clusters {
         let networks: Vec<String> = c.networks.iter().map(|n| format!("{n:?}")).collect();
         let _ = write!(
@@ -98,7 +123,7 @@ pub fn build(env: &SwarmEnv, prefix: &str, clusters: &[Cluster]) -> String {
   ProxyImage = "{image}"
   ProxyServiceName = "{service}"
   ServiceCluster = "{cluster}"
-  Delivery = "rolling"
+  Delivery = "{delivery}"
   Networks = [{networks}]
   ProxyReplicas = 1
   ProxyStopSignal = "{signal}"
