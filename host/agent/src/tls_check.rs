@@ -90,11 +90,7 @@ fn check_pair(dir: &str, pair: &TlsPair) -> Result<(), String> {
 /// A secret file's bytes; None when it is not there. Only regular files
 /// directly under `dir` are read (the revision names the paths).
 fn read(dir: &str, path: &str) -> Result<Option<Vec<u8>>, String> {
-    let name = path
-        .strip_prefix(dir)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .filter(|name| !name.is_empty() && !name.contains('/'));
-    if name.is_none() || !sluice_wire::paths::is_plain_absolute(path) {
+    if sluice_wire::paths::name_in(dir, path).is_none() {
         return Err(format!("{path:?} is not a file directly under {dir}"));
     }
     let file = match std::fs::OpenOptions::new()

@@ -62,8 +62,7 @@ impl Quarantine {
 
 /// `/run/secrets/NAME` → NAME (an agent only checks files there).
 fn secret_name(path: &str) -> Option<String> {
-    let name = path.strip_prefix(SECRETS_DIR)?.strip_prefix('/')?;
-    (!name.is_empty() && !name.contains('/')).then(|| name.to_owned())
+    sluice_wire::paths::name_in(SECRETS_DIR, path).map(str::to_owned)
 }
 
 #[cfg(test)]

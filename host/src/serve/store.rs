@@ -232,14 +232,13 @@ impl Store {
     pub fn report(&self, cluster: &str, report: AgentReport) {
         let mut clusters = self.lock();
         let entry = clusters.entry(cluster.to_owned()).or_default();
-        let published = entry.tls.clone();
+        let mut bad_tls = report.bad_tls;
+        bad_tls.retain(|p| entry.tls.contains(&p.pair));
         let r = replica_entry(entry, &report.replica);
         r.running = report.running;
         r.failed = report.failed;
         r.reloads = report.reloads;
         r.last_seen_ms = now_ms();
-        let mut bad_tls = report.bad_tls;
-        bad_tls.retain(|p| published.contains(&p.pair));
         let broken = !bad_tls.is_empty();
         r.bad_tls = bad_tls;
         drop(clusters);

@@ -60,6 +60,13 @@ pub fn is_plain_absolute(path: &str) -> bool {
 }
 
 /// Why `root` cannot be a config root, if it cannot.
+/// The file name of `path` when it is a plain absolute path naming a file
+/// directly in `dir` (as a secret under `/run/secrets`), else None.
+pub fn name_in<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
+    let name = path.strip_prefix(dir)?.strip_prefix('/')?;
+    (!name.is_empty() && !name.contains('/') && is_plain_absolute(path)).then_some(name)
+}
+
 pub fn config_root_problem(root: &str) -> Option<String> {
     let trimmed = root.trim_end_matches('/');
     if !is_plain_absolute(trimmed) {
@@ -116,6 +123,24 @@ mod tests {
             ("/a/\0b", false),
         ] {
             assert_eq!(is_plain_absolute(path), ok, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn names_directly_in_a_directory() {
+        // (path, name)
+        let table = [
+            ("/run/secrets/a.pem", Some("a.pem")),
+            ("/run/secrets", None),
+            ("/run/secrets/", None),
+            ("/run/secrets/a/b", None),
+            ("/run/secrets/..", None),
+            ("/run/secrets//a", None),
+            ("/run/secretsx/a", None),
+            ("run/secrets/a", None),
+        ];
+        for (path, want) in table {
+            assert_eq!(name_in("/run/secrets", path), want, "{path}");
         }
     }
 }
