@@ -109,6 +109,22 @@ fn raw_host_names_fail_the_injection_check() {
 }
 
 #[test]
+fn code_for_the_proxy_fails_the_code_check() {
+    let report = check(
+        &bundled("sluice_fixture_codeload.wasm"),
+        &Options::default(),
+    );
+    assert_eq!(status(&report, "proxy code"), Status::Fail);
+    let failures = &report.check("proxy code").unwrap().failures;
+    assert!(
+        failures
+            .iter()
+            .all(|f| f.contains("`load_module` loads a shared object")),
+        "{failures:#?}"
+    );
+}
+
+#[test]
 fn random_output_fails_the_determinism_check() {
     let report = check(
         &bundled("sluice_fixture_noisy.wasm"),

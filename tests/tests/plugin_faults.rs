@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sluice::render::{Limits, PLUGIN_DIR, PluginError, PluginHost};
+use sluice::render::{CodePolicy, Limits, PLUGIN_DIR, PluginError, PluginHost};
 use sluice_tests::inputs;
 
 fn fixture(name: &str) -> std::path::PathBuf {
@@ -164,7 +164,8 @@ fn a_host_the_plugin_refuses_is_left_out_and_the_rest_renders() {
         networks: Default::default(),
         secrets: Default::default(),
     };
-    let rev = sluice::render::render_with(&nginx, &plan, vec![]).expect("the rest renders");
+    let rev = sluice::render::render_with(&nginx, &plan, vec![], &CodePolicy::for_kind("nginx"))
+        .expect("the rest renders");
     let refused: Vec<(&str, &[String])> = rev
         .refused
         .iter()
@@ -205,7 +206,41 @@ fn a_host_the_plugin_refuses_is_left_out_and_the_rest_renders() {
         ..plan
     };
     assert!(matches!(
-        sluice::render::render_with(&nginx, &plan, vec![]),
+        sluice::render::render_with(&nginx, &plan, vec![], &CodePolicy::for_kind("nginx")),
         Err(PluginError::InvalidInput { .. })
     ));
+}
+
+/// A plugin that renders a directive loading code (here nginx's
+/// `load_module` of a file it wrote itself, spelled in quotes) fails the
+/// render, naming plugin, cluster, file, line and directive, whatever kind
+/// it claims: the rules follow the proxy the agents run.
+#[test]
+fn a_plugin_rendering_code_for_the_proxy_is_refused() {
+    let host = host();
+    let plugin = host.load_file(&fixture("codeload"), None).unwrap();
+    let input = inputs::one_host("/etc/nginx/nginx.conf");
+    let files = plugin
+        .render(&input)
+        .expect("the sandbox itself renders it");
+    assert!(files[0].contents.contains("load_module"));
+    let plan = sluice::plan::ClusterPlan {
+        extension: "east".into(),
+        input,
+        networks: Default::default(),
+        secrets: Default::default(),
+    };
+    let ext = &sluice::config::Extension::new("east");
+    let err =
+        sluice::render::render_with(&plugin, &plan, vec![], &CodePolicy::of(ext, plugin.info()))
+            .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, PluginError::BadOutput { .. }), "{err:?}");
+    assert!(
+        msg.contains("sluice_fixture_codeload.wasm")
+            && msg.contains("cluster east")
+            && msg.contains("`/etc/nginx/nginx.conf` line 1: `load_module` loads a shared object"),
+        "{msg}"
+    );
+    host_still_renders(&host);
 }

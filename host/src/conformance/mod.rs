@@ -142,6 +142,7 @@ pub fn check_plugin(plugin: &Plugin, options: &Options) -> Report {
     checks.push(renders::check_corpus(&rendered));
     checks.push(renders::check_determinism(plugin, &rendered));
     checks.push(renders::check_output_limits(&rendered, &options.limits));
+    checks.push(renders::check_code(&rendered, &info.proxy));
     checks.push(renders::check_time(&rendered, &options.limits));
     checks.push(renders::check_memory(&rendered, &options.limits));
 

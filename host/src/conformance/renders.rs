@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::corpus::Case;
 use super::report::{CheckResult, RenderRecord, mib, ms};
-use crate::render::{CallStats, Limits, Plugin, PluginError};
+use crate::render::{CallStats, CodePolicy, Limits, Plugin, PluginError};
 use crate::wit::latest::{OutputFile, RenderInput};
 
 /// A case's first render.
@@ -200,6 +200,25 @@ pub fn check_output_limits(rendered: &[Rendered], limits: &Limits) -> CheckResul
             mib(bytes),
             mib(limits.output_bytes)
         ),
+        failures,
+    )
+}
+
+/// Nothing that loads or runs code in the proxy (the host refuses such a
+/// render in every cluster: [`CodePolicy`]).
+pub fn check_code(rendered: &[Rendered], proxy: &str) -> CheckResult {
+    let policy = CodePolicy::for_kind(proxy);
+    let failures: Vec<String> = rendered
+        .iter()
+        .filter_map(|r| {
+            let files = r.result.as_ref().ok()?;
+            let err = policy.check(files).err()?;
+            Some(format!("{}: {err}", r.case.name))
+        })
+        .collect();
+    CheckResult::new(
+        "proxy code",
+        format!("no directive that loads or runs code in {proxy:?} configs"),
         failures,
     )
 }

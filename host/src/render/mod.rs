@@ -8,6 +8,7 @@
 //! carries on. Plugins see an empty WASI context: no files, env, clock or net.
 
 mod builtin;
+mod directives;
 mod error;
 mod host;
 mod isolate;
@@ -20,6 +21,7 @@ mod state;
 mod version;
 
 pub use builtin::{BUILTIN_NAMES, PLUGIN_DIR, builtin_bytes};
+pub use directives::{CodePolicy, Syntax};
 pub use error::PluginError;
 pub use host::PluginHost;
 pub use isolate::RefusedHost;

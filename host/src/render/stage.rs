@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::directives::CodePolicy;
 use super::error::PluginError;
 use super::host::PluginHost;
 use super::isolate::{RefusedHost, isolate};
@@ -57,14 +58,17 @@ pub fn render_cluster(
     plan: &ClusterPlan,
 ) -> Result<Revision, PluginError> {
     let (plugin, warnings) = load_plugin(host, ext)?;
-    render_with(&plugin, plan, warnings)
+    let policy = CodePolicy::of(ext, plugin.info());
+    render_with(&plugin, plan, warnings, &policy)
 }
 
-/// Render with an already loaded plugin.
+/// Render with an already loaded plugin; output that runs code in the proxy
+/// against `policy` fails the render ([`super::directives`]).
 pub fn render_with(
     plugin: &Plugin,
     plan: &ClusterPlan,
     warnings: Vec<Diagnostic>,
+    policy: &CodePolicy,
 ) -> Result<Revision, PluginError> {
     let input = &plan.input;
     // The host's path for a proxy kind it knows; the plugin's only for others.
@@ -80,6 +84,13 @@ pub fn render_with(
         Ok(files) => (files, Vec::new()),
         Err(e) => isolate(render, input, e)?,
     };
+    policy
+        .check(&files)
+        .map_err(|message| PluginError::BadOutput {
+            plugin: plugin.id().to_string(),
+            cluster: Some(plan.extension.clone()),
+            message,
+        })?;
     Ok(Revision {
         extension: plan.extension.clone(),
         plugin: plugin.id().clone(),

@@ -1,0 +1,176 @@
+use super::*;
+use crate::wit::latest::Setting;
+
+fn file(path: &str, contents: &str) -> OutputFile {
+    OutputFile {
+        path: path.into(),
+        contents: contents.into(),
+    }
+}
+
+fn check(syntax: Syntax, text: &str) -> Result<(), String> {
+    CodePolicy::for_syntax(Some(syntax)).check(&[file("/etc/p/main.conf", text)])
+}
+
+#[test]
+fn nginx_statements_that_run_code_are_refused_however_they_are_spelled() {
+    // (config, refused?)
+    let cases: &[(&str, bool)] = &[
+        ("events {}\nhttp { server { listen 80; } }\n", false),
+        ("load_module /etc/nginx/evil.so;\n", true),
+        ("  \"load_module\" /etc/nginx/evil.so;", true),
+        ("'load_module' x;", true),
+        ("http{load_module x;}", true),
+        ("ssl_engine pkcs11;", true),
+        ("http { perl_modules /etc/nginx; perl_require x.pm; }", true),
+        ("http { js_import /etc/nginx/x.js; }", true),
+        (
+            "location / { content_by_lua_block { os.execute('id') } }",
+            true,
+        ),
+        ("http { lua_package_path '/etc/nginx/?.lua'; }", true),
+        ("mruby_init /etc/nginx/x.rb;", true),
+        // Mentions that are not directives.
+        ("# load_module /x.so;\nevents {}", false),
+        (
+            "server_name lua.example.com perl.example.com js_x.example.com;",
+            false,
+        ),
+        ("return 200 \"load_module x;\";", false),
+        ("add_header X-Note 'use ssl_engine';", false),
+        // An escaped backslash is not a way to hide a name from nginx...
+        ("load\\_module x;", false),
+        // ...and a comment mark inside a word is part of the word.
+        ("server_name a#b; load_module x;", true),
+    ];
+    for (text, refused) in cases {
+        assert_eq!(check(Syntax::Nginx, text).is_err(), *refused, "{text:?}");
+    }
+}
+
+#[test]
+fn haproxy_lines_that_run_code_are_refused_however_they_are_spelled() {
+    let cases: &[(&str, bool)] = &[
+        ("global\n    maxconn 100\nfrontend f\n    bind :80\n", false),
+        ("global\n    lua-load /usr/local/etc/haproxy/x.lua\n", true),
+        ("global\n  lua-load-per-thread x.lua", true),
+        ("global\n  lua-prepend-path /x/?.lua", true),
+        ("program evil\n    command /bin/sh -c id\n", true),
+        ("global\n  external-check\n", true),
+        ("backend b\n  option external-check\n", true),
+        ("global\n  insecure-fork-wanted\n", true),
+        ("global\n  ssl-engine rdrand\n", true),
+        ("global\n  ssl-provider legacy\n", true),
+        // Spellings HAProxy reads as the keyword.
+        ("global\n  \"lua-load\" x.lua", true),
+        ("global\n  lua\"-\"load x.lua", true),
+        ("global\n  \\x6cua-load x.lua", true),
+        ("global\n  lua\\-load x.lua", true),
+        ("global\n  'program' x", true),
+        ("global\n  \"${KW}\" x.lua", true),
+        ("backend b\n  option \"external-check\"", true),
+        ("backend b\n  option ${OPT}", true),
+        // Not keywords.
+        ("# lua-load x.lua\nglobal\n", false),
+        (
+            "frontend f\n  use_backend lua-load if { hdr(host) -i lua-load.example }\n",
+            false,
+        ),
+        (
+            "frontend f\n  http-request deny if { path_beg /program }\n",
+            false,
+        ),
+        ("backend b\n  option httpchk\n", false),
+        ("global\n  tune.lua.maxmem 10\n", false),
+    ];
+    for (text, refused) in cases {
+        assert_eq!(check(Syntax::Haproxy, text).is_err(), *refused, "{text:?}");
+    }
+}
+
+#[test]
+fn the_message_names_file_line_and_directive() {
+    let files = [
+        file("/etc/nginx/nginx.conf", "events {}\n"),
+        file(
+            "/etc/nginx/conf.d/x.conf",
+            "# x\n\n  load_module\n /etc/nginx/x.so;\n",
+        ),
+    ];
+    let err = CodePolicy::for_syntax(Some(Syntax::Nginx))
+        .check(&files)
+        .unwrap_err();
+    assert!(
+        err.starts_with("`/etc/nginx/conf.d/x.conf` line 3: `load_module` loads a shared object"),
+        "{err}"
+    );
+}
+
+fn extension(settings: Vec<Setting>, command: Option<Vec<String>>) -> Extension {
+    let mut ext = Extension::new("east");
+    ext.config = settings;
+    ext.proxy_command = command;
+    ext
+}
+
+fn info(proxy: &str) -> PluginInfo {
+    PluginInfo {
+        name: "p".into(),
+        version: "1".into(),
+        proxy: proxy.into(),
+        default_config_path: "/etc/p/main.conf".into(),
+        validate_command: vec![],
+        reload: crate::wit::latest::Reload::Signal("HUP".into()),
+    }
+}
+
+#[test]
+fn the_operator_may_ask_for_exactly_the_statement_they_wrote() {
+    let stream = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;";
+    let ext = extension(
+        vec![Setting {
+            key: "GlobalOptions".into(),
+            value: SettingValue::TextList(vec![stream.into()]),
+        }],
+        None,
+    );
+    let policy = CodePolicy::of(&ext, &info("nginx"));
+    let ok = |text: &str| policy.check(&[file("/etc/nginx/nginx.conf", text)]).is_ok();
+    assert!(ok(&format!("{stream}\nevents {{}}")));
+    assert!(ok(
+        "load_module \"/usr/lib/nginx/modules/ngx_stream_module.so\";"
+    ));
+    // Another object, or the same directive with more, is the plugin's choice.
+    assert!(!ok("load_module /etc/nginx/evil.so;"));
+    assert!(!ok(
+        "load_module /usr/lib/nginx/modules/ngx_stream_module.so x;"
+    ));
+}
+
+#[test]
+fn the_rules_follow_the_proxy_that_runs() {
+    let lua = "global\n  lua-load /usr/local/etc/haproxy/x.lua\n";
+    let at = |policy: CodePolicy| policy.check(&[file("/etc/p/main.conf", lua)]).is_err();
+    // The plugin's kind when the host knows it.
+    assert!(at(CodePolicy::of(
+        &extension(vec![], None),
+        &info("haproxy")
+    )));
+    // A plugin naming an unknown kind does not escape the rules of the
+    // binary the operator runs.
+    let haproxy = Some(vec![
+        "/usr/sbin/haproxy".into(),
+        "-f".into(),
+        "{config}".into(),
+    ]);
+    assert!(at(CodePolicy::of(
+        &extension(vec![], haproxy),
+        &info("envoy")
+    )));
+    // A proxy the host does not know: the operator's own config language.
+    let envoy = Some(vec!["envoy".into(), "-c".into(), "{config}".into()]);
+    assert!(!at(CodePolicy::of(
+        &extension(vec![], envoy),
+        &info("envoy")
+    )));
+}
