@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 
 use super::Statement;
 
@@ -12,12 +12,15 @@ use super::Statement;
 /// spelled without them.
 const NEEDLES: &[&str] = &["load_module", "ssl_engine", "perl", "js_", "lua", "mruby"];
 
-static FINDER: LazyLock<AhoCorasick> =
-    LazyLock::new(|| AhoCorasick::new(NEEDLES).expect("fixed needles"));
+/// One SIMD substring search per name: on a 4.5 MB config, 1 ms for all of
+/// them where one Aho-Corasick pass took 12 (short names like `lua` give its
+/// prefilter too many candidates).
+static FINDERS: LazyLock<Vec<Finder<'static>>> =
+    LazyLock::new(|| NEEDLES.iter().map(|n| Finder::new(n.as_bytes())).collect());
 
 /// The statements of a file that mentions a refused name; none otherwise.
 pub(super) fn suspects(text: &str) -> Vec<(usize, Statement)> {
-    if FINDER.is_match(text) {
+    if FINDERS.iter().any(|f| f.find(text.as_bytes()).is_some()) {
         statements(text)
     } else {
         Vec::new()
