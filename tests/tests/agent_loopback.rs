@@ -61,6 +61,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(port: u16, store: Arc<Store>) -> Daemon {
+        Daemon::start_with(port, store, keys())
+    }
+
+    /// The API with `keys` (their signer must be `store`'s).
+    fn start_with(port: u16, store: Arc<Store>, keys: Keyring) -> Daemon {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -70,14 +75,8 @@ impl Daemon {
             .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)))
             .expect("bind the API");
         let addr = listener.local_addr().unwrap();
-        let keys = Arc::new(keys());
-        let cert = keys.authority().server(&["127.0.0.1".into()]).unwrap();
-        let tls = sluice::trust::tls::server_config(
-            &keys.authority().ca().cert_pem,
-            &cert.cert_pem,
-            &cert.key_pem,
-        )
-        .unwrap();
+        let keys = Arc::new(keys);
+        let tls = keys.server_tls(&["127.0.0.1".into()]).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = runtime.spawn(sluice::serve::run(
             listener,
@@ -956,6 +955,94 @@ fn restarted_agent_and_daemon_catch_up_with_the_newest_revision() {
     );
     assert_eq!(agent.proxy_pid(), pid, "nginx master replaced");
     drop(daemon);
+}
+
+/// A key rotation as the agents live it (`sluice rotate-key`, then the
+/// daemon restarted with the rotated file): the daemon now signs with,
+/// serves and accepts the key every credentials secret already trusted, so
+/// the running agent (same process, same nginx, no new secret) takes the
+/// next revision, with no failed request. The previous key names exactly the
+/// credentials it holds (the apply stage keeps such a secret mounted). One
+/// rotation further they open nothing and the proxy keeps serving; the
+/// credentials made after the first rotation do.
+#[test]
+fn key_rotation_needs_no_new_credentials_and_no_proxy_restart() {
+    use sluice::trust::keyfile::{KeyFile, fresh_key};
+    let (a, b, c) = (
+        Backend::http("a", "127.0.0.1"),
+        Backend::http("b", "127.0.0.1"),
+        Backend::http("c", "127.0.0.1"),
+    );
+    let start = |port: u16, file: &KeyFile| {
+        let keys = Keyring::from_file(file);
+        let store = Arc::new(Store::new(keys.signer().clone()));
+        Daemon::start_with(port, store, keys)
+    };
+    let site = Site::new(Kind::Nginx, "rotation");
+    let file0 = KeyFile {
+        previous: None,
+        current: fresh_key().unwrap(),
+        next: Some(fresh_key().unwrap()),
+    };
+    let daemon = start(0, &file0);
+    daemon.publish(&site.revision(&[("a.test", &a)]));
+    let held = daemon.credentials();
+    let agent = start_serving(&site, &daemon, "r1", "a.test", "a");
+    let pid = agent.proxy_pid();
+    let hammer = Hammer::start(site.http_port, "a.test", "a");
+
+    let port = daemon.addr.port();
+    daemon.stop();
+    let file1 = file0.rotated(fresh_key().unwrap()).unwrap();
+    let daemon = start(port, &file1);
+    assert_eq!(
+        daemon.keys.previous_credentials(CLUSTER).unwrap().as_ref(),
+        Some(&held),
+        "the rotated daemon recognises the credentials the proxies mount"
+    );
+    assert_ne!(
+        daemon.credentials(),
+        held,
+        "new secrets trust the new next key"
+    );
+    let published = daemon.publish(&site.revision(&[("a.test", &a), ("b.test", &b)]));
+    let took = wait_served(site.http_port, "b.test", "b", Duration::from_secs(10));
+    assert!(
+        took.is_some(),
+        "the agent lost the daemon with the rotation\n--- agent ---\n{}",
+        agent.logs()
+    );
+    eprintln!(
+        "[rotation] daemon restarted on the rotated key: next revision served {:.0} ms after publishing",
+        ms(published.elapsed())
+    );
+    assert_eq!(agent.proxy_pid(), pid, "nginx master replaced");
+    let (sent, failed, first) = hammer.finish();
+    assert_eq!(failed, 0, "{failed} of {sent} requests failed: {first:?}");
+    let after_first = daemon.credentials();
+
+    let port = daemon.addr.port();
+    daemon.stop();
+    let file2 = file1.rotated(fresh_key().unwrap()).unwrap();
+    let daemon = start(port, &file2);
+    daemon.publish(&site.revision(&[("a.test", &a), ("b.test", &b), ("c.test", &c)]));
+    assert!(
+        wait_served(site.http_port, "c.test", "c", Duration::from_secs(3)).is_none(),
+        "credentials from two rotations ago still open the channel"
+    );
+    assert!(
+        served_by(site.http_port, "b.test", "b"),
+        "the proxy stopped serving"
+    );
+    assert_eq!(agent.proxy_pid(), pid);
+    let newer = Site::new(Kind::Nginx, "rotation-newer");
+    daemon.publish(&newer.revision(&[("c.test", &c)]));
+    let agent2 = Agent::start(&newer, &daemon.url(), &after_first, "r2");
+    assert!(
+        wait_served(newer.http_port, "c.test", "c", Duration::from_secs(10)).is_some(),
+        "the credentials made after the first rotation do not open it\n--- agent ---\n{}",
+        agent2.logs()
+    );
 }
 
 #[test]

@@ -138,3 +138,52 @@ fn validate_says_what_interlock_keys_do_here_once_each() {
     unique.dedup();
     assert_eq!(unique.len(), notes.len(), "a note repeated:\n{stderr}");
 }
+
+/// `sluice rotate-key` as an operator runs it: a file from before key
+/// generations is refused with what to do; a current file rotates one step,
+/// stays private, and the rotated daemon still accepts the credentials the
+/// proxies hold; a broken file is named with its line.
+#[test]
+fn rotate_key_moves_each_key_one_step() {
+    use sluice::serve::Keyring;
+    use sluice::trust::keyfile::KeyFile;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("agent.key");
+    let file = path.to_str().unwrap();
+    let rotate = || sluice(&["rotate-key", "--agent-key-file", file]);
+
+    std::fs::write(&path, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let out = rotate();
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(file) && err.contains("no next key"), "{err}");
+
+    // What the daemon does at its first start with this version.
+    let before = Keyring::load_or_create(&path).unwrap();
+    let held = before.credentials("east").unwrap();
+    let old = KeyFile::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let out = rotate();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no proxy task restarts"));
+    let new = KeyFile::parse(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(new.previous.as_ref(), Some(&old.current));
+    assert_eq!(Some(&new.current), old.next.as_ref());
+    assert!(new.next.is_some() && new.next != old.next);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let after = Keyring::load(&path).unwrap();
+    assert!(after.verify_cluster("east", &held.token));
+    assert_eq!(after.previous_credentials("east").unwrap(), Some(held));
+
+    std::fs::write(
+        &path,
+        "current 0123456789abcdef0123456789abcdef\nnext short\n",
+    )
+    .unwrap();
+    let out = rotate();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2"), "{err}");
+}

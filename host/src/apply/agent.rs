@@ -49,6 +49,10 @@ pub struct AgentAccess {
     pub endpoint: String,
     /// What the cluster's agents hold.
     pub credentials: Credentials,
+    /// After a key rotation, the credentials made before it, which still
+    /// open the channel: a proxy service mounting them is not updated for
+    /// the rotation's sake, only with its next change.
+    pub previous: Option<Credentials>,
 }
 
 /// Reconcile a hitless cluster's proxy service. The revision itself goes to
@@ -76,6 +80,11 @@ pub async fn apply_hitless(
         *slot = Some(secret);
     }
     let desired = proxy_service_spec(ext, plan, &delivery, &ctx)?;
+    if let Some(previous) = &access.previous
+        && still_current_with(engine, ext, plan, &ctx, &delivery, previous).await?
+    {
+        return Ok(Outcome::Unchanged);
+    }
     let outcome = reconcile_proxy(&engine.docker, desired).await?;
     if outcome != Outcome::Unchanged {
         // Left over from rolling delivery, or from an older daemon key.
@@ -85,6 +94,56 @@ pub async fn apply_hitless(
         remove_credentials_secrets(engine, &ext.name, instance, Some(&current_secret)).await;
     }
     Ok(outcome)
+}
+
+/// Whether the proxy service is exactly what `delivery` asks for, except that
+/// it mounts the `previous` credentials secret: it then keeps it (a key
+/// rotation restarts no proxy task).
+async fn still_current_with(
+    engine: &Engine,
+    ext: &Extension,
+    plan: &ClusterPlan,
+    ctx: &SpecContext,
+    delivery: &ProxyDelivery,
+    previous: &Credentials,
+) -> Result<bool, ApplyError> {
+    let name = credentials_secret_name(&ext.name, &previous.to_json());
+    let Ok(service) = engine
+        .docker
+        .inspect_service(
+            &ext.proxy_service_name,
+            None::<bollard::query_parameters::InspectServiceOptions>,
+        )
+        .await
+    else {
+        return Ok(false);
+    };
+    let spec = service.spec.unwrap_or_default();
+    let mounted = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref())
+        .and_then(|c| c.secrets.as_ref())
+        .into_iter()
+        .flatten()
+        .find(|s| s.secret_name.as_deref() == Some(name.as_str()))
+        .and_then(|s| s.secret_id.clone());
+    let Some(id) = mounted else {
+        return Ok(false);
+    };
+    let mut kept = delivery.clone();
+    if let ProxyDelivery::Agent { token: slot, .. } = &mut kept {
+        *slot = Some(SecretMount {
+            id,
+            name,
+            target: CREDENTIALS_TARGET.to_owned(),
+        });
+    }
+    let with_previous = proxy_service_spec(ext, plan, &kept, ctx)?;
+    let hash = |labels: &Option<HashMap<String, String>>| {
+        owner::label(labels, owner::SPEC_HASH).map(str::to_owned)
+    };
+    Ok(hash(&with_previous.labels).is_some() && hash(&with_previous.labels) == hash(&spec.labels))
 }
 
 /// The spec's delivery part: the agent as command, its settings as env.
@@ -431,6 +490,7 @@ mod tests {
             credentials: crate::serve::Keyring::new(b"a daemon key, 16+ bytes".to_vec())
                 .credentials("east")
                 .unwrap(),
+            previous: None,
         };
         let Ok(ProxyDelivery::Agent {
             command,

@@ -4,6 +4,7 @@
 mod plugin_check;
 mod render;
 mod report;
+mod rotate_key;
 mod run;
 mod snapshot;
 mod status;
@@ -96,6 +97,14 @@ pub enum Command {
         #[arg(short, long)]
         out: Option<PathBuf>,
     },
+    /// Rotate the agent channel's keys: the next key (which every agent
+    /// already trusts) becomes current, a new next key is made. Then restart
+    /// the daemon; no proxy task restarts (docs/security.md).
+    RotateKey {
+        /// The daemon's key file (where the daemon runs).
+        #[arg(long, env = "SLUICE_AGENT_KEY_FILE", default_value = sluice::serve::auth::DEFAULT_KEY_FILE)]
+        agent_key_file: PathBuf,
+    },
     /// Check a config, plugin settings included, without Docker.
     Validate {
         #[arg(short = 'c', long = "config")]
@@ -132,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
         } => render::run(&config, &snapshot, cluster.as_deref(), out.as_deref()),
         Command::Validate { config } => validate::run(&config),
+        Command::RotateKey { agent_key_file } => rotate_key::run(&agent_key_file),
         Command::Snapshot { config, out } => snapshot::run(config.as_deref(), out.as_deref()),
         Command::Plugin { command } => plugin_check::run(command),
         Command::Run {

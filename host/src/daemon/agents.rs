@@ -45,6 +45,7 @@ impl Agents {
         Ok(AgentAccess {
             endpoint: self.endpoint.clone(),
             credentials: self.keys.credentials(cluster)?,
+            previous: self.keys.previous_credentials(cluster)?,
         })
     }
 }

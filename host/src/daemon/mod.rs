@@ -97,16 +97,9 @@ pub async fn run_reloading(
     let store = Arc::new(Store::new(keys.signer().clone()));
     let keys = Arc::new(keys);
     let names = agents::server_names(&endpoint);
-    let server_cert = keys
-        .authority()
-        .server(&names)
-        .context("the API's TLS certificate")?;
-    let tls = crate::trust::tls::server_config(
-        &keys.authority().ca().cert_pem,
-        &server_cert.cert_pem,
-        &server_cert.key_pem,
-    )
-    .context("the API's TLS configuration")?;
+    let tls = keys
+        .server_tls(&names)
+        .context("the API's TLS configuration")?;
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(serve::run(
         listener,

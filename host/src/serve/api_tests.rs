@@ -33,13 +33,7 @@ async fn server_with(poll_timeout: Duration, limits: Limits) -> Server {
     let mut api = Api::new(store.clone(), keys.clone());
     api.poll_timeout = poll_timeout;
     api.limits = limits;
-    let cert = keys.authority().server(&["127.0.0.1".into()]).unwrap();
-    let tls = crate::trust::tls::server_config(
-        &keys.authority().ca().cert_pem,
-        &cert.cert_pem,
-        &cert.key_pem,
-    )
-    .unwrap();
+    let tls = keys.server_tls(&["127.0.0.1".into()]).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, api, Arc::new(tls), async {
         let _ = stopped.await;

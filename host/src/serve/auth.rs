@@ -1,12 +1,20 @@
-//! The daemon's key and what derives from it ([`crate::trust`]): per-cluster
+//! The daemon's keys and what derives from them ([`crate::trust`]): per-cluster
 //! bearer tokens and the admin token (HMAC-SHA256 in separate namespaces, so
 //! no cluster name yields the admin token), the revision signing key, the
 //! agent channel's CA and each cluster's client certificate. The daemon
-//! stores nothing but the key.
+//! stores nothing but its key file ([`crate::trust::keyfile`]).
+//!
+//! Two generations are live at once: the *current* key signs revisions and
+//! issues the API's certificate; the *next* key is published ahead. Every
+//! credentials secret trusts both CAs and both signing keys and presents the
+//! next generation's client certificate and token, which the daemon accepts
+//! beside the current ones. So `sluice rotate-key` (next becomes current)
+//! leaves every agent able to reach the daemon with what it already holds,
+//! and no proxy task is restarted; a proxy moves to the new secret with its
+//! next update. After a rotation the *previous* key only names the secret
+//! such proxies still mount.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -14,12 +22,11 @@ use hmac::Mac;
 
 use crate::trust::certs::{CertError, Issued};
 use crate::trust::derive::{Purpose, mac, seed};
+use crate::trust::keyfile::{self, KeyFile};
 use crate::trust::{Authority, Credentials, Signer};
 
 /// Where the daemon keeps its generated key by default.
 pub const DEFAULT_KEY_FILE: &str = "/var/lib/sluice/agent.key";
-/// Shorter keys are refused: a guessable key makes every token guessable.
-const MIN_KEY_BYTES: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -28,14 +35,23 @@ pub enum KeyError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("agent key file {path}: {len} bytes, at least {MIN_KEY_BYTES} are needed")]
-    TooShort { path: PathBuf, len: usize },
+    #[error("agent key file {path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
     #[error("generating an agent key: {0}")]
     Random(getrandom::Error),
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ServerTlsError {
+    #[error(transparent)]
+    Cert(#[from] CertError),
+    #[error(transparent)]
+    Tls(#[from] crate::trust::tls::TlsError),
+}
+
+/// One key and what derives from it.
 #[derive(Clone)]
-pub struct Keyring {
+struct Generation {
     key: Vec<u8>,
     signer: Arc<Signer>,
     authority: Arc<Authority>,
@@ -44,19 +60,12 @@ pub struct Keyring {
     clients: Arc<Mutex<HashMap<String, Arc<Issued>>>>,
 }
 
-impl std::fmt::Debug for Keyring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keyring(..)")
-    }
-}
-
-impl Keyring {
-    pub fn new(key: impl Into<Vec<u8>>) -> Keyring {
-        let key = key.into();
+impl Generation {
+    fn new(key: Vec<u8>) -> Generation {
         let signer = Signer::from_seed(&seed(&key, Purpose::RevisionSigning, ""));
         // Only rcgen's own encoding could fail here, for any key alike.
         let authority = Authority::derive(&key).expect("the channel CA derives from any key");
-        Keyring {
+        Generation {
             key,
             signer: Arc::new(signer),
             authority: Arc::new(authority),
@@ -64,41 +73,12 @@ impl Keyring {
         }
     }
 
-    /// The bearer token of `cluster`'s agents.
-    pub fn cluster_token(&self, cluster: &str) -> String {
+    fn cluster_token(&self, cluster: &str) -> String {
         hex::encode(
             mac(&self.key, Purpose::ClusterToken, cluster)
                 .finalize()
                 .into_bytes(),
         )
-    }
-
-    /// The bearer token with the full view of `/v2/status`.
-    pub fn admin_token(&self) -> String {
-        hex::encode(
-            mac(&self.key, Purpose::AdminToken, "")
-                .finalize()
-                .into_bytes(),
-        )
-    }
-
-    /// Constant-time check of `presented` against `cluster`'s token.
-    pub fn verify_cluster(&self, cluster: &str, presented: &str) -> bool {
-        verify(mac(&self.key, Purpose::ClusterToken, cluster), presented)
-    }
-
-    /// Constant-time check of `presented` against the admin token.
-    pub fn verify_admin(&self, presented: &str) -> bool {
-        verify(mac(&self.key, Purpose::AdminToken, ""), presented)
-    }
-
-    /// The key revisions are signed with.
-    pub fn signer(&self) -> &Arc<Signer> {
-        &self.signer
-    }
-
-    pub fn authority(&self) -> &Authority {
-        &self.authority
     }
 
     /// `cluster`'s client certificate (issued once, then remembered: it is
@@ -116,89 +96,212 @@ impl Keyring {
         }
         Ok(issued)
     }
+}
 
-    /// Whether `cert_der` is the client certificate of `cluster`.
-    pub fn is_client_of(&self, cluster: &str, cert_der: &[u8]) -> bool {
-        // Certificates are public: no secret to leak through timing.
-        self.client(cluster)
-            .is_ok_and(|issued| issued.cert_der.as_ref() == cert_der)
+#[derive(Clone)]
+pub struct Keyring {
+    current: Generation,
+    next: Generation,
+    previous: Option<Generation>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keyring(..)")
     }
+}
 
-    /// TLS for a client of the API with the full view (`sluice status` with
-    /// the admin token): trusts the channel's CA, shows no certificate.
-    pub fn admin_tls(&self) -> Result<rustls::ClientConfig, crate::trust::tls::TlsError> {
-        crate::trust::tls::client_config(&self.authority.ca().cert_pem, None, "the admin client")
-    }
-
-    /// Everything `cluster`'s agents need, as their Docker secret holds it.
-    pub fn credentials(&self, cluster: &str) -> Result<Credentials, CertError> {
-        let client = self.client(cluster)?;
-        Ok(Credentials {
-            cluster: cluster.to_owned(),
-            token: self.cluster_token(cluster),
-            ca: self.authority.ca().cert_pem.clone(),
-            cert: client.cert_pem.clone(),
-            key: client.key_pem.clone(),
-            revision_keys: vec![self.signer.public_key().to_hex()],
+impl Keyring {
+    /// The keys of a file with `key` alone: the next generation is derived
+    /// from it (a rotation then needs a file that names its next key).
+    pub fn new(key: impl Into<Vec<u8>>) -> Keyring {
+        let key = key.into();
+        let next = derived_next(&key);
+        Keyring::from_file(&KeyFile {
+            previous: None,
+            current: key,
+            next: Some(next),
         })
     }
 
-    /// The key in `path` (trailing whitespace ignored).
-    pub fn load(path: &Path) -> Result<Keyring, KeyError> {
-        let io = |error| KeyError::Io {
-            path: path.to_owned(),
-            error,
-        };
-        let mut key = std::fs::read(path).map_err(io)?;
-        while key.last().is_some_and(u8::is_ascii_whitespace) {
-            key.pop();
+    pub fn from_file(file: &KeyFile) -> Keyring {
+        let next = file
+            .next
+            .clone()
+            .unwrap_or_else(|| derived_next(&file.current));
+        Keyring {
+            current: Generation::new(file.current.clone()),
+            next: Generation::new(next),
+            previous: file.previous.clone().map(Generation::new),
         }
-        if key.len() < MIN_KEY_BYTES {
-            return Err(KeyError::TooShort {
-                path: path.to_owned(),
-                len: key.len(),
-            });
-        }
-        Ok(Keyring::new(key))
     }
 
-    /// The key in `path`, generated there (32 random bytes, hex, mode 0600)
-    /// when the file does not exist, so restarts keep tokens valid.
+    /// The bearer token of `cluster`'s agents (the one their credentials
+    /// secret carries: the next generation's).
+    pub fn cluster_token(&self, cluster: &str) -> String {
+        self.next.cluster_token(cluster)
+    }
+
+    /// The bearer token with the full view of `/v2/status`.
+    pub fn admin_token(&self) -> String {
+        hex::encode(
+            mac(&self.current.key, Purpose::AdminToken, "")
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
+    /// Constant-time check of `presented` against `cluster`'s tokens (the
+    /// current generation's, carried by secrets made before the last
+    /// rotation, and the next one's).
+    pub fn verify_cluster(&self, cluster: &str, presented: &str) -> bool {
+        [&self.current, &self.next]
+            .iter()
+            .any(|g| verify(mac(&g.key, Purpose::ClusterToken, cluster), presented))
+    }
+
+    /// Constant-time check of `presented` against the admin token.
+    pub fn verify_admin(&self, presented: &str) -> bool {
+        verify(mac(&self.current.key, Purpose::AdminToken, ""), presented)
+    }
+
+    /// The key revisions are signed with (the current generation's).
+    pub fn signer(&self) -> &Arc<Signer> {
+        &self.current.signer
+    }
+
+    /// The current generation's CA: it issues the API's certificate.
+    pub fn authority(&self) -> &Authority {
+        &self.current.authority
+    }
+
+    /// The CAs whose client certificates the API accepts (PEM): current
+    /// and next.
+    pub fn client_roots_pem(&self) -> String {
+        format!(
+            "{}{}",
+            self.current.authority.ca().cert_pem,
+            self.next.authority.ca().cert_pem
+        )
+    }
+
+    /// The API's TLS: a certificate for `names` (as agents reach the daemon)
+    /// from the current CA, with a fresh key; client certificates of both
+    /// generations accepted.
+    pub fn server_tls(&self, names: &[String]) -> Result<rustls::ServerConfig, ServerTlsError> {
+        let cert = self.current.authority.server(names)?;
+        Ok(crate::trust::tls::server_config(
+            &self.client_roots_pem(),
+            &cert.cert_pem,
+            &cert.key_pem,
+        )?)
+    }
+
+    /// Whether `cert_der` is a client certificate of `cluster` (the current
+    /// or the next generation's).
+    pub fn is_client_of(&self, cluster: &str, cert_der: &[u8]) -> bool {
+        // Certificates are public: no secret to leak through timing.
+        [&self.current, &self.next].iter().any(|g| {
+            g.client(cluster)
+                .is_ok_and(|issued| issued.cert_der.as_ref() == cert_der)
+        })
+    }
+
+    /// TLS for a client of the API with the full view (`sluice status` with
+    /// the admin token): trusts the channel's CAs, shows no certificate.
+    pub fn admin_tls(&self) -> Result<rustls::ClientConfig, crate::trust::tls::TlsError> {
+        crate::trust::tls::client_config(&self.client_roots_pem(), None, "the admin client")
+    }
+
+    /// Everything `cluster`'s agents need, as their Docker secret holds it:
+    /// trust in the current and the next generation, the next one's client
+    /// certificate and token.
+    pub fn credentials(&self, cluster: &str) -> Result<Credentials, CertError> {
+        credentials(&self.current, &self.next, cluster)
+    }
+
+    /// The credentials made before the last rotation (trusting the previous
+    /// and the current generation), which still open the channel: a proxy
+    /// that mounts them needs no update for the rotation's sake.
+    pub fn previous_credentials(&self, cluster: &str) -> Result<Option<Credentials>, CertError> {
+        self.previous
+            .as_ref()
+            .map(|previous| credentials(previous, &self.current, cluster))
+            .transpose()
+    }
+
+    /// The keys in `path`.
+    pub fn load(path: &Path) -> Result<Keyring, KeyError> {
+        Ok(Keyring::from_file(&read(path)?))
+    }
+
+    /// The keys in `path`, created there (mode 0600) when the file does not
+    /// exist, and given a next key when it has none (a file from before key
+    /// generations), so restarts keep credentials valid.
     pub fn load_or_create(path: &Path) -> Result<Keyring, KeyError> {
-        match Keyring::load(path) {
-            Err(KeyError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
-            other => return other,
-        }
         let io = |error| KeyError::Io {
             path: path.to_owned(),
             error,
         };
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(KeyError::Random)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        // Write aside, then link: a concurrent start keeps whichever key won.
-        let temp = dir.join(format!(".agent.key.{}", std::process::id()));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(io)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(io)?;
-        writeln!(file, "{}", hex::encode(bytes)).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        let linked = std::fs::hard_link(&temp, path);
-        let _ = std::fs::remove_file(&temp);
-        match linked {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io(e)),
-        }
+        let file = match read(path) {
+            Ok(file) if file.next.is_some() => return Ok(Keyring::from_file(&file)),
+            Ok(file) => KeyFile {
+                next: Some(keyfile::fresh_key().map_err(KeyError::Random)?),
+                ..file
+            },
+            Err(KeyError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+                KeyFile {
+                    previous: None,
+                    current: keyfile::fresh_key().map_err(KeyError::Random)?,
+                    next: Some(keyfile::fresh_key().map_err(KeyError::Random)?),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        keyfile::write(path, &file).map_err(io)?;
         Keyring::load(path)
     }
+}
+
+/// The next key of a file that names none: fixed by the current key, so
+/// every reader agrees on it.
+fn derived_next(current: &[u8]) -> Vec<u8> {
+    hex::encode(seed(current, Purpose::NextGeneration, "")).into_bytes()
+}
+
+fn read(path: &Path) -> Result<KeyFile, KeyError> {
+    let text = std::fs::read(path).map_err(|error| KeyError::Io {
+        path: path.to_owned(),
+        error,
+    })?;
+    KeyFile::parse(&text).map_err(|reason| KeyError::Invalid {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Credentials trusting `older` and `newer`, presenting `newer`'s.
+fn credentials(
+    older: &Generation,
+    newer: &Generation,
+    cluster: &str,
+) -> Result<Credentials, CertError> {
+    let client = newer.client(cluster)?;
+    Ok(Credentials {
+        cluster: cluster.to_owned(),
+        token: newer.cluster_token(cluster),
+        ca: format!(
+            "{}{}",
+            older.authority.ca().cert_pem,
+            newer.authority.ca().cert_pem
+        ),
+        cert: client.cert_pem.clone(),
+        key: client.key_pem.clone(),
+        revision_keys: vec![
+            older.signer.public_key().to_hex(),
+            newer.signer.public_key().to_hex(),
+        ],
+    })
 }
 
 /// Constant-time: the MAC of the expected token checks the presented one.
@@ -212,6 +315,7 @@ fn verify(mac: hmac::Hmac<sha2::Sha256>, presented: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn tokens_are_per_subject_and_verify_only_their_own() {

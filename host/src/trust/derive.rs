@@ -18,6 +18,8 @@ pub enum Purpose {
     Authority,
     /// A cluster's client certificate key.
     ClientKey,
+    /// The next generation's key, for a key file that names none.
+    NextGeneration,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Purpose::RevisionSigning => b"sluice/revision-signing",
             Purpose::Authority => b"sluice/authority",
             Purpose::ClientKey => b"sluice/client-key",
+            Purpose::NextGeneration => b"sluice/next-generation",
         }
     }
 }

@@ -1,0 +1,261 @@
+//! The daemon's key file: the agent channel's key generations.
+//!
+//! ```text
+//! current  <key>   signs revisions, issues the API's certificate
+//! next     <key>   published ahead: every credentials secret already trusts
+//!                  it and carries its client certificate and token
+//! previous <key>   after a rotation, only to recognise the credentials
+//!                  secret a proxy may still mount (trusting previous and current)
+//! ```
+//!
+//! A rotation ([`KeyFile::rotated`], `sluice rotate-key`) makes next the
+//! current key: every agent already trusts it and already presents its
+//! client certificate, so no proxy task needs new credentials to keep its
+//! channel. A file with one bare line (before generations) is that key as
+//! current.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Shorter keys are refused: a guessable key makes every token guessable.
+pub const MIN_KEY_BYTES: usize = 16;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    pub previous: Option<Vec<u8>>,
+    pub current: Vec<u8>,
+    /// None in a file written before generations (see [`KeyFile::parse`]).
+    pub next: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the keys.
+        f.debug_struct("KeyFile")
+            .field("previous", &self.previous.is_some())
+            .field("next", &self.next.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyFile {
+    /// A key file's text: `name key` lines (`#` comments), or one bare key.
+    pub fn parse(text: &[u8]) -> Result<KeyFile, String> {
+        let text = std::str::from_utf8(text).map_err(|_| "not UTF-8 text".to_owned())?;
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let named = lines.iter().any(|(_, l)| l.contains(char::is_whitespace));
+        if !named {
+            return match lines.as_slice() {
+                [(_, key)] => Ok(KeyFile {
+                    previous: None,
+                    current: checked(key.as_bytes(), "the key")?,
+                    next: None,
+                }),
+                [] => Err("empty".into()),
+                _ => Err("more than one line, and no line names its key (`current KEY`)".into()),
+            };
+        }
+        let (mut previous, mut current, mut next) = (None, None, None);
+        for (n, line) in lines {
+            let (name, key) = line
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| format!("line {n}: expected `current|next|previous KEY`"))?;
+            let slot = match name {
+                "current" => &mut current,
+                "next" => &mut next,
+                "previous" => &mut previous,
+                other => {
+                    return Err(format!(
+                        "line {n}: {other:?} is not current, next or previous"
+                    ));
+                }
+            };
+            if slot.is_some() {
+                return Err(format!("line {n}: a second {name} key"));
+            }
+            *slot = Some(checked(key.trim().as_bytes(), &format!("line {n}"))?);
+        }
+        let current = current.ok_or("no `current` key")?;
+        let distinct = [previous.as_ref(), next.as_ref()]
+            .into_iter()
+            .flatten()
+            .all(|k| *k != current)
+            && (previous.is_none() || previous != next);
+        if !distinct {
+            return Err("two generations hold the same key".into());
+        }
+        Ok(KeyFile {
+            previous,
+            current,
+            next,
+        })
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut text = String::from(
+            "# Sluice's agent channel keys (docs/security.md); `sluice rotate-key` rotates them.\n",
+        );
+        let mut line = |name: &str, key: &[u8]| {
+            text.push_str(name);
+            text.push(' ');
+            text.push_str(&String::from_utf8_lossy(key));
+            text.push('\n');
+        };
+        line("current", &self.current);
+        if let Some(next) = &self.next {
+            line("next", next);
+        }
+        if let Some(previous) = &self.previous {
+            line("previous", previous);
+        }
+        text
+    }
+
+    /// Next becomes current, current previous, and `fresh` the next key;
+    /// the old previous key is gone.
+    pub fn rotated(&self, fresh: Vec<u8>) -> Result<KeyFile, String> {
+        let next = self
+            .next
+            .clone()
+            .ok_or("the file has no `next` key, which agents would already trust")?;
+        Ok(KeyFile {
+            previous: Some(self.current.clone()),
+            current: next,
+            next: Some(fresh),
+        })
+    }
+}
+
+fn checked(key: &[u8], what: &str) -> Result<Vec<u8>, String> {
+    if key.len() < MIN_KEY_BYTES {
+        return Err(format!(
+            "{what}: {} bytes, at least {MIN_KEY_BYTES} are needed",
+            key.len()
+        ));
+    }
+    Ok(key.to_vec())
+}
+
+/// 32 random bytes, hex (the key is the text, as in every key file so far).
+pub fn fresh_key() -> Result<Vec<u8>, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes).into_bytes())
+}
+
+/// Write `file` to `path` in one step: a new private file beside it,
+/// fsynced, renamed over it, the directory fsynced. A crash leaves the old
+/// file or the new one, never half of either.
+pub fn write(path: &Path, file: &KeyFile) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(
+        ".{}.{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("agent.key"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        out.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        out.write_all(file.to_text().as_bytes())?;
+        out.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "cccccccccccccccccccccccccccccccc";
+
+    #[test]
+    fn key_files_old_and_new() {
+        let parse = |t: &str| KeyFile::parse(t.as_bytes());
+        let legacy = parse(&format!("{A}\n")).unwrap();
+        assert_eq!(legacy.current, A.as_bytes());
+        assert_eq!((legacy.previous, legacy.next), (None, None));
+        let full = parse(&format!("# c\ncurrent {A}\nnext {B}\n\nprevious {C}\n")).unwrap();
+        assert_eq!(
+            (full.previous.as_deref(), full.next.as_deref()),
+            (Some(C.as_bytes()), Some(B.as_bytes()))
+        );
+        assert_eq!(parse(&full.to_text()).unwrap(), full);
+        // (text, the error names)
+        let bad: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("short", "at least 16"),
+            (&format!("{A}\n{B}\n"), "no line names"),
+            (&format!("current {A}\nnext short\n"), "line 2"),
+            (&format!("current {A}\ncurrent {B}\n"), "second current"),
+            (&format!("next {B}\n"), "no `current`"),
+            (&format!("current {A}\nlater {B}\n"), "\"later\""),
+            (&format!("current {A}\nnext {A}\n"), "same key"),
+            (
+                &format!("current {A}\nnext {B}\nprevious {B}\n"),
+                "same key",
+            ),
+        ];
+        for (text, names) in bad {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(names), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn rotation_moves_each_key_one_step() {
+        let file =
+            KeyFile::parse(format!("current {A}\nnext {B}\nprevious {C}").as_bytes()).unwrap();
+        let rotated = file.rotated(C.as_bytes().to_vec()).unwrap();
+        assert_eq!(rotated.previous.as_deref(), Some(A.as_bytes()));
+        assert_eq!(rotated.current, B.as_bytes());
+        assert_eq!(rotated.next.as_deref(), Some(C.as_bytes()));
+        let legacy = KeyFile::parse(A.as_bytes()).unwrap();
+        assert!(legacy.rotated(B.as_bytes().to_vec()).is_err());
+    }
+
+    #[test]
+    fn written_files_are_private_and_whole() {
+        let dir = std::env::temp_dir().join(format!("sluice-keyfile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("agent.key");
+        std::fs::write(&path, "old").unwrap();
+        let file = KeyFile::parse(format!("current {A}\nnext {B}").as_bytes()).unwrap();
+        write(&path, &file).unwrap();
+        assert_eq!(
+            KeyFile::parse(&std::fs::read(&path).unwrap()).unwrap(),
+            file
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
