@@ -310,5 +310,56 @@ PollInterval = "3s"
     assert_eq!(replica.running, cluster.revision, "{status:?}");
     assert_eq!(replica.failed, None);
 
+    // `sluice rotate-key`, then the daemon restarted on the rotated file:
+    // the agent keeps its channel with the secret it mounts, and neither the
+    // proxy service nor its container changes.
+    daemon.stop().expect("daemon ended cleanly");
+    let file = sluice::trust::keyfile::KeyFile::parse(&std::fs::read(&key_file).unwrap()).unwrap();
+    assert!(file.next.is_some(), "the daemon added a next key");
+    let rotated = file
+        .rotated(sluice::trust::keyfile::fresh_key().unwrap())
+        .unwrap();
+    sluice::trust::keyfile::write(&key_file, &rotated).unwrap();
+    let daemon = sluice_tests::swarm::daemon::Daemon::start_with_key(
+        &config,
+        &format!("{PREFIX}-test"),
+        Some(key_file.clone()),
+    );
+    let changed = Instant::now();
+    env.docker(&[
+        "service",
+        "update",
+        "--detach",
+        "--label-add",
+        "com.docker.lb.hosts=rotated.hitless",
+        &app_b,
+    ]);
+    let took = wait_served(addr, "rotated.hitless", &app_b, Duration::from_secs(15));
+    assert!(
+        took.is_some(),
+        "no route change after the key rotation; proxy tasks:\n{}",
+        env.try_docker(&["service", "ps", "--no-trunc", &proxy])
+            .unwrap_or_else(|e| e)
+    );
+    eprintln!(
+        "[hitless swarm] after the key rotation and a daemon restart: label change → first 200 in {:.0} ms",
+        changed.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(
+        env.container(&proxy),
+        Some(container),
+        "proxy container replaced by the key rotation"
+    );
+    assert_eq!(
+        env.docker(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Version.Index}}",
+            &proxy
+        ]),
+        version,
+        "the proxy service was updated for the key rotation"
+    );
     daemon.stop().expect("daemon ended cleanly");
 }

@@ -65,7 +65,7 @@ pub async fn run_reloading(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let keys = match &agent_key_file {
-        Some(path) => Keyring::load(path)?,
+        Some(path) => Keyring::load_upgrading(path, false)?,
         None => Keyring::load_or_create(serve::auth::DEFAULT_KEY_FILE.as_ref())?,
     };
     let host = Arc::new(PluginHost::new().context("starting the plugin host")?);

@@ -239,17 +239,23 @@ impl Keyring {
     /// exist, and given a next key when it has none (a file from before key
     /// generations), so restarts keep credentials valid.
     pub fn load_or_create(path: &Path) -> Result<Keyring, KeyError> {
-        let io = |error| KeyError::Io {
-            path: path.to_owned(),
-            error,
-        };
+        Keyring::load_upgrading(path, true)
+    }
+
+    /// The keys in `path` (which must exist unless `create`), given a next
+    /// key when the file names none. A file the daemon cannot write keeps
+    /// the next key derived from the current one (`rotate-key` then needs a
+    /// file that names its next key).
+    pub fn load_upgrading(path: &Path, create: bool) -> Result<Keyring, KeyError> {
         let file = match read(path) {
             Ok(file) if file.next.is_some() => return Ok(Keyring::from_file(&file)),
             Ok(file) => KeyFile {
                 next: Some(keyfile::fresh_key().map_err(KeyError::Random)?),
                 ..file
             },
-            Err(KeyError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(KeyError::Io { error, .. })
+                if create && error.kind() == std::io::ErrorKind::NotFound =>
+            {
                 KeyFile {
                     previous: None,
                     current: keyfile::fresh_key().map_err(KeyError::Random)?,
@@ -258,8 +264,22 @@ impl Keyring {
             }
             Err(e) => return Err(e),
         };
-        keyfile::write(path, &file).map_err(io)?;
-        Keyring::load(path)
+        match keyfile::write(path, &file) {
+            Ok(()) => Keyring::load(path),
+            Err(error) if !create => {
+                tracing::warn!(
+                    path = %path.display(),
+                    %error,
+                    "agent key file: cannot add a next key; using one derived from the current key \
+                     (write `current KEY` and `next KEY` lines to rotate keys without restarting proxies)"
+                );
+                Keyring::load(path)
+            }
+            Err(error) => Err(KeyError::Io {
+                path: path.to_owned(),
+                error,
+            }),
+        }
     }
 }
 
@@ -378,6 +398,67 @@ mod tests {
         let again = Keyring::load_or_create(&path).unwrap();
         assert_eq!(first.cluster_token("east"), again.cluster_token("east"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_from_before_generations_gets_a_next_key_once() {
+        let dir = std::env::temp_dir().join(format!("sluice-key-upgrade-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("agent.key");
+        std::fs::write(&path, "a key from before generations, 16+\n").unwrap();
+        let legacy = Keyring::load(&path).unwrap();
+        let upgraded = Keyring::load_upgrading(&path, false).unwrap();
+        // Same current key: same admin token and server CA; a random next.
+        assert_eq!(legacy.admin_token(), upgraded.admin_token());
+        assert_ne!(legacy.cluster_token("east"), upgraded.cluster_token("east"));
+        let file = KeyFile::parse(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(file.current, b"a key from before generations, 16+");
+        assert!(file.next.is_some());
+        let again = Keyring::load_upgrading(&path, false).unwrap();
+        assert_eq!(again.cluster_token("east"), upgraded.cluster_token("east"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            Keyring::load_upgrading(&path, false).is_err(),
+            "not created"
+        );
+    }
+
+    #[test]
+    fn credentials_trust_both_generations_and_show_the_next() {
+        let file = KeyFile::parse(
+            b"current 0123456789abcdef0123456789abcdef\nnext fedcba9876543210fedcba9876543210",
+        )
+        .unwrap();
+        let keys = Keyring::from_file(&file);
+        let east = keys.credentials("east").unwrap();
+        assert_eq!(east.revision_keys.len(), 2);
+        assert!(east.ca.matches("BEGIN CERTIFICATE").count() == 2);
+        assert!(keys.verify_cluster("east", &east.token));
+        let rotated = Keyring::from_file(&file.rotated(b"a third key, sixteen+".to_vec()).unwrap());
+        assert!(rotated.verify_cluster("east", &east.token));
+        assert!(
+            !rotated.verify_admin(&keys.admin_token()),
+            "admin follows current"
+        );
+        assert_eq!(
+            rotated.previous_credentials("east").unwrap(),
+            Some(east.clone())
+        );
+        let twice = Keyring::from_file(
+            &file
+                .rotated(b"a third key, sixteen+".to_vec())
+                .unwrap()
+                .rotated(b"a fourth key, sixteen+".to_vec())
+                .unwrap(),
+        );
+        assert!(!twice.verify_cluster("east", &east.token));
+        assert_eq!(
+            twice
+                .previous_credentials("east")
+                .unwrap()
+                .map(|c| c == east),
+            Some(false)
+        );
     }
 
     #[test]

@@ -40,27 +40,38 @@ impl std::fmt::Debug for KeyFile {
 }
 
 impl KeyFile {
-    /// A key file's text: `name key` lines (`#` comments), or one bare key.
+    /// A key file's text: `name key` lines (`#` comments), or, when no line
+    /// starts with a generation's name, the whole text as the current key.
     pub fn parse(text: &[u8]) -> Result<KeyFile, String> {
-        let text = std::str::from_utf8(text).map_err(|_| "not UTF-8 text".to_owned())?;
+        const NAMES: [&str; 3] = ["current", "next", "previous"];
+        let named = std::str::from_utf8(text).ok().filter(|t| {
+            t.lines().any(|l| {
+                let first = l.split_whitespace().next().unwrap_or_default();
+                NAMES.contains(&first)
+            })
+        });
+        let Some(text) = named else {
+            // Before generations the whole file, trailing whitespace
+            // aside, was the key.
+            let mut key = text.to_vec();
+            while key.last().is_some_and(u8::is_ascii_whitespace) {
+                key.pop();
+            }
+            if key.is_empty() {
+                return Err("empty".into());
+            }
+            return Ok(KeyFile {
+                previous: None,
+                current: checked(&key, "the key")?,
+                next: None,
+            });
+        };
         let lines: Vec<(usize, &str)> = text
             .lines()
             .enumerate()
             .map(|(i, l)| (i + 1, l.trim()))
             .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
             .collect();
-        let named = lines.iter().any(|(_, l)| l.contains(char::is_whitespace));
-        if !named {
-            return match lines.as_slice() {
-                [(_, key)] => Ok(KeyFile {
-                    previous: None,
-                    current: checked(key.as_bytes(), "the key")?,
-                    next: None,
-                }),
-                [] => Err("empty".into()),
-                _ => Err("more than one line, and no line names its key (`current KEY`)".into()),
-            };
-        }
         let (mut previous, mut current, mut next) = (None, None, None);
         for (n, line) in lines {
             let (name, key) = line
@@ -196,6 +207,8 @@ mod tests {
         let parse = |t: &str| KeyFile::parse(t.as_bytes());
         let legacy = parse(&format!("{A}\n")).unwrap();
         assert_eq!(legacy.current, A.as_bytes());
+        let spaced = parse("a key with spaces, 16+\n").unwrap();
+        assert_eq!(spaced.current, b"a key with spaces, 16+");
         assert_eq!((legacy.previous, legacy.next), (None, None));
         let full = parse(&format!("# c\ncurrent {A}\nnext {B}\n\nprevious {C}\n")).unwrap();
         assert_eq!(
@@ -207,7 +220,7 @@ mod tests {
         let bad: &[(&str, &str)] = &[
             ("", "empty"),
             ("short", "at least 16"),
-            (&format!("{A}\n{B}\n"), "no line names"),
+            ("   \n", "empty"),
             (&format!("current {A}\nnext short\n"), "line 2"),
             (&format!("current {A}\ncurrent {B}\n"), "second current"),
             (&format!("next {B}\n"), "no `current`"),
