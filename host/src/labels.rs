@@ -237,6 +237,38 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
 /// Cross-label rules: combinations a proxy cannot render or that silently do nothing.
 fn check_combinations(p: &mut Parser, r: &ServiceRoute, labels: &HashMap<String, String>) {
     let has = |k: &str| labels.contains_key(k);
+    if r.default_backend && r.hosts.is_empty() {
+        // Host-scoped labels on a default backend without hosts: said, not dropped.
+        let unused: [(&str, &str); 5] = [
+            (
+                SSL_CERT,
+                "names no host's certificate: a default_backend without com.docker.lb.hosts gets \
+                 the names no service routes, over HTTPS with the cluster's first certificate \
+                 (as HAProxy's default certificate); not used",
+            ),
+            (SSL_KEY, "is not used: see com.docker.lb.ssl_cert"),
+            (
+                CONTEXT_ROOT,
+                "is not applied: a default_backend without com.docker.lb.hosts takes every path \
+                 of the names no service routes",
+            ),
+            (
+                WEBSOCKET_ENDPOINTS,
+                "is not applied: a default_backend without com.docker.lb.hosts has no endpoints \
+                 of its own (give it hosts to route WebSocket paths)",
+            ),
+            (
+                SSL_PASSTHROUGH,
+                "is not applied: TLS for names no service routes is terminated with the \
+                 cluster's first certificate",
+            ),
+        ];
+        for (label, message) in unused {
+            if has(label) {
+                p.warn(label, message);
+            }
+        }
+    }
     if r.ssl_key.is_some() && r.ssl_cert.is_none() && has(SSL_KEY) {
         p.error(SSL_KEY, "is set without com.docker.lb.ssl_cert");
     }
@@ -672,6 +704,35 @@ mod tests {
         ] {
             assert_eq!(parse(&l), Parsed::NotRouted, "{l:?}");
         }
+    }
+
+    #[test]
+    fn host_labels_of_a_default_backend_without_hosts_are_said_not_dropped() {
+        for label in [SSL_CERT, CONTEXT_ROOT, WEBSOCKET_ENDPOINTS, SSL_PASSTHROUGH] {
+            let value = match label {
+                SSL_CERT => "cert",
+                SSL_PASSTHROUGH => "true",
+                _ => "/ws",
+            };
+            let Parsed::Routed(_, w) = parse(&labels(&[
+                (DEFAULT_BACKEND, "true"),
+                (PORT, "80"),
+                (label, value),
+            ])) else {
+                panic!("{label}: still routed");
+            };
+            assert!(w.iter().any(|w| w.label == label), "{label}: {w:?}");
+        }
+        // With hosts they are the hosts' labels: nothing to say.
+        let Parsed::Routed(_, w) = parse(&labels(&[
+            (DEFAULT_BACKEND, "true"),
+            (HOSTS, "a.example"),
+            (PORT, "80"),
+            (CONTEXT_ROOT, "/app"),
+        ])) else {
+            panic!()
+        };
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

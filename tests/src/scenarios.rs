@@ -243,6 +243,63 @@ pub fn tls_termination(kind: Kind) {
     assert_eq!((id.backend.as_str(), id.path.as_str()), ("t", "/hello"));
 }
 
+/// A TLS client naming a host nobody routes gets the default backend, with
+/// the cluster's first certificate (HAProxy's default certificate: the
+/// first crt-list line), as a plain HTTP client does; without a default
+/// backend, a 503 over TLS rather than a closed connection.
+pub fn default_backend_takes_unknown_tls_names(kind: Kind) {
+    let ca = Ca::new("sluice test CA");
+    // Valid for the unknown name too, so the client can check the chain.
+    let first = ca.leaf(&["a.test", "nobody.test"]);
+    let second = ca.leaf(&["b.test"]);
+    let (a, b, d) = (
+        Backend::http("a", "127.0.0.11"),
+        Backend::http("b", "127.0.0.12"),
+        Backend::http("d", "127.0.0.13"),
+    );
+    let routes = |dir: &Workdir, default_backend| {
+        let mut ha = inputs::host("a.test", upstream("a_test", &[&a]));
+        ha.tls = Some(inputs::combined_pem(
+            &dir.write("a.test.pem", &first.combined_pem()),
+        ));
+        let mut hb = inputs::host("b.test", upstream("b_test", &[&b]));
+        hb.tls = Some(inputs::combined_pem(
+            &dir.write("b.test.pem", &second.combined_pem()),
+        ));
+        Routes {
+            hosts: vec![ha, hb],
+            default_backend,
+        }
+    };
+    let dir = Workdir::new(kind, "default-tls");
+    let r = routes(&dir, Some(upstream("fallback", &[&d])));
+    let proxy = Proxy::start(kind, dir, r);
+    let got = HostClient::https("nobody.test", proxy.https_port, &ca.pem).get("/p");
+    assert_eq!(
+        got.peer_certificate.as_deref(),
+        Some(&*first.der),
+        "the first host's certificate"
+    );
+    let id = got.identity();
+    assert_eq!((id.backend.as_str(), id.path.as_str()), ("d", "/p"));
+    let id = HostClient::https("b.test", proxy.https_port, &ca.pem)
+        .get("/")
+        .identity();
+    assert_eq!(id.backend, "b", "a known name still reaches its own host");
+    drop(proxy);
+
+    let dir = Workdir::new(kind, "default-tls-none");
+    let r = routes(&dir, None);
+    let proxy = Proxy::start(kind, dir, r);
+    let got = HostClient::https("nobody.test", proxy.https_port, &ca.pem).get("/");
+    assert_eq!(got.status, 503, "{got:?}");
+    assert_eq!(
+        a.hits() + b.hits(),
+        1,
+        "only the b.test request reached a host"
+    );
+}
+
 pub fn sni_passthrough_reaches_the_backend_tls(kind: Kind) {
     let ca = Ca::new("sluice test CA");
     let proxy_cert = ca.leaf(&["term.test"]);
@@ -431,6 +488,7 @@ macro_rules! behaviour_tests {
             sticky_cookie_keeps_the_session,
             websocket_upgrade_echoes,
             tls_termination,
+            default_backend_takes_unknown_tls_names,
             sni_passthrough_reaches_the_backend_tls,
             wildcard_host_routes_subdomains_exact_host_wins,
             weights_split_traffic,

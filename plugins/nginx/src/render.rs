@@ -126,11 +126,18 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         .map(|h| passthrough_upstream(h, &mut warnings))
         .collect();
     let needs_port = |p: &HostPlan, relay: &Option<&Upstream>| p.tls.is_some() || relay.is_some();
+    // TLS names no host has get the first terminated host's certificate
+    // (HAProxy's default: its first crt-list line) and the default server.
+    let default_cert = plans
+        .iter()
+        .find(|p| p.tls.is_some())
+        .and_then(|p| p.host.tls.as_ref());
     let count = plans
         .iter()
         .zip(&relays)
         .filter(|(p, r)| needs_port(p, r))
-        .count();
+        .count()
+        + usize::from(default_cert.is_some());
     let mut free = ports::assign(count, &[cluster.http_port, cluster.https_port])
         .map_err(|e| {
             RenderError::InvalidInput(vec![Diagnostic {
@@ -156,6 +163,11 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
             hop,
         });
     }
+
+    let default_tls = default_cert.map(|tls| {
+        let port = free.next().expect("ports::assign counted the default port");
+        (port, tls)
+    });
 
     // Each upstream once, by name (input::check refused differing twins);
     // empty ones get no block, their locations answer 503.
@@ -206,6 +218,10 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         }
         c.blank();
         server::write_default_server(c, cluster.http_port, input.default_backend.as_ref(), &cfg);
+        if let Some((port, tls)) = default_tls {
+            c.blank();
+            server::write_default_tls_server(c, port, tls, input.default_backend.as_ref(), &cfg);
+        }
         for plan in &plans {
             if let Some(body) = &plan.http {
                 c.blank();
@@ -217,7 +233,8 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
             }
         }
     });
-    stream::write(&mut c, &tls_routes, cluster.https_port, &cfg);
+    let default_port = default_tls.map(|(port, _)| port);
+    stream::write(&mut c, &tls_routes, default_port, cluster.https_port, &cfg);
 
     Ok(Rendered {
         files: vec![OutputFile {

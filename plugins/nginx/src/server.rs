@@ -1,7 +1,7 @@
 //! http `server` blocks: the catch-all default server, and each host's plain
 //! HTTP server and loopback TLS-terminating server.
 
-use sluice_plugin_kit::{Host, TlsVerify, Upstream};
+use sluice_plugin_kit::{Host, TlsFiles, TlsVerify, Upstream};
 
 use crate::http::PROXY_HEADERS;
 use crate::quote::{Arg, Quoted, quoted};
@@ -97,20 +97,60 @@ pub fn write_default_server(
     c.block("server", |c| {
         c.directive("listen", [http_port.to_string(), "default_server".into()]);
         c.directive("server_name", ["_"]);
-        match default_backend {
-            Some(u) => c.block("location /", |c| write_proxy(c, u, None, false, cfg)),
-            None => {
-                c.block("location /", |c| {
-                    c.directive("default_type", ["text/html"]);
-                    c.directive("return", ["503".into(), quoted(UNAVAILABLE_PAGE)]);
-                });
-                c.block("location /nginx_status", |c| {
-                    c.line("stub_status;");
-                    c.directive("access_log", ["off"]);
-                });
-            }
-        }
+        write_default_locations(c, default_backend, cfg);
     });
+}
+
+/// The server for TLS names no host has (the SNI router's default): the
+/// cluster's first certificate, as HAProxy's first crt-list line, and then
+/// what the HTTP port's default server does.
+pub fn write_default_tls_server(
+    c: &mut Conf,
+    port: u16,
+    tls: &TlsFiles,
+    default_backend: Option<&Upstream>,
+    cfg: &Config,
+) {
+    c.block("server", |c| {
+        write_tls_listen(c, port, tls);
+        c.directive("server_name", ["_"]);
+        write_default_locations(c, default_backend, cfg);
+    });
+}
+
+fn write_default_locations(c: &mut Conf, default_backend: Option<&Upstream>, cfg: &Config) {
+    match default_backend {
+        Some(u) => c.block("location /", |c| write_proxy(c, u, None, false, cfg)),
+        None => {
+            c.block("location /", |c| {
+                c.directive("default_type", ["text/html"]);
+                c.directive("return", ["503".into(), quoted(UNAVAILABLE_PAGE)]);
+            });
+            c.block("location /nginx_status", |c| {
+                c.line("stub_status;");
+                c.directive("access_log", ["off"]);
+            });
+        }
+    }
+}
+
+/// A loopback `ssl proxy_protocol` listener behind the SNI router, with the
+/// client's address taken from the PROXY header.
+fn write_tls_listen(c: &mut Conf, port: u16, tls: &TlsFiles) {
+    c.directive(
+        "listen",
+        [
+            &("127.0.0.1:", port) as &dyn Piece,
+            &"ssl",
+            &"proxy_protocol",
+        ],
+    );
+    c.directive("ssl_certificate", [Quoted(&[&tls.cert_path])]);
+    // No key file: the certificate file is a combined PEM holding the key.
+    let key = tls.key_path.as_deref().unwrap_or(&tls.cert_path);
+    c.directive("ssl_certificate_key", [Quoted(&[key])]);
+    c.directive("set_real_ip_from", ["127.0.0.1/32"]);
+    c.directive("real_ip_header", ["proxy_protocol"]);
 }
 
 /// The host's server on the HTTP port.
@@ -127,21 +167,8 @@ pub fn write_http_server(c: &mut Conf, host: &Host, body: &Body, http_port: u16,
 pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: &Config) {
     let Some(tls) = &host.tls else { return };
     c.block("server", |c| {
-        c.directive(
-            "listen",
-            [
-                &("127.0.0.1:", port) as &dyn Piece,
-                &"ssl",
-                &"proxy_protocol",
-            ],
-        );
+        write_tls_listen(c, port, tls);
         c.directive("server_name", [host.name.as_str()]);
-        c.directive("ssl_certificate", [Quoted(&[&tls.cert_path])]);
-        // No key file: the certificate file is a combined PEM holding the key.
-        let key = tls.key_path.as_deref().unwrap_or(&tls.cert_path);
-        c.directive("ssl_certificate_key", [Quoted(&[key])]);
-        c.directive("set_real_ip_from", ["127.0.0.1/32"]);
-        c.directive("real_ip_header", ["proxy_protocol"]);
         write_body(c, body, cfg);
     });
 }

@@ -25,14 +25,24 @@ pub struct Route<'a> {
     pub hop: Hop<'a>,
 }
 
+/// Words `map` reads as its own parameters, not as source values.
+const MAP_PARAMETERS: &[&str] = &["default", "hostnames", "include", "volatile"];
+
 const ROUTE_VARIABLE: &str = "$sluice_tls_backend";
 
 const LOG_FORMAT: &str = "'$remote_addr [$time_local] $protocol $status $bytes_sent $bytes_received \
 $session_time \"$ssl_preread_server_name\" \"$upstream_addr\"'";
 
 /// Nothing is written without TLS routes or `TCPOptions`, so clusters
-/// without TLS need no stream module.
-pub fn write(c: &mut Conf, routes: &[Route], https_port: u16, cfg: &Config) {
+/// without TLS need no stream module. `default_port`: where TLS names no
+/// route has go (else their connections are closed).
+pub fn write(
+    c: &mut Conf,
+    routes: &[Route],
+    default_port: Option<u16>,
+    https_port: u16,
+    cfg: &Config,
+) {
     if routes.is_empty() && cfg.tcp_options.is_empty() {
         return;
     }
@@ -46,12 +56,18 @@ pub fn write(c: &mut Conf, routes: &[Route], https_port: u16, cfg: &Config) {
             c.line(line);
         }
         if !routes.is_empty() {
-            write_sni_router(c, routes, https_port, cfg);
+            write_sni_router(c, routes, default_port, https_port, cfg);
         }
     });
 }
 
-fn write_sni_router(c: &mut Conf, routes: &[Route], https_port: u16, cfg: &Config) {
+fn write_sni_router(
+    c: &mut Conf,
+    routes: &[Route],
+    default_port: Option<u16>,
+    https_port: u16,
+    cfg: &Config,
+) {
     let bucket = hash_size::bucket_size(routes.iter().map(|r| r.host), 64);
     if bucket > 64 {
         c.directive("map_hash_bucket_size", [bucket.to_string()]);
@@ -64,8 +80,17 @@ fn write_sni_router(c: &mut Conf, routes: &[Route], https_port: u16, cfg: &Confi
         |c| {
             // `hostnames` lets `*.example.com` hosts match as in server_name.
             c.line("hostnames;");
+            if let Some(port) = default_port {
+                c.directive("default", [("127.0.0.1:", port)]);
+            }
             for r in routes {
-                c.directive(r.host, [("127.0.0.1:", r.port)]);
+                // A host named like one of map's own parameters is escaped.
+                if MAP_PARAMETERS.contains(&r.host) {
+                    let escaped = format!("\\{}", r.host);
+                    c.directive(&escaped, [("127.0.0.1:", r.port)]);
+                } else {
+                    c.directive(r.host, [("127.0.0.1:", r.port)]);
+                }
             }
         },
     );
@@ -100,7 +125,7 @@ mod tests {
     #[test]
     fn no_routes_no_block() {
         let mut c = Conf::new();
-        write(&mut c, &[], 443, &Config::from_settings(&[]));
+        write(&mut c, &[], None, 443, &Config::from_settings(&[]));
         assert_eq!(c.finish(), "");
     }
 
@@ -113,7 +138,7 @@ mod tests {
             ]),
         }]);
         let mut c = Conf::new();
-        write(&mut c, &[], 443, &cfg);
+        write(&mut c, &[], None, 443, &cfg);
         let text = c.finish();
         assert!(text.starts_with("stream {\n"), "{text}");
         assert!(
@@ -144,9 +169,16 @@ mod tests {
             },
         ];
         let mut c = Conf::new();
-        write(&mut c, &routes, 443, &Config::from_settings(&[]));
+        write(
+            &mut c,
+            &routes,
+            Some(10446),
+            443,
+            &Config::from_settings(&[]),
+        );
         let text = c.finish();
         for want in [
+            "        default 127.0.0.1:10446;",
             "        app.example.org 127.0.0.1:10443;",
             "        secure.example.org 127.0.0.1:10444;",
             "        *.secure.example.org 127.0.0.1:10445;",
