@@ -12,6 +12,7 @@ mod findings;
 mod reconcile;
 pub mod reload;
 mod schedule;
+mod supervise;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -113,7 +114,12 @@ pub async fn run_reloading(
     let agents = agents::Agents::new(store, keys, endpoint);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let watcher = tokio::spawn(watch::events(docker.clone(), tx));
+    let watcher = {
+        let docker = docker.clone();
+        tokio::spawn(supervise::watcher("Docker events", move || {
+            watch::events(docker.clone(), tx.clone())
+        }))
+    };
     let mut reconciler =
         reconcile::Reconciler::new(config, instance, host, docker, raw, engine, agents);
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use bollard::Docker;
 use tracing::Instrument;
 
@@ -139,10 +138,9 @@ impl Reconciler {
                 Some(result) => result,
                 None => {
                     let (host, e, c) = (self.host.clone(), ext.clone(), cluster.clone());
-                    let result = tokio::task::spawn_blocking(move || render_cluster(&host, &e, &c))
-                        .await
-                        .context("render task panicked")?
-                        .map_err(|e| e.to_string());
+                    let result = contained(
+                        tokio::task::spawn_blocking(move || render_cluster(&host, &e, &c)).await,
+                    );
                     span.in_scope(|| {
                         tracing::debug!(ok = result.is_ok(), "rendered");
                         // Said once: the render is cached until its inputs change.
@@ -298,5 +296,33 @@ impl Reconciler {
             self.failing.remove(name);
         }
         self.config = merged.config;
+    }
+}
+
+/// A render's outcome; a panic is this cluster's failure, not the round's
+/// (before, it failed every cluster's round).
+fn contained(
+    joined: Result<Result<Revision, crate::render::PluginError>, tokio::task::JoinError>,
+) -> Result<Revision, String> {
+    match joined {
+        Ok(rendered) => rendered.map_err(|e| e.to_string()),
+        Err(panic) => Err(format!(
+            "rendering panicked (a bug in Sluice, please report it): {}",
+            super::supervise::panic_message(panic)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod contained_tests {
+    #[tokio::test]
+    async fn a_render_that_panics_fails_its_cluster_only() {
+        let joined =
+            tokio::task::spawn_blocking(|| -> Result<_, _> { panic!("index out of bounds") }).await;
+        let err = super::contained(joined).unwrap_err();
+        assert!(
+            err.contains("rendering panicked") && err.contains("index out of bounds"),
+            "{err}"
+        );
     }
 }

@@ -62,7 +62,10 @@ pub(super) async fn run(
                 None => reloads_open = false,
             },
             t = triggers.recv() => {
-                let Some(t) = t else { return Ok(()) };
+                // The watcher is supervised and holds the sender: this is a bug, not an end.
+                let Some(t) = t else {
+                    anyhow::bail!("the Docker event watcher stopped; the daemon cannot follow the Swarm");
+                };
                 let mut fast = t.wants_fast_poll();
                 // Coalesce a burst into one round.
                 sleep(COALESCE).await;
