@@ -41,13 +41,26 @@ impl Agents {
         self.store.clone()
     }
 
-    pub(super) fn access(&self, cluster: &str) -> Result<AgentAccess, CertError> {
-        Ok(AgentAccess {
-            endpoint: self.endpoint.clone(),
-            credentials: self.keys.credentials(cluster)?,
-            previous: self.keys.previous_credentials(cluster)?,
-        })
+    pub(super) fn access(&self, cluster: &str) -> Result<AgentAccess, String> {
+        access(&self.endpoint, &self.keys, cluster)
     }
+}
+
+/// How `cluster`'s agents reach the daemon. No endpoint (none could be
+/// found at start, when no cluster was hitless) is refused here, naming the
+/// fix, rather than deploying agents that cannot connect.
+fn access(endpoint: &str, keys: &Keyring, cluster: &str) -> Result<AgentAccess, String> {
+    if endpoint.is_empty() {
+        return Err(format!(
+            "{NoEndpoint}; it is found when Sluice starts, so restart it after setting EndpointOverride"
+        ));
+    }
+    let cert = |e: CertError| e.to_string();
+    Ok(AgentAccess {
+        endpoint: endpoint.to_owned(),
+        credentials: keys.credentials(cluster).map_err(cert)?,
+        previous: keys.previous_credentials(cluster).map_err(cert)?,
+    })
 }
 
 /// What the agents get of a revision: its files (the plugin's commands
@@ -140,6 +153,19 @@ pub(super) fn server_names(endpoint: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_endpoint_is_refused_not_deployed() {
+        let keys = Keyring::new(b"a daemon key, 16+ bytes".to_vec());
+        let err = access("", &keys, "east").unwrap_err();
+        assert!(
+            err.contains("EndpointOverride") && err.contains("restart"),
+            "{err}"
+        );
+        let ok = access("https://10.0.0.5:8080", &keys, "east").unwrap();
+        assert_eq!(ok.endpoint, "https://10.0.0.5:8080");
+        assert_eq!(ok.previous, None);
+    }
 
     #[test]
     fn endpoints() {

@@ -211,9 +211,9 @@ impl Reconciler {
                             .instrument(span.clone())
                             .await
                         }
-                        Err(e) => Err(apply::ApplyError::Credentials {
+                        Err(reason) => Err(apply::ApplyError::Credentials {
                             cluster: name.clone(),
-                            reason: e.to_string(),
+                            reason,
                         }),
                     }
                 }

@@ -35,6 +35,11 @@ pub fn merge(
         ("TLSCert", old.tls_cert != new.tls_cert),
         ("TLSKey", old.tls_key != new.tls_key),
         ("AllowInsecure", old.allow_insecure != new.allow_insecure),
+        // The API's certificate is issued for it at start.
+        (
+            "EndpointOverride",
+            old.endpoint_override != new.endpoint_override,
+        ),
     ] {
         if changed {
             messages.push(format!(
@@ -48,6 +53,7 @@ pub fn merge(
     config.tls_cert = old.tls_cert.clone();
     config.tls_key = old.tls_key.clone();
     config.allow_insecure = old.allow_insecure;
+    config.endpoint_override = old.endpoint_override.clone();
 
     let mut changed = Vec::new();
     for (name, ext) in &new.extensions {
@@ -174,6 +180,19 @@ mod tests {
         );
         assert!(
             merged.messages[0].contains("DockerURL"),
+            "{:?}",
+            merged.messages
+        );
+        // Before, a new EndpointOverride was taken silently and never used.
+        let mut new = old.clone();
+        new.endpoint_override = Some("https://10.9.9.9:8080".into());
+        let merged = merge(&old, new, check);
+        assert_eq!(merged.config.endpoint_override, old.endpoint_override);
+        assert!(
+            merged
+                .messages
+                .iter()
+                .any(|m| m.contains("`EndpointOverride` changed")),
             "{:?}",
             merged.messages
         );
