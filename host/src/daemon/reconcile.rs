@@ -14,8 +14,9 @@ use crate::apply::{self, Engine, Outcome};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::{ClusterPlan, plan_with};
-use crate::render::{PluginHost, Revision, load_plugin, render_cluster};
+use crate::render::{CodePolicy, Plugin, PluginHost, Revision, load_plugin, render_with};
 use crate::serve::Store;
+use crate::wit::latest::Diagnostic;
 
 /// What a round did, for logs and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,12 +62,26 @@ pub(super) struct Reconciler {
     /// Clusters whose last render or apply failed: logged once per
     /// distinct message, applies retried with backoff.
     failing: BTreeMap<String, Failing>,
+    /// Each Extension's plugin, read once and kept until a reload (SIGHUP):
+    /// a plugin file replaced on disk takes effect then, not at whichever
+    /// later change happens to render its cluster again.
+    plugins: BTreeMap<String, LoadedPlugin>,
     round: u64,
+}
+
+#[derive(Clone)]
+struct LoadedPlugin {
+    /// The Extension it was loaded for (its `Plugin`, pin and settings).
+    ext: crate::config::Extension,
+    plugin: Arc<Plugin>,
+    warnings: Vec<Diagnostic>,
 }
 
 struct Rendered {
     ext: crate::config::Extension,
     plan: ClusterPlan,
+    /// The plugin file it was rendered with.
+    plugin: crate::render::PluginId,
     result: Result<Revision, String>,
 }
 
@@ -93,6 +108,7 @@ impl Reconciler {
             applied: BTreeMap::new(),
             rendered: BTreeMap::new(),
             failing: BTreeMap::new(),
+            plugins: BTreeMap::new(),
             round: 0,
         }
     }
@@ -129,17 +145,29 @@ impl Reconciler {
                 continue;
             };
             let span = tracing::info_span!(parent: &span, "cluster", cluster = %name);
+            let loaded = match plugin_for(&mut self.plugins, &self.host, ext) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    self.fail(name, &span, e, "");
+                    done.failed.push(name.clone());
+                    continue;
+                }
+            };
             let cached = self
                 .rendered
                 .get(name)
-                .filter(|r| &r.ext == ext && &r.plan == cluster)
+                .filter(|r| &r.ext == ext && &r.plan == cluster && &r.plugin == loaded.plugin.id())
                 .map(|r| r.result.clone());
             let result = match cached {
                 Some(result) => result,
                 None => {
-                    let (host, e, c) = (self.host.clone(), ext.clone(), cluster.clone());
+                    let (e, c, l) = (ext.clone(), cluster.clone(), loaded.clone());
                     let result = contained(
-                        tokio::task::spawn_blocking(move || render_cluster(&host, &e, &c)).await,
+                        tokio::task::spawn_blocking(move || {
+                            let policy = CodePolicy::of(&e, l.plugin.info());
+                            render_with(&l.plugin, &c, l.warnings, &policy)
+                        })
+                        .await,
                     );
                     span.in_scope(|| {
                         tracing::debug!(ok = result.is_ok(), "rendered");
@@ -153,6 +181,7 @@ impl Reconciler {
                         Rendered {
                             ext: ext.clone(),
                             plan: cluster.clone(),
+                            plugin: loaded.plugin.id().clone(),
                             result: result.clone(),
                         },
                     );
@@ -295,8 +324,31 @@ impl Reconciler {
         for name in &merged.changed {
             self.failing.remove(name);
         }
+        // Plugin files are read again: a replaced one renders from now on
+        // (the render cache is keyed on the plugin's digest too).
+        self.plugins.clear();
         self.config = merged.config;
     }
+}
+
+/// `ext`'s plugin: the one loaded before unless the Extension changed
+/// (a reload empties the cache, so plugin files are read again then).
+fn plugin_for(
+    plugins: &mut BTreeMap<String, LoadedPlugin>,
+    host: &PluginHost,
+    ext: &crate::config::Extension,
+) -> Result<LoadedPlugin, String> {
+    if let Some(loaded) = plugins.get(&ext.name).filter(|l| &l.ext == ext) {
+        return Ok(loaded.clone());
+    }
+    let (plugin, warnings) = load_plugin(host, ext).map_err(|e| e.to_string())?;
+    let loaded = LoadedPlugin {
+        ext: ext.clone(),
+        plugin,
+        warnings,
+    };
+    plugins.insert(ext.name.clone(), loaded.clone());
+    Ok(loaded)
 }
 
 /// A render's outcome; a panic is this cluster's failure, not the round's
@@ -310,6 +362,45 @@ fn contained(
             "rendering panicked (a bug in Sluice, please report it): {}",
             super::supervise::panic_message(panic)
         )),
+    }
+}
+
+#[cfg(test)]
+mod plugin_tests {
+    use super::*;
+    use crate::config::{Extension, PluginRef};
+
+    /// A plugin file replaced on disk is read again at a reload, not at
+    /// whichever later round happens to render.
+    #[test]
+    fn plugin_files_are_read_once_until_a_reload() {
+        let dir = std::env::temp_dir().join(format!("sluice-plugin-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("renderer.wasm");
+        let bundled = |name: &str| {
+            std::path::Path::new(crate::render::PLUGIN_DIR)
+                .join(format!("sluice_plugin_{name}.wasm"))
+        };
+        std::fs::copy(bundled("nginx"), &path).unwrap();
+        let host = PluginHost::new().unwrap();
+        let mut ext = Extension::new("east");
+        ext.plugin = PluginRef::Path(path.clone());
+        let mut plugins = BTreeMap::new();
+        let first = plugin_for(&mut plugins, &host, &ext).unwrap();
+        assert_eq!(first.plugin.info().proxy, "nginx");
+
+        std::fs::copy(bundled("haproxy"), &path).unwrap();
+        let again = plugin_for(&mut plugins, &host, &ext).unwrap();
+        assert_eq!(
+            again.plugin.id(),
+            first.plugin.id(),
+            "the file was read again"
+        );
+
+        plugins.clear(); // what a reload does
+        let reloaded = plugin_for(&mut plugins, &host, &ext).unwrap();
+        assert_eq!(reloaded.plugin.info().proxy, "haproxy");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
