@@ -247,38 +247,48 @@ impl Keyring {
     /// the next key derived from the current one (`rotate-key` then needs a
     /// file that names its next key).
     pub fn load_upgrading(path: &Path, create: bool) -> Result<Keyring, KeyError> {
+        let io = |error| KeyError::Io {
+            path: path.to_owned(),
+            error,
+        };
+        let fresh = || keyfile::fresh_key().map_err(KeyError::Random);
         let file = match read(path) {
             Ok(file) if file.next.is_some() => return Ok(Keyring::from_file(&file)),
-            Ok(file) => KeyFile {
-                next: Some(keyfile::fresh_key().map_err(KeyError::Random)?),
-                ..file
-            },
+            Ok(file) => file,
             Err(KeyError::Io { error, .. })
                 if create && error.kind() == std::io::ErrorKind::NotFound =>
             {
-                KeyFile {
+                let new = KeyFile {
                     previous: None,
-                    current: keyfile::fresh_key().map_err(KeyError::Random)?,
-                    next: Some(keyfile::fresh_key().map_err(KeyError::Random)?),
-                }
+                    current: fresh()?,
+                    next: Some(fresh()?),
+                };
+                // Whoever created it first wins; everyone reads that.
+                keyfile::create(path, &new).map_err(io)?;
+                return Keyring::load(path);
             }
             Err(e) => return Err(e),
         };
-        match keyfile::write(path, &file) {
+        let upgraded = KeyFile {
+            next: Some(fresh()?),
+            ..file.clone()
+        };
+        let kept = |why: &dyn std::fmt::Display| {
+            tracing::warn!(
+                path = %path.display(),
+                "agent key file: no next key added ({why}); using one derived from the current key \
+                 (write `current KEY` and `next KEY` lines to rotate keys without restarting proxies)"
+            );
+            Keyring::from_file(&file)
+        };
+        if !keyfile::round_trips(&upgraded) {
+            return Ok(kept(
+                &"the key is not one line of text, and rewriting it would change it",
+            ));
+        }
+        match keyfile::write(path, &upgraded) {
             Ok(()) => Keyring::load(path),
-            Err(error) if !create => {
-                tracing::warn!(
-                    path = %path.display(),
-                    %error,
-                    "agent key file: cannot add a next key; using one derived from the current key \
-                     (write `current KEY` and `next KEY` lines to rotate keys without restarting proxies)"
-                );
-                Keyring::load(path)
-            }
-            Err(error) => Err(KeyError::Io {
-                path: path.to_owned(),
-                error,
-            }),
+            Err(error) => Ok(kept(&error)),
         }
     }
 }

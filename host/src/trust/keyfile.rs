@@ -44,13 +44,21 @@ impl KeyFile {
     /// starts with a generation's name, the whole text as the current key.
     pub fn parse(text: &[u8]) -> Result<KeyFile, String> {
         const NAMES: [&str; 3] = ["current", "next", "previous"];
-        let named = std::str::from_utf8(text).ok().filter(|t| {
-            t.lines().any(|l| {
-                let first = l.split_whitespace().next().unwrap_or_default();
-                NAMES.contains(&first)
+        let is_named = |l: &str| {
+            l.split_once(char::is_whitespace)
+                .is_some_and(|(name, _)| NAMES.contains(&name))
+        };
+        let lines: Vec<(usize, &str)> = std::str::from_utf8(text)
+            .map(|t| {
+                t.lines()
+                    .enumerate()
+                    .map(|(i, l)| (i + 1, l.trim()))
+                    .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+                    .collect()
             })
-        });
-        let Some(text) = named else {
+            .unwrap_or_default();
+        let named = lines.iter().filter(|(_, l)| is_named(l)).count();
+        if named == 0 {
             // Before generations the whole file, trailing whitespace
             // aside, was the key.
             let mut key = text.to_vec();
@@ -65,27 +73,20 @@ impl KeyFile {
                 current: checked(&key, "the key")?,
                 next: None,
             });
-        };
-        let lines: Vec<(usize, &str)> = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-            .collect();
+        }
+        // Never the line's text: it may be key material.
+        if let Some((n, _)) = lines.iter().find(|(_, l)| !is_named(l)) {
+            return Err(format!(
+                "line {n}: expected `current KEY`, `next KEY` or `previous KEY`"
+            ));
+        }
         let (mut previous, mut current, mut next) = (None, None, None);
         for (n, line) in lines {
-            let (name, key) = line
-                .split_once(char::is_whitespace)
-                .ok_or_else(|| format!("line {n}: expected `current|next|previous KEY`"))?;
+            let (name, key) = line.split_once(char::is_whitespace).unwrap_or_default();
             let slot = match name {
                 "current" => &mut current,
                 "next" => &mut next,
-                "previous" => &mut previous,
-                other => {
-                    return Err(format!(
-                        "line {n}: {other:?} is not current, next or previous"
-                    ));
-                }
+                _ => &mut previous,
             };
             if slot.is_some() {
                 return Err(format!("line {n}: a second {name} key"));
@@ -160,6 +161,33 @@ pub fn fresh_key() -> Result<Vec<u8>, getrandom::Error> {
     Ok(hex::encode(bytes).into_bytes())
 }
 
+/// Whether `file` reads back as itself: a key file from before generations
+/// may hold bytes the named form cannot (not UTF-8, a line break, leading
+/// blanks), and rewriting it would change the key.
+pub fn round_trips(file: &KeyFile) -> bool {
+    KeyFile::parse(file.to_text().as_bytes()).as_ref() == Ok(file)
+}
+
+/// Create `path` with `file` unless it exists (then false): the first of
+/// two daemons starting at once wins, and both use its keys.
+pub fn create(path: &Path, file: &KeyFile) -> std::io::Result<bool> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(".agent.key.new.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    write(&temp, file)?;
+    let linked = std::fs::hard_link(&temp, path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Write `file` to `path` in one step: a new private file beside it,
 /// fsynced, renamed over it, the directory fsynced. A crash leaves the old
 /// file or the new one, never half of either.
@@ -209,6 +237,27 @@ mod tests {
         assert_eq!(legacy.current, A.as_bytes());
         let spaced = parse("a key with spaces, 16+\n").unwrap();
         assert_eq!(spaced.current, b"a key with spaces, 16+");
+        // Not UTF-8 (e.g. `openssl rand 32 > agent.key`): the bytes are the key,
+        // and such a file is never rewritten in the named form.
+        let raw = KeyFile::parse(&[
+            0xff, 0x00, 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+        ])
+        .unwrap();
+        assert_eq!(raw.current.len(), 17);
+        assert!(!round_trips(&KeyFile {
+            next: Some(B.as_bytes().to_vec()),
+            ..raw
+        }));
+        assert!(round_trips(&KeyFile {
+            next: Some(B.as_bytes().to_vec()),
+            ..legacy.clone()
+        }));
+        // A line break or leading blanks inside a legacy key do not survive either.
+        let broken = parse("  two\nlines of a key, 16+").unwrap();
+        assert!(!round_trips(&KeyFile {
+            next: Some(B.as_bytes().to_vec()),
+            ..broken
+        }));
         assert_eq!((legacy.previous, legacy.next), (None, None));
         let full = parse(&format!("# c\ncurrent {A}\nnext {B}\n\nprevious {C}\n")).unwrap();
         assert_eq!(
@@ -224,7 +273,7 @@ mod tests {
             (&format!("current {A}\nnext short\n"), "line 2"),
             (&format!("current {A}\ncurrent {B}\n"), "second current"),
             (&format!("next {B}\n"), "no `current`"),
-            (&format!("current {A}\nlater {B}\n"), "\"later\""),
+            (&format!("current {A}\nlater {B}\n"), "line 2: expected"),
             (&format!("current {A}\nnext {A}\n"), "same key"),
             (
                 &format!("current {A}\nnext {B}\nprevious {B}\n"),

@@ -18,6 +18,9 @@ pub(super) fn runs_code(statement: &[String]) -> Option<&'static str> {
         }
         "ssl-engine" => Some("loads an OpenSSL engine"),
         "ssl-provider" | "ssl-provider-path" => Some("loads an OpenSSL provider"),
+        // The master re-executes itself on reload with this environment
+        // (LD_PRELOAD, OPENSSL_CONF, PATH, ...).
+        "setenv" | "presetenv" => Some("sets the environment HAProxy's master re-executes with"),
         "option" => match statement.get(1).map(String::as_str) {
             Some(w) if w.contains('$') => Some("takes its option from an environment variable"),
             Some("external-check") => Some("runs external check commands"),
@@ -27,15 +30,18 @@ pub(super) fn runs_code(statement: &[String]) -> Option<&'static str> {
     }
 }
 
+/// What HAProxy's parser skips and splits words on: C's `isspace()`.
+const BLANKS: [char; 6] = [' ', '\t', '\n', '\x0b', '\x0c', '\r'];
+
 /// The lines that could run code: a first word that is a refused keyword or
 /// `option`, or that quoting, escapes or a variable could make into one.
 /// Every other line is skipped after its first word.
 pub(super) fn suspects(text: &str) -> Vec<(usize, Statement)> {
     let mut out = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
-        let start = line.trim_start_matches([' ', '\t']);
+        let start = line.trim_start_matches(BLANKS);
         let first = start
-            .split([' ', '\t', '#', '\r'])
+            .split(|c| BLANKS.contains(&c) || c == '#' || c == '\0')
             .next()
             .unwrap_or_default();
         let plain = !first.contains(['"', '\'', '\\', '$']);
@@ -70,9 +76,12 @@ fn words(line: &str) -> Statement {
     let mut in_word = false;
     let (mut dquote, mut squote) = (false, false);
     let mut chars = line.chars();
+    // A NUL ends the word where HAProxy compares keywords (`strcmp`).
+    let mut cut = false;
     while let Some(c) = chars.next() {
         match c {
-            ' ' | '\t' | '\r' if !dquote && !squote => {
+            c if BLANKS.contains(&c) && !dquote && !squote => {
+                cut = false;
                 if in_word {
                     words.push(std::mem::take(&mut word));
                     in_word = false;
@@ -86,16 +95,26 @@ fn words(line: &str) -> Statement {
                 Some('x') => {
                     let hex: String = chars.by_ref().take(2).collect();
                     match u8::from_str_radix(&hex, 16) {
-                        Ok(b) => word.push(char::from(b)),
+                        Ok(0) => cut = true,
+                        Ok(b) if !cut => word.push(char::from(b)),
+                        Ok(_) => {}
                         Err(_) => word.push_str(&hex),
                     }
                 }
+                Some(_) if cut => {}
                 Some('n') => word.push('\n'),
                 Some('t') => word.push('\t'),
                 Some('r') => word.push('\r'),
-                Some(other) => word.push(other),
+                Some(e @ (' ' | '\\' | '#' | '"' | '\'' | '$')) => word.push(e),
+                // HAProxy keeps the backslash of any other pair.
+                Some(other) => {
+                    word.push('\\');
+                    word.push(other);
+                }
                 None => {}
             },
+            '\0' => cut = true,
+            _ if cut => {}
             c => word.push(c),
         }
         in_word = true;

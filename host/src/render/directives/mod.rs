@@ -26,7 +26,7 @@ use crate::wit::latest::{OutputFile, PluginInfo, SettingValue};
 pub(crate) type Statement = Vec<String>;
 
 /// A config syntax whose code-running directives the host knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Syntax {
     Nginx,
     Haproxy,
@@ -70,26 +70,36 @@ impl Syntax {
 /// What one cluster's rendered files may not contain.
 #[derive(Debug)]
 pub struct CodePolicy {
-    syntax: Option<Syntax>,
-    /// Statements the operator wrote in the Extension's settings.
-    operators: BTreeSet<Statement>,
+    /// Every grammar the agents' proxy may be read with.
+    syntaxes: Vec<Syntax>,
+    /// Statements the operator wrote in the Extension's settings, per syntax.
+    operators: BTreeSet<(Syntax, Statement)>,
 }
 
 impl CodePolicy {
     /// The policy for `ext` rendered by a plugin that says `info`: the rules
-    /// of the proxy kind the agents will run (the plugin's kind when the host
-    /// knows it, else the binary of the operator's own commands).
+    /// of every proxy kind the agents may run, the plugin's kind and the
+    /// binary of the operator's own commands (a plugin naming another kind
+    /// than the binary that runs is read with both grammars).
     pub fn of(ext: &Extension, info: &PluginInfo) -> CodePolicy {
-        let operator_binary = ext
+        let operator_binaries = ext
             .proxy_command
             .iter()
             .chain(ext.proxy_validate_command.iter())
             .filter_map(|argv| argv.first())
             .filter_map(|bin| std::path::Path::new(bin).file_name()?.to_str())
-            .find_map(Syntax::of_name);
-        let syntax = Syntax::of_name(&info.proxy).or(operator_binary);
-        let mut policy = CodePolicy::for_syntax(syntax);
-        if let Some(syntax) = syntax {
+            .filter_map(Syntax::of_name);
+        let mut syntaxes: Vec<Syntax> = Syntax::of_name(&info.proxy)
+            .into_iter()
+            .chain(operator_binaries)
+            .collect();
+        syntaxes.sort_by_key(|s| *s as u8);
+        syntaxes.dedup();
+        let mut policy = CodePolicy {
+            syntaxes,
+            operators: BTreeSet::new(),
+        };
+        for &syntax in &policy.syntaxes.clone() {
             for setting in &ext.config {
                 let texts: &[String] = match &setting.value {
                     SettingValue::Text(t) => std::slice::from_ref(t),
@@ -97,9 +107,12 @@ impl CodePolicy {
                     _ => &[],
                 };
                 for text in texts {
-                    policy
-                        .operators
-                        .extend(syntax.statements(text).into_iter().map(|(_, s)| s));
+                    policy.operators.extend(
+                        syntax
+                            .statements(text)
+                            .into_iter()
+                            .map(|(_, s)| (syntax, s)),
+                    );
                 }
             }
         }
@@ -116,35 +129,84 @@ impl CodePolicy {
     /// the operator runs with their own commands owns its config language).
     pub fn for_syntax(syntax: Option<Syntax>) -> CodePolicy {
         CodePolicy {
-            syntax,
+            syntaxes: syntax.into_iter().collect(),
             operators: BTreeSet::new(),
         }
     }
 
     /// The first statement in `files` that runs code and that the operator
-    /// did not write, as a message naming file, line and directive.
+    /// did not write, as a message naming file, line and directive. Control
+    /// characters (but tab, CR and LF) are refused outright: the proxies'
+    /// parsers and this one disagree on them (NUL ends a HAProxy keyword,
+    /// `\v` and `\f` are blanks to HAProxy and not to nginx).
     pub fn check(&self, files: &[OutputFile]) -> Result<(), String> {
-        let Some(syntax) = self.syntax else {
+        if self.syntaxes.is_empty() {
             return Ok(());
-        };
+        }
         for file in files {
-            for (line, statement) in syntax.suspects(&file.contents) {
-                let Some(why) = syntax.runs_code(&statement) else {
-                    continue;
-                };
-                if self.operators.contains(&statement) {
-                    continue;
-                }
+            if let Some((line, c)) = control_character(&file.contents) {
                 return Err(format!(
-                    "`{}` line {line}: `{}` {why}; a plugin may not render it \
-                     (an operator who wants it writes that statement in the Extension's settings, \
-                     e.g. GlobalOptions)",
-                    file.path, statement[0]
+                    "`{}` line {line}: control character U+{:04X}; a config may hold none but tab, CR and LF",
+                    file.path, c as u32
                 ));
+            }
+        }
+        for &syntax in &self.syntaxes {
+            for file in files {
+                for (line, statement) in syntax.suspects(&file.contents) {
+                    let Some(why) = syntax.runs_code(&statement) else {
+                        continue;
+                    };
+                    if self.operators.contains(&(syntax, statement.clone())) {
+                        // The operator's statement, but never naming a file the
+                        // plugin wrote (its code would be the plugin's).
+                        if let Some(rendered) = names_rendered(&statement, files) {
+                            return Err(format!(
+                                "`{}` line {line}: `{}` names `{rendered}`, a file the plugin rendered; \
+                                 a plugin may not supply code for the proxy",
+                                file.path, statement[0]
+                            ));
+                        }
+                        continue;
+                    }
+                    return Err(format!(
+                        "`{}` line {line}: `{}` {why}; a plugin may not render it \
+                         (an operator who wants it writes that statement in the Extension's settings, \
+                         e.g. GlobalOptions)",
+                        file.path, statement[0]
+                    ));
+                }
             }
         }
         Ok(())
     }
+}
+
+/// The first control character but tab, CR and LF, with its line.
+fn control_character(text: &str) -> Option<(usize, char)> {
+    let at = text
+        .bytes()
+        .position(|b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)?;
+    let line = 1 + text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    Some((line, char::from(text.as_bytes()[at])))
+}
+
+/// A rendered file `statement` names: by absolute path, or relative to the
+/// main config's directory (where nginx and HAProxy resolve them).
+fn names_rendered<'a>(statement: &[String], files: &'a [OutputFile]) -> Option<&'a str> {
+    let dir = files
+        .first()
+        .and_then(|f| std::path::Path::new(&f.path).parent())?;
+    statement[1..].iter().find_map(|arg| {
+        let path = arg.strip_prefix("engine:").unwrap_or(arg);
+        let full = dir.join(path);
+        files.iter().map(|f| f.path.as_str()).find(|p| {
+            std::path::Path::new(p) == full || p.starts_with(&format!("{}/", full.display()))
+        })
+    })
 }
 
 #[cfg(test)]

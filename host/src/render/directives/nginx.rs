@@ -1,5 +1,5 @@
-//! nginx's statements, read as `ngx_conf_read_token` reads them, and the
-//! directives that load or run code.
+//! nginx's statements, read as `ngx_conf_read_token` (nginx 1.22) reads
+//! them, and the directives that load or run code.
 
 use std::sync::LazyLock;
 
@@ -10,7 +10,15 @@ use super::Statement;
 /// Every refused directive contains one of these, literally: nginx's escapes
 /// make only quotes, backslashes and control characters, so no name can be
 /// spelled without them.
-const NEEDLES: &[&str] = &["load_module", "ssl_engine", "perl", "js_", "lua", "mruby"];
+const NEEDLES: &[&str] = &[
+    "load_module",
+    "ssl_engine",
+    "engine:",
+    "perl",
+    "js_",
+    "lua",
+    "mruby",
+];
 
 /// One SIMD substring search per name: on a 4.5 MB config, 1 ms for all of
 /// them where one Aho-Corasick pass took 12 (short names like `lua` give its
@@ -28,7 +36,8 @@ pub(super) fn suspects(text: &str) -> Vec<(usize, Statement)> {
 }
 
 /// Why `statement` runs code: directives of modules that embed a language,
-/// and those that load a shared object.
+/// those that load a shared object, and keys loaded through an OpenSSL
+/// engine (`ssl_certificate_key engine:ID:KEY`, which can load a library).
 pub(super) fn runs_code(statement: &[String]) -> Option<&'static str> {
     let name = statement.first()?.as_str();
     if name == "load_module" {
@@ -36,6 +45,10 @@ pub(super) fn runs_code(statement: &[String]) -> Option<&'static str> {
     }
     if name == "ssl_engine" {
         return Some("loads an OpenSSL engine");
+    }
+    if name.ends_with("_certificate_key") && statement[1..].iter().any(|a| a.starts_with("engine:"))
+    {
+        return Some("loads its key through an OpenSSL engine");
     }
     if name.starts_with("perl") || name.starts_with("js_") || name.contains("lua") {
         return Some("runs embedded code (perl, njs or lua module)");
@@ -46,10 +59,19 @@ pub(super) fn runs_code(statement: &[String]) -> Option<&'static str> {
     None
 }
 
-/// Each statement (a directive and its arguments, ended by `;`, `{` or `}`)
-/// with the line its directive is on. Quotes and the escapes nginx honours
-/// are undone, so `"load_module"` reads as `load_module`. A comment starts
-/// with `#` where a word could start, as in nginx.
+/// nginx's blanks: nothing else separates words (not `\v`, `\f` or any
+/// non-ASCII space).
+fn blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// Each statement (a directive and its arguments) with the line its
+/// directive is on, as nginx tokenizes: a statement ends at `;` or `{`, or
+/// at `}` where a word could start; a word ends only at a blank, `;` or `{`
+/// (a `}`, `#` or quote inside a word is part of it; `${` too); `#` starts a
+/// comment, and a quote a quoted word, only where a word could start.
+/// Quotes and the escapes nginx honours are undone, so `"load_module"`
+/// reads as `load_module`.
 pub(super) fn statements(text: &str) -> Vec<(usize, Statement)> {
     let mut out = Vec::new();
     let mut words: Statement = Vec::new();
@@ -67,7 +89,7 @@ pub(super) fn statements(text: &str) -> Vec<(usize, Statement)> {
                 line += 1;
                 chars.next();
             }
-            c if c.is_whitespace() => {
+            c if blank(c) => {
                 chars.next();
             }
             '#' => {
@@ -108,11 +130,19 @@ pub(super) fn statements(text: &str) -> Vec<(usize, Statement)> {
                     first_line = line;
                 }
                 let mut word = String::new();
+                let mut variable = false;
                 while let Some(&c) = chars.peek() {
-                    if c.is_whitespace() || matches!(c, ';' | '{' | '}') {
+                    if c == '{' && variable {
+                        chars.next();
+                        word.push(c);
+                        variable = false;
+                        continue;
+                    }
+                    if blank(c) || matches!(c, ';' | '{') {
                         break;
                     }
                     chars.next();
+                    variable = c == '$';
                     if c == '\\' {
                         push_escaped(&mut word, chars.next(), &mut line);
                     } else {

@@ -42,6 +42,19 @@ fn nginx_statements_that_run_code_are_refused_however_they_are_spelled() {
         ("load\\_module x;", false),
         // ...and a comment mark inside a word is part of the word.
         ("server_name a#b; load_module x;", true),
+        // A `}` or `${` inside a word does not end it, so what follows the
+        // `;` is a directive, not a comment.
+        ("env A}#;load_module /etc/nginx/m.so;", true),
+        ("env ${#;load_module /etc/nginx/m.so;", true),
+        // Non-ASCII spaces are word characters to nginx.
+        ("env A\u{a0}\"; load_module /etc/nginx/m.so; #\"", true),
+        // Keys loaded through an OpenSSL engine (which may load a library).
+        ("ssl_certificate_key engine:/etc/nginx/x.so:k;", true),
+        ("proxy_ssl_certificate_key \"engine:pkcs11:k\";", true),
+        ("ssl_certificate_key /etc/nginx/engine:x.pem;", false),
+        // Control characters: refused wherever they are.
+        ("env A\x0c\"; load_module /etc/nginx/m.so; #\"", true),
+        ("events {}\0", true),
     ];
     for (text, refused) in cases {
         assert_eq!(check(Syntax::Nginx, text).is_err(), *refused, "{text:?}");
@@ -65,7 +78,23 @@ fn haproxy_lines_that_run_code_are_refused_however_they_are_spelled() {
         ("global\n  \"lua-load\" x.lua", true),
         ("global\n  lua\"-\"load x.lua", true),
         ("global\n  \\x6cua-load x.lua", true),
-        ("global\n  lua\\-load x.lua", true),
+        // HAProxy keeps the backslash of an unknown pair: not the keyword.
+        ("global\n  lua\\-load x.lua", false),
+        // Blanks are C's isspace(), a NUL ends a keyword.
+        ("\rprogram x\n  command /bin/sh -c id\n", true),
+        ("\x0bprogram x\n", true),
+        ("backend b\n  option\x0bexternal-check\n", true),
+        ("global\n  program\\x00 evil\n", true),
+        ("global\n  insecure-fork-wanted\0\n", true),
+        // The master re-executes itself with this environment.
+        (
+            "global\n  setenv LD_PRELOAD /usr/local/etc/haproxy/x.so\n",
+            true,
+        ),
+        (
+            "global\n  presetenv OPENSSL_CONF /usr/local/etc/haproxy/o.cnf\n",
+            true,
+        ),
         ("global\n  'program' x", true),
         ("global\n  \"${KW}\" x.lua", true),
         ("backend b\n  option \"external-check\"", true),
@@ -167,6 +196,15 @@ fn the_rules_follow_the_proxy_that_runs() {
         &extension(vec![], haproxy),
         &info("envoy")
     )));
+    // A plugin naming another built-in kind than the binary that runs is
+    // read with both grammars.
+    let nginx_bin = Some(vec!["nginx".into(), "-c".into(), "{config}".into()]);
+    let policy = CodePolicy::of(&extension(vec![], nginx_bin), &info("haproxy"));
+    assert!(
+        policy
+            .check(&[file("/etc/p/main.conf", "load_module /etc/p/x.so;")])
+            .is_err()
+    );
     // A proxy the host does not know: the operator's own config language.
     let envoy = Some(vec!["envoy".into(), "-c".into(), "{config}".into()]);
     assert!(!at(CodePolicy::of(
