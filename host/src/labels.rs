@@ -179,7 +179,7 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
         Some(v) => route.port = p.opt(PORT, Some(v), parse_port).unwrap_or_default(),
         None => p.error(PORT, "is required (the port the service listens on)"),
     }
-    route.network = p.opt(NETWORK, get(NETWORK), non_empty);
+    route.network = p.opt(NETWORK, get(NETWORK), parse_network_name);
     route.context_root = p.opt(CONTEXT_ROOT, get(CONTEXT_ROOT), parse_path);
     route.context_root_rewrite = p.flag(CONTEXT_ROOT_REWRITE, get(CONTEXT_ROOT_REWRITE));
     route.ssl_cert = p.opt(SSL_CERT, get(SSL_CERT), parse_secret_name);
@@ -373,11 +373,21 @@ pub fn parse_bool(v: &str) -> Result<bool, String> {
     }
 }
 
-fn non_empty(v: &str) -> Result<String, String> {
-    if v.is_empty() {
-        Err("must not be empty".into())
-    } else {
-        Ok(v.to_owned())
+/// A Docker network name or ID: Docker's own rule,
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn parse_network_name(v: &str) -> Result<String, String> {
+    let mut chars = v.chars();
+    match chars.next() {
+        None => Err("must not be empty".into()),
+        Some(first)
+            if first.is_ascii_alphanumeric()
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) =>
+        {
+            Ok(v.to_owned())
+        }
+        Some(_) => Err(format!(
+            "{v:?} is not a Docker network name (letters, digits, `_`, `.`, `-`, starting with a letter or digit)"
+        )),
     }
 }
 
