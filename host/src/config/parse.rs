@@ -197,7 +197,17 @@ impl Parser<'_> {
                 "TLSCACert" => config.tls_ca_cert = Some(r.path(&path, item)?),
                 "TLSCert" => config.tls_cert = Some(r.path(&path, item)?),
                 "TLSKey" => config.tls_key = Some(r.path(&path, item)?),
-                "AllowInsecure" => config.allow_insecure = r.bool(&path, item)?,
+                "AllowInsecure" => {
+                    config.allow_insecure = r.bool(&path, item)?;
+                    if config.allow_insecure {
+                        self.warnings.push(format!(
+                            "`AllowInsecure` (line {}) has no effect: Sluice always verifies the Docker \
+                             engine's certificate against TLSCACert, where Interlock could skip that check; \
+                             without TLS, use a unix:// or http:// DockerURL",
+                            r.pos(key).line
+                        ));
+                    }
+                }
                 "PollInterval" => config.poll_interval = r.duration(&path, item)?,
                 "EndpointOverride" => config.endpoint_override = Some(r.string(&path, item)?),
                 "Extensions" => {

@@ -51,7 +51,7 @@ fn core_keys() {
         ("TLSKey = \"/certs/key.pem\"", |c| {
             c.tls_key == Some(PathBuf::from("/certs/key.pem"))
         }),
-        ("AllowInsecure = true", |c| c.allow_insecure),
+        ("AllowInsecure = false", |c| !c.allow_insecure),
         ("PollInterval = \"1m30s\"", |c| {
             c.poll_interval == Duration::from_secs(90)
         }),
@@ -65,6 +65,16 @@ fn core_keys() {
         assert!(check(&loaded.config), "{line}: {:?}", loaded.config);
         assert!(loaded.warnings.is_empty(), "{line}: {:?}", loaded.warnings);
     }
+    // Interlock could skip the engine's certificate check; Sluice never
+    // does, and says so (`validate` and `run` print these warnings).
+    let loaded = parse(&format!("AllowInsecure = true\n{}", one(""))).unwrap();
+    assert!(loaded.config.allow_insecure);
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].starts_with("`AllowInsecure` (line 1) has no effect"),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
