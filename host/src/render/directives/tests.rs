@@ -142,6 +142,17 @@ fn extension(settings: Vec<Setting>, command: Option<Vec<String>>) -> Extension 
     ext
 }
 
+/// An Extension whose operator wrote `statement` in `GlobalOptions`.
+fn operator_wrote(statement: &str) -> Extension {
+    extension(
+        vec![Setting {
+            key: "GlobalOptions".into(),
+            value: SettingValue::TextList(vec![statement.into()]),
+        }],
+        None,
+    )
+}
+
 fn info(proxy: &str) -> PluginInfo {
     PluginInfo {
         name: "p".into(),
@@ -156,14 +167,7 @@ fn info(proxy: &str) -> PluginInfo {
 #[test]
 fn the_operator_may_ask_for_exactly_the_statement_they_wrote() {
     let stream = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;";
-    let ext = extension(
-        vec![Setting {
-            key: "GlobalOptions".into(),
-            value: SettingValue::TextList(vec![stream.into()]),
-        }],
-        None,
-    );
-    let policy = CodePolicy::of(&ext, &info("nginx"));
+    let policy = CodePolicy::of(&operator_wrote(stream), &info("nginx"));
     let ok = |text: &str| policy.check(&[file("/etc/nginx/nginx.conf", text)]).is_ok();
     assert!(ok(&format!("{stream}\nevents {{}}")));
     assert!(ok(
@@ -174,6 +178,27 @@ fn the_operator_may_ask_for_exactly_the_statement_they_wrote() {
     assert!(!ok(
         "load_module /usr/lib/nginx/modules/ngx_stream_module.so x;"
     ));
+
+    // The operator's statement may not name a file the plugin renders: its
+    // code would be the plugin's (absolute, or relative to the config's dir).
+    let lua = "lua-load /usr/local/etc/haproxy/auth.lua";
+    let policy = CodePolicy::of(&operator_wrote(lua), &info("haproxy"));
+    let main = |statement: &str| {
+        file(
+            "/usr/local/etc/haproxy/haproxy.cfg",
+            &format!("global\n  {statement}\n"),
+        )
+    };
+    let code = file("/usr/local/etc/haproxy/auth.lua", "os.execute('id')");
+    assert!(policy.check(&[main(lua)]).is_ok());
+    let err = policy.check(&[main(lua), code.clone()]).unwrap_err();
+    assert!(
+        err.contains("auth.lua") && err.contains("rendered"),
+        "{err}"
+    );
+    let relative = "lua-load auth.lua";
+    let policy = CodePolicy::of(&operator_wrote(relative), &info("haproxy"));
+    assert!(policy.check(&[main(relative), code]).is_err());
 }
 
 #[test]
