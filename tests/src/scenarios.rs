@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use sluice::wit::latest::Upstream;
+use sluice::wit::latest::{Upstream, VirtualHost};
 
 use crate::backend::{Backend, Options};
-use crate::certs::Ca;
+use crate::certs::{Ca, Leaf};
 use crate::client::{HostClient, websocket_echo};
 use crate::inputs;
 use crate::proxy::{Kind, Proxy, Routes, Workdir};
@@ -19,6 +19,15 @@ fn upstream(name: &str, backends: &[&Backend]) -> Upstream {
     let addrs: Vec<(String, u16)> = backends.iter().map(|b| (b.ip(), b.port())).collect();
     let servers: Vec<(&str, u16)> = addrs.iter().map(|(a, p)| (a.as_str(), *p)).collect();
     inputs::upstream(name, &servers)
+}
+
+/// `host`, terminating TLS with `cert` (written into `dir` as one PEM).
+fn with_cert(mut host: VirtualHost, dir: &Workdir, cert: &Leaf) -> VirtualHost {
+    let file = format!("{}.pem", host.name.trim_start_matches("*."));
+    host.tls = Some(inputs::combined_pem(
+        &dir.write(&file, &cert.combined_pem()),
+    ));
+    host
 }
 
 fn start(kind: Kind, scenario: &str, routes: Routes) -> Proxy {
@@ -227,10 +236,11 @@ pub fn tls_termination(kind: Kind) {
     let cert = ca.leaf(&["secure.test"]);
     let t = Backend::http("t", "127.0.0.11");
     let dir = Workdir::new(kind, "tls");
-    let mut host = inputs::host("secure.test", upstream("secure_test", &[&t]));
-    host.tls = Some(inputs::combined_pem(
-        &dir.write("secure.test.pem", &cert.combined_pem()),
-    ));
+    let host = with_cert(
+        inputs::host("secure.test", upstream("secure_test", &[&t])),
+        &dir,
+        &cert,
+    );
     let proxy = Proxy::start(kind, dir, Routes::hosts(vec![host]));
 
     let got = HostClient::https("secure.test", proxy.https_port, &ca.pem).get("/hello");
@@ -258,14 +268,16 @@ pub fn default_backend_takes_unknown_tls_names(kind: Kind) {
         Backend::http("d", "127.0.0.13"),
     );
     let routes = |dir: &Workdir, default_backend| {
-        let mut ha = inputs::host("a.test", upstream("a_test", &[&a]));
-        ha.tls = Some(inputs::combined_pem(
-            &dir.write("a.test.pem", &first.combined_pem()),
-        ));
-        let mut hb = inputs::host("b.test", upstream("b_test", &[&b]));
-        hb.tls = Some(inputs::combined_pem(
-            &dir.write("b.test.pem", &second.combined_pem()),
-        ));
+        let ha = with_cert(
+            inputs::host("a.test", upstream("a_test", &[&a])),
+            dir,
+            &first,
+        );
+        let hb = with_cert(
+            inputs::host("b.test", upstream("b_test", &[&b])),
+            dir,
+            &second,
+        );
         Routes {
             hosts: vec![ha, hb],
             default_backend,
@@ -317,10 +329,11 @@ pub fn sni_passthrough_reaches_the_backend_tls(kind: Kind) {
     let mut pass = inputs::host("pass.test", upstream("pass_test", &[&p]));
     pass.passthrough = true;
     // A terminated host beside it, so the proxy has a certificate to show.
-    let mut term = inputs::host("term.test", upstream("term_test", &[&t]));
-    term.tls = Some(inputs::combined_pem(
-        &dir.write("term.test.pem", &proxy_cert.combined_pem()),
-    ));
+    let term = with_cert(
+        inputs::host("term.test", upstream("term_test", &[&t])),
+        &dir,
+        &proxy_cert,
+    );
     let proxy = Proxy::start(kind, dir, Routes::hosts(vec![pass, term]));
 
     let got = HostClient::https("pass.test", proxy.https_port, &ca.pem).get("/secret");
@@ -362,9 +375,7 @@ pub fn wildcard_host_routes_subdomains_exact_host_wins(kind: Kind) {
         true,
         upstream("wild_api", &[&api]),
     )];
-    wild.tls = Some(inputs::combined_pem(
-        &dir.write("wild.test.pem", &wild_cert.combined_pem()),
-    ));
+    let wild = with_cert(wild, &dir, &wild_cert);
     let mut pass = inputs::host("*.pass.test", upstream("pass_test", &[&p]));
     pass.passthrough = true;
     let proxy = Proxy::start(

@@ -77,6 +77,30 @@ impl Env {
         }
     }
 
+    /// The service's spec version (it rises with every update).
+    fn version(&self, service: &str) -> String {
+        self.docker(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Version.Index}}",
+            service,
+        ])
+    }
+
+    /// Route `host` to `service` (a label change, as a user makes it).
+    fn add_host(&self, service: &str, host: &str) {
+        let label = format!("com.docker.lb.hosts={host}");
+        self.docker(&[
+            "service",
+            "update",
+            "--detach",
+            "--label-add",
+            &label,
+            service,
+        ]);
+    }
+
     /// ID of the running container of service `name`, if one runs.
     fn container(&self, service: &str) -> Option<String> {
         let filter = format!("label=com.docker.swarm.service.name={service}");
@@ -202,11 +226,14 @@ PollInterval = "3s"
         sock = env.sock,
         ssl_port = free_port(),
     );
-    let daemon = sluice_tests::swarm::daemon::Daemon::start_with_key(
-        &config,
-        &format!("{PREFIX}-test"),
-        Some(key_file.clone()),
-    );
+    let start_daemon = || {
+        sluice_tests::swarm::daemon::Daemon::start_with_key(
+            &config,
+            &format!("{PREFIX}-test"),
+            Some(key_file.clone()),
+        )
+    };
+    let daemon = start_daemon();
 
     let addr: SocketAddr = format!("{}:{proxy_port}", env.manager_addr)
         .parse()
@@ -224,13 +251,7 @@ PollInterval = "3s"
         started.elapsed().as_secs_f64()
     );
     let container = env.container(&proxy).expect("one proxy container");
-    let version = env.docker(&[
-        "service",
-        "inspect",
-        "--format",
-        "{{.Version.Index}}",
-        &proxy,
-    ]);
+    let version = env.version(&proxy);
 
     let mut latencies = Vec::new();
     let hosts = [
@@ -243,16 +264,8 @@ PollInterval = "3s"
     for (round, host) in hosts.iter().enumerate() {
         // Separate changes (the daemon paces bursts: see serve::pacer).
         std::thread::sleep(Duration::from_millis(500));
-        let label = format!("com.docker.lb.hosts={host}");
         let changed = Instant::now();
-        env.docker(&[
-            "service",
-            "update",
-            "--detach",
-            "--label-add",
-            &label,
-            &app_b,
-        ]);
+        env.add_host(&app_b, host);
         let took = wait_served(addr, host, &app_b, Duration::from_secs(10));
         let took = took.map(|_| changed.elapsed());
         assert!(took.is_some(), "round {round}: {host} never served");
@@ -277,13 +290,7 @@ PollInterval = "3s"
         "proxy container replaced"
     );
     assert_eq!(
-        env.docker(&[
-            "service",
-            "inspect",
-            "--format",
-            "{{.Version.Index}}",
-            &proxy
-        ]),
+        env.version(&proxy),
         version,
         "the proxy service was updated for a route change"
     );
@@ -320,20 +327,9 @@ PollInterval = "3s"
         .rotated(sluice::trust::keyfile::fresh_key().unwrap())
         .unwrap();
     sluice::trust::keyfile::write(&key_file, &rotated).unwrap();
-    let daemon = sluice_tests::swarm::daemon::Daemon::start_with_key(
-        &config,
-        &format!("{PREFIX}-test"),
-        Some(key_file.clone()),
-    );
+    let daemon = start_daemon();
     let changed = Instant::now();
-    env.docker(&[
-        "service",
-        "update",
-        "--detach",
-        "--label-add",
-        "com.docker.lb.hosts=rotated.hitless",
-        &app_b,
-    ]);
+    env.add_host(&app_b, "rotated.hitless");
     let took = wait_served(addr, "rotated.hitless", &app_b, Duration::from_secs(15));
     assert!(
         took.is_some(),
@@ -351,13 +347,7 @@ PollInterval = "3s"
         "proxy container replaced by the key rotation"
     );
     assert_eq!(
-        env.docker(&[
-            "service",
-            "inspect",
-            "--format",
-            "{{.Version.Index}}",
-            &proxy
-        ]),
+        env.version(&proxy),
         version,
         "the proxy service was updated for the key rotation"
     );
