@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bollard::models::SecretSpec;
+use bollard::models::{SecretSpec, ServiceSpec};
 use bollard::query_parameters::ListSecretsOptionsBuilder;
 use sha2::{Digest, Sha256};
 
@@ -24,7 +24,7 @@ use super::config_object;
 use super::engine::Engine;
 use super::error::ApplyError;
 use super::owner;
-use super::service::{self, Outcome, reconcile_proxy};
+use super::service::{self, Outcome, reconcile_proxy_keeping};
 use super::spec::{ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
 use crate::config::{Extension, ProxyReload};
 use crate::plan::ClusterPlan;
@@ -80,12 +80,16 @@ pub async fn apply_hitless(
         *slot = Some(secret);
     }
     let desired = proxy_service_spec(ext, plan, &delivery, &ctx)?;
-    if let Some(previous) = &access.previous
-        && still_current_with(engine, ext, plan, &ctx, &delivery, previous).await?
-    {
-        return Ok(Outcome::Unchanged);
-    }
-    let outcome = reconcile_proxy(&engine.docker, desired).await?;
+    let previous = access
+        .previous
+        .as_ref()
+        .map(|p| credentials_secret_name(&ext.name, &p.to_json()));
+    let keep = |running: &ServiceSpec| {
+        previous
+            .as_deref()
+            .is_some_and(|name| current_but_credentials(ext, plan, &ctx, &delivery, name, running))
+    };
+    let outcome = reconcile_proxy_keeping(&engine.docker, desired, keep).await?;
     if outcome != Outcome::Unchanged {
         // Left over from rolling delivery, or from an older daemon key.
         if let Err(e) = config_object::remove_superseded(engine, instance, &ext.name, None).await {
@@ -96,54 +100,43 @@ pub async fn apply_hitless(
     Ok(outcome)
 }
 
-/// Whether the proxy service is exactly what `delivery` asks for, except that
-/// it mounts the `previous` credentials secret: it then keeps it (a key
-/// rotation restarts no proxy task).
-async fn still_current_with(
-    engine: &Engine,
+/// Whether the `running` proxy service is exactly what `delivery` asks for,
+/// except that it mounts the credentials secret `previous` (made before the
+/// last key rotation, still valid): it then keeps it, so a rotation restarts
+/// no proxy task.
+fn current_but_credentials(
     ext: &Extension,
     plan: &ClusterPlan,
     ctx: &SpecContext,
     delivery: &ProxyDelivery,
-    previous: &Credentials,
-) -> Result<bool, ApplyError> {
-    let name = credentials_secret_name(&ext.name, &previous.to_json());
-    let Ok(service) = engine
-        .docker
-        .inspect_service(
-            &ext.proxy_service_name,
-            None::<bollard::query_parameters::InspectServiceOptions>,
-        )
-        .await
-    else {
-        return Ok(false);
-    };
-    let spec = service.spec.unwrap_or_default();
-    let mounted = spec
+    previous: &str,
+    running: &ServiceSpec,
+) -> bool {
+    let mounted = running
         .task_template
         .as_ref()
         .and_then(|t| t.container_spec.as_ref())
         .and_then(|c| c.secrets.as_ref())
         .into_iter()
         .flatten()
-        .find(|s| s.secret_name.as_deref() == Some(name.as_str()))
+        .find(|s| s.secret_name.as_deref() == Some(previous))
         .and_then(|s| s.secret_id.clone());
     let Some(id) = mounted else {
-        return Ok(false);
+        return false;
     };
     let mut kept = delivery.clone();
     if let ProxyDelivery::Agent { token: slot, .. } = &mut kept {
         *slot = Some(SecretMount {
             id,
-            name,
+            name: previous.to_owned(),
             target: CREDENTIALS_TARGET.to_owned(),
         });
     }
-    let with_previous = proxy_service_spec(ext, plan, &kept, ctx)?;
-    let hash = |labels: &Option<HashMap<String, String>>| {
-        owner::label(labels, owner::SPEC_HASH).map(str::to_owned)
+    let Ok(with_previous) = proxy_service_spec(ext, plan, &kept, ctx) else {
+        return false;
     };
-    Ok(hash(&with_previous.labels).is_some() && hash(&with_previous.labels) == hash(&spec.labels))
+    let wanted = owner::label(&with_previous.labels, owner::SPEC_HASH);
+    wanted.is_some() && wanted == owner::label(&running.labels, owner::SPEC_HASH)
 }
 
 /// The spec's delivery part: the agent as command, its settings as env.

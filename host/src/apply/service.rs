@@ -28,6 +28,16 @@ pub enum Outcome {
 /// [`proxy_service_spec`](super::spec::proxy_service_spec): it must carry the
 /// owner and spec-hash labels).
 pub async fn reconcile_proxy(docker: &Docker, desired: ServiceSpec) -> Result<Outcome, ApplyError> {
+    reconcile_proxy_keeping(docker, desired, |_| false).await
+}
+
+/// [`reconcile_proxy`], leaving a running spec that `keep` accepts as it is
+/// (what the running service can stay with although it is not `desired`).
+pub async fn reconcile_proxy_keeping(
+    docker: &Docker,
+    desired: ServiceSpec,
+    keep: impl Fn(&ServiceSpec) -> bool,
+) -> Result<Outcome, ApplyError> {
     let name = desired.name.clone().unwrap_or_default();
     let required = |key: &str| {
         owner::label(&desired.labels, key)
@@ -66,7 +76,9 @@ pub async fn reconcile_proxy(docker: &Docker, desired: ServiceSpec) -> Result<Ou
         };
         check_owner(&name, &instance, &extension, &current)?;
         let labels = current.spec.as_ref().and_then(|s| s.labels.clone());
-        if owner::label(&labels, owner::SPEC_HASH) == Some(hash.as_str()) {
+        if owner::label(&labels, owner::SPEC_HASH) == Some(hash.as_str())
+            || current.spec.as_ref().is_some_and(&keep)
+        {
             return Ok(Outcome::Unchanged);
         }
         let version = current

@@ -171,14 +171,10 @@ pub fn round_trips(file: &KeyFile) -> bool {
 /// Create `path` with `file` unless it exists (then false): the first of
 /// two daemons starting at once wins, and both use its keys.
 pub fn create(path: &Path, file: &KeyFile) -> std::io::Result<bool> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent(path);
     std::fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(".agent.key.new.{}", std::process::id()));
-    let _ = std::fs::remove_file(&temp);
-    write(&temp, file)?;
+    let temp = temp_beside(dir, path);
+    write_private(&temp, file)?;
     let linked = std::fs::hard_link(&temp, path);
     let _ = std::fs::remove_file(&temp);
     match linked {
@@ -192,32 +188,53 @@ pub fn create(path: &Path, file: &KeyFile) -> std::io::Result<bool> {
 /// fsynced, renamed over it, the directory fsynced. A crash leaves the old
 /// file or the new one, never half of either.
 pub fn write(path: &Path, file: &KeyFile) -> std::io::Result<()> {
-    let dir = match path.parent() {
+    let dir = parent(path);
+    std::fs::create_dir_all(dir)?;
+    let temp = temp_beside(dir, path);
+    let result = write_private(&temp, file).and_then(|()| {
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(
+    }
+}
+
+/// A temp name for `path` in `dir`, this process's own.
+fn temp_beside(dir: &Path, path: &Path) -> std::path::PathBuf {
+    dir.join(format!(
         ".{}.{}",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("agent.key"),
         std::process::id()
-    ));
+    ))
+}
+
+/// `file` in a new file at `temp` (mode 0600, created exclusively, synced).
+fn write_private(temp: &Path, file: &KeyFile) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(temp);
     let result = (|| {
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&temp)?;
+            .open(temp)?;
         out.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         out.write_all(file.to_text().as_bytes())?;
-        out.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        out.sync_all()
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        let _ = std::fs::remove_file(temp);
     }
     result
 }

@@ -95,28 +95,26 @@ impl CodePolicy {
             .collect();
         syntaxes.sort_by_key(|s| *s as u8);
         syntaxes.dedup();
-        let mut policy = CodePolicy {
+        let texts = ext.config.iter().flat_map(|setting| match &setting.value {
+            SettingValue::Text(t) => std::slice::from_ref(t),
+            SettingValue::TextList(items) => items.as_slice(),
+            _ => &[],
+        });
+        let operators = syntaxes
+            .iter()
+            .flat_map(|&syntax| {
+                texts.clone().flat_map(move |text| {
+                    syntax
+                        .statements(text)
+                        .into_iter()
+                        .map(move |(_, s)| (syntax, s))
+                })
+            })
+            .collect();
+        CodePolicy {
             syntaxes,
-            operators: BTreeSet::new(),
-        };
-        for &syntax in &policy.syntaxes.clone() {
-            for setting in &ext.config {
-                let texts: &[String] = match &setting.value {
-                    SettingValue::Text(t) => std::slice::from_ref(t),
-                    SettingValue::TextList(items) => items,
-                    _ => &[],
-                };
-                for text in texts {
-                    policy.operators.extend(
-                        syntax
-                            .statements(text)
-                            .into_iter()
-                            .map(|(_, s)| (syntax, s)),
-                    );
-                }
-            }
+            operators,
         }
-        policy
     }
 
     /// The rules of proxy kind `proxy` (as a plugin's `info()` names it),
