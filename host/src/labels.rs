@@ -441,36 +441,17 @@ fn parse_secret_name(v: &str) -> Result<String, String> {
     }
 }
 
-/// RFC 6265 cookie-name = RFC 2616 token.
-/// The longest cookie name every bundled plugin renders (HAProxy's limit;
-/// found by tests/fuzz_render.rs: a longer one made HAProxy refuse the whole
-/// cluster's render).
-pub const MAX_COOKIE_NAME: usize = 128;
-
+/// RFC 6265 cookie-name, at most [`sluice_input_rules::MAX_COOKIE_NAME`]
+/// (HAProxy's limit: a longer one once made it refuse a whole cluster).
 fn parse_cookie_name(v: &str) -> Result<String, String> {
-    let token = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
-    if v.len() > MAX_COOKIE_NAME {
-        Err(format!(
-            "must be a cookie name of at most {MAX_COOKIE_NAME} characters, found {}",
-            v.len()
-        ))
-    } else if !v.is_empty() && v.chars().all(token) {
-        Ok(v.to_owned())
-    } else {
-        Err("must be a cookie name (RFC 6265 token: no spaces or ()<>@,;:\\\"/[]?={})".into())
-    }
+    sluice_input_rules::cookie_name(v)?;
+    Ok(v.to_owned())
 }
 
 /// A URL path prefix of characters no proxy config needs to quote.
 pub fn parse_path(v: &str) -> Result<String, String> {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/-._~".contains(c);
-    if !v.starts_with('/') {
-        Err("must start with '/'".into())
-    } else if !v.chars().all(safe) {
-        Err("may only contain letters, digits and / - . _ ~".into())
-    } else {
-        Ok(v.to_owned())
-    }
+    sluice_input_rules::url_path(v)?;
+    Ok(v.to_owned())
 }
 
 fn parse_paths(v: &str) -> Result<Vec<String>, String> {
@@ -533,27 +514,14 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
     if ascii.ends_with('.') {
         ascii.pop();
     }
-    if ascii.is_empty() || ascii.len() > 253 {
-        return bad("must be 1 to 253 characters long");
-    }
-    for label in ascii.split('.') {
-        let ldh = label
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if label.is_empty()
-            || label.len() > 63
-            || !ldh
-            || label.starts_with('-')
-            || label.ends_with('-')
-        {
-            return bad("is not a valid DNS name (labels of 1-63 letters, digits, '-', '_')");
-        }
-    }
-    Ok(if wildcard {
+    let name = if wildcard {
         format!("*.{ascii}")
     } else {
         ascii
-    })
+    };
+    // The rule every plugin checks the name with again.
+    sluice_input_rules::host_name(&name).map_err(|e| format!("host {raw:?}: {e}"))?;
+    Ok(name)
 }
 
 /// `src,dst;src2,dst2`. Each source must be one of the service's `hosts`.
@@ -601,19 +569,8 @@ fn parse_redirects(v: &str, hosts: &[String]) -> Result<Vec<RedirectRule>, Strin
 }
 
 fn parse_redirect_target(dst: &str) -> Result<String, String> {
-    let lower = dst.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"));
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-._~:/[]@!$&'()*+,=%".contains(c);
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && dst.chars().all(safe) => {
-            Ok(dst.to_owned())
-        }
-        _ => Err(format!(
-            "target {dst:?} must be an absolute http:// or https:// URL"
-        )),
-    }
+    sluice_input_rules::redirect_target(dst)?;
+    Ok(dst.to_owned())
 }
 
 /// nginx time: a number with optional unit, units may be combined (`1m30s`).
@@ -802,6 +759,8 @@ mod tests {
             "a;b.com",
             "xn--a.example",
             &format!("{}.com", "a".repeat(64)),
+            // nginx's catch-all server name: accepted here once, refused by the plugin.
+            "_",
         ] {
             assert_eq!(error_labels(&[(HOSTS, value)]), [HOSTS], "{value:?}");
         }
@@ -853,6 +812,8 @@ mod tests {
             "/a$b",
             "/a?b",
             "/a%20",
+            // Longer than every plugin takes (accepted here once).
+            &format!("/{}", "a".repeat(1024)),
         ] {
             assert_eq!(
                 error_labels(&[(CONTEXT_ROOT, value)]),
@@ -1029,14 +990,14 @@ mod tests {
                 Some(value)
             );
         }
-        let longest = "c".repeat(MAX_COOKIE_NAME);
+        let longest = "c".repeat(sluice_input_rules::MAX_COOKIE_NAME);
         assert_eq!(
             routed(&[(STICKY_SESSION_COOKIE, &longest)])
                 .sticky_session_cookie
                 .as_deref(),
             Some(longest.as_str())
         );
-        let too_long = "c".repeat(MAX_COOKIE_NAME + 1);
+        let too_long = "c".repeat(sluice_input_rules::MAX_COOKIE_NAME + 1);
         for value in [
             "", "a b", "a;b", "a=b", "a,b", "(x)", "a\"b", "ä", &too_long,
         ] {
@@ -1082,6 +1043,16 @@ mod tests {
         );
     }
 
+    /// A scheme in capitals is a URL every plugin takes (nginx refused it once).
+    #[test]
+    fn redirect_target_scheme_in_any_case() {
+        let r = routed(&[
+            (HOSTS, "old.local"),
+            (REDIRECTS, "old.local,HTTPS://new.local"),
+        ]);
+        assert_eq!(r.redirects[0].target, "HTTPS://new.local");
+    }
+
     #[test]
     fn redirects_bad() {
         for value in [
@@ -1093,6 +1064,9 @@ mod tests {
             "http://old.local,http://new local",    // unsafe target
             "http://old.local,http://new.local\";", // quote
             "http://old.local,http://a;http://old.local,http://b", // duplicate source
+            // Accepted here once, then refused by the nginx plugin.
+            "http://old.local,http://new.local/$host", // nginx variable
+            "http://old.local,http://new.local/it's",  // quote
             ";",
         ] {
             assert_eq!(

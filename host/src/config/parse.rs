@@ -274,7 +274,12 @@ impl Parser<'_> {
                 "ProxyImage" => proxy_image = Some(r.string(&path, item)?),
                 "ProxyArgs" => ext.proxy_args = r.strings(&path, item)?,
                 "ProxyServiceName" => ext.proxy_service_name = r.string(&path, item)?,
-                "ProxyConfigPath" => ext.proxy_config_path = Some(r.string(&path, item)?),
+                "ProxyConfigPath" => {
+                    // Checked as every plugin checks it again, so none refuses it.
+                    let file = r.string(&path, item)?;
+                    sluice_input_rules::file_path(&file).map_err(|e| r.bad(&path, item, e))?;
+                    ext.proxy_config_path = Some(file)
+                }
                 "ProxyCommand" => ext.proxy_command = Some(r.argv(&path, item)?),
                 "AllowedHosts" => {
                     let patterns = r.strings(&path, item)?;

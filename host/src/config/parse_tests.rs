@@ -340,6 +340,16 @@ fn bad_values_name_key_and_line() {
             "expected an integer, found string",
         ),
         (
+            "ProxyConfigPath = \"/etc/ha proxy/haproxy.cfg\"",
+            "Extensions.east.ProxyConfigPath",
+            "may only contain letters",
+        ),
+        (
+            "ProxyConfigPath = \"haproxy.cfg\"",
+            "Extensions.east.ProxyConfigPath",
+            "must be absolute",
+        ),
+        (
             "ProxyReplicas = 1.5",
             "Extensions.east.ProxyReplicas",
             "found float",

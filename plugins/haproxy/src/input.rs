@@ -4,7 +4,6 @@
 use sluice_plugin_kit::{Diagnostic, Host, RenderInput, Upstream};
 
 use crate::check::{self, invalid};
-use crate::quote;
 
 pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
     let mut d = Vec::new();
@@ -25,14 +24,8 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
             format!("the TLS port equals the HTTP port ({})", c.http_port),
         ));
     }
-    if let Err(e) = quote::check_printable(&c.server_info)
-        .map_err(|e| e.to_string())
-        .and_then(|()| ascii(&c.server_info))
-    {
-        d.push(invalid(
-            "server-info",
-            format!("server info {:?} {e}", c.server_info),
-        ));
+    if let Err(e) = check::plain_text(&c.server_info) {
+        d.push(invalid("server-info", format!("server info {e}")));
     }
     if let Some(up) = &input.default_backend {
         upstream(&mut d, "default_backend", up);
@@ -41,14 +34,6 @@ pub fn check(input: &RenderInput) -> Vec<Diagnostic> {
         host(&mut d, h);
     }
     d
-}
-
-fn ascii(s: &str) -> Result<(), String> {
-    if s.is_ascii() {
-        Ok(())
-    } else {
-        Err("is not ASCII (it becomes a header value)".into())
-    }
 }
 
 fn host(d: &mut Vec<Diagnostic>, h: &Host) {
@@ -63,18 +48,18 @@ fn host(d: &mut Vec<Diagnostic>, h: &Host) {
     }
     for ctx in &h.context_roots {
         if let Err(e) = check::url_path(&ctx.path) {
-            d.push(invalid("com.docker.lb.context_root", at(e)));
+            d.push(invalid("com.docker.lb.context_root", at(e.into())));
         }
         upstream(d, &h.name, &ctx.upstream);
     }
     for ws in &h.websocket_endpoints {
         if let Err(e) = check::url_path(ws) {
-            d.push(invalid("com.docker.lb.websocket_endpoints", at(e)));
+            d.push(invalid("com.docker.lb.websocket_endpoints", at(e.into())));
         }
     }
     for r in &h.redirects {
         if let Err(e) = check::redirect_target(&r.target) {
-            d.push(invalid("com.docker.lb.redirects", at(e)));
+            d.push(invalid("com.docker.lb.redirects", at(e.into())));
         }
         if let Some(s) = &r.scheme
             && !s.eq_ignore_ascii_case("http")
@@ -99,12 +84,12 @@ fn host(d: &mut Vec<Diagnostic>, h: &Host) {
 fn upstream(d: &mut Vec<Diagnostic>, owner: &str, up: &Upstream) {
     let at = |e: String| format!("{owner}: {e}");
     if let Err(e) = check::upstream_name(&up.name) {
-        d.push(invalid("upstream", at(e)));
+        d.push(invalid("upstream", at(e.into())));
     }
     if let Some(cookie) = &up.sticky_cookie
         && let Err(e) = check::cookie_name(cookie)
     {
-        d.push(invalid("com.docker.lb.sticky_session_cookie", at(e)));
+        d.push(invalid("com.docker.lb.sticky_session_cookie", at(e.into())));
     }
     for s in &up.servers {
         if s.address.parse::<std::net::IpAddr>().is_err() {

@@ -26,6 +26,10 @@ pub use bindings::sluice::renderer::types::*;
 
 pub mod settings;
 
+/// The value rules the host checks labels with; a plugin checking its input
+/// with them refuses nothing the host accepted.
+pub use sluice_input_rules as rules;
+
 /// The WIT record is `virtual-host` (a record named `host` clashes with the
 /// host-side bindings' `Host` traits); plugins may keep calling it `Host`.
 pub type Host = VirtualHost;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use sluice_plugin_kit::{Host, Redirect, Upstream};
 
-use crate::input::normalize_root;
+use sluice_plugin_kit::rules::normalize_root;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {

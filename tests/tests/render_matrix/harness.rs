@@ -233,6 +233,18 @@ pub fn run_with(case: &Case, snapshot: Option<Snapshot>) -> Outcome {
                 continue;
             }
         };
+        // The host's label rules are the plugins' own (plugins/rules): a host
+        // left out by the plugin means they drifted apart again.
+        for r in &rev.refused {
+            outcome.failures.push(format!(
+                "cluster {name}: {} refused host {} (services {:?}) that the labels \
+                 parser accepted: {}",
+                case.plugin.name(),
+                r.host,
+                r.services,
+                r.reason
+            ));
+        }
         if case.all_keys() && !rev.warnings.is_empty() {
             outcome.failures.push(format!(
                 "cluster {name}: every key of the all-keys config must be known and used, \

@@ -252,18 +252,34 @@ fn hostile_settings_are_refused_naming_the_key() {
 #[test]
 fn odd_but_legal_values_are_quoted() {
     let mut h = simple_host("a.com", "10.0.0.1");
+    h.tls = Some(tls_files("/certs/my+cert@a=b.pem", None));
+    let i = input(vec![h], vec![text("PidPath", "/run/a b;c.pid")]);
+    let text = rendered(&i);
+    assert!(
+        text.contains("ssl_certificate /certs/my+cert@a=b.pem;")
+            || text.contains("ssl_certificate \"/certs/my+cert@a=b.pem\";"),
+        "{text}"
+    );
+    assert!(text.contains("pid \"/run/a b;c.pid\";"), "{text}");
+}
+
+/// Route values that are syntax somewhere are refused by the shared input
+/// rules, each named, before any config is written.
+#[test]
+fn route_values_beyond_the_input_rules_are_refused() {
+    let mut h = simple_host("a.com", "10.0.0.1");
     h.tls = Some(tls_files("/certs/my cert;{}.pem", None));
     h.context_roots = vec![context_root(
         "/it's",
         false,
         upstream("q", &[("10.0.0.3", 80)]),
     )];
-    let i = input(vec![h], vec![text("PidPath", "/run/a b;c.pid")]);
-    let text = rendered(&i);
-    assert!(
-        text.contains("ssl_certificate \"/certs/my cert;{}.pem\";"),
-        "{text}"
-    );
-    assert!(text.contains("location \"/it's\" {"), "{text}");
-    assert!(text.contains("pid \"/run/a b;c.pid\";"), "{text}");
+    h.redirects = vec![redirect(None, "https://b.com/$host")];
+    let keys: Vec<String> = match crate::render::render(&input(vec![h], vec![])) {
+        Err(RenderError::InvalidInput(diags)) => diags.into_iter().filter_map(|d| d.key).collect(),
+        other => panic!("expected InvalidInput, got {:?}", other.map(|r| r.files)),
+    };
+    for want in ["tls.cert-path", "context-roots[\"/it's\"]", "redirects["] {
+        assert!(keys.iter().any(|k| k.contains(want)), "{want} in {keys:?}");
+    }
 }
