@@ -97,6 +97,28 @@ impl ApplyError {
         move |source| ApplyError::Docker { action, source }
     }
 
+    /// Whether waiting alone can make this go away: the engine was away,
+    /// busy or raced with another change (no answer, 5xx, 429, 404, 409).
+    /// Everything else needs a person: a label, a setting or a Swarm object.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApplyError::Endpoint { .. } => true,
+            ApplyError::Docker { .. } | ApplyError::Engine { .. } => self
+                .status()
+                .is_none_or(|s| s >= 500 || matches!(s, 404 | 409 | 429)),
+            ApplyError::MissingSecret { .. }
+            | ApplyError::MissingNetwork { .. }
+            | ApplyError::PlacementPreference { .. }
+            | ApplyError::ConfigTooLarge { .. }
+            | ApplyError::ConfigNotOwned { .. }
+            | ApplyError::NotOwned { .. }
+            | ApplyError::ProxyCommands { .. }
+            | ApplyError::ConfigRoot { .. }
+            | ApplyError::Credentials { .. }
+            | ApplyError::InvalidSpec { .. } => false,
+        }
+    }
+
     /// The HTTP status the engine answered with, if it did.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -106,6 +128,75 @@ impl ApplyError {
             } => Some(*status_code),
             ApplyError::Engine { status, .. } => *status,
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(status: Option<u16>) -> ApplyError {
+        ApplyError::Engine {
+            action: "update service x".into(),
+            status,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn transient_is_what_waiting_can_fix() {
+        let cases = [
+            (engine(None), true),
+            (engine(Some(500)), true),
+            (engine(Some(503)), true),
+            (engine(Some(429)), true),
+            (engine(Some(409)), true),
+            (engine(Some(404)), true),
+            (engine(Some(400)), false),
+            (engine(Some(403)), false),
+            (
+                ApplyError::Endpoint {
+                    url: "unix:///var/run/docker.sock".into(),
+                    reason: "connection refused".into(),
+                },
+                true,
+            ),
+            (
+                ApplyError::Docker {
+                    action: "inspect".into(),
+                    source: bollard::errors::Error::DockerResponseServerError {
+                        status_code: 500,
+                        message: "m".into(),
+                    },
+                },
+                true,
+            ),
+            (
+                ApplyError::NotOwned {
+                    service: "proxy".into(),
+                    expected: "sluice".into(),
+                    owner: "someone".into(),
+                },
+                false,
+            ),
+            (
+                ApplyError::MissingSecret {
+                    cluster: "east".into(),
+                    secret: "cert".into(),
+                },
+                false,
+            ),
+            (
+                ApplyError::Credentials {
+                    cluster: "east".into(),
+                    reason: "no endpoint".into(),
+                },
+                false,
+            ),
+        ];
+        for (error, transient) in cases {
+            assert_eq!(error.is_transient(), transient, "{error}");
         }
     }
 }

@@ -8,9 +8,11 @@
 
 mod agents;
 mod broken_tls;
+mod cluster_error;
 mod findings;
 mod reconcile;
 pub mod reload;
+mod retry;
 mod schedule;
 mod supervise;
 

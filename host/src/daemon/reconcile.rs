@@ -9,7 +9,9 @@ use tracing::Instrument;
 
 use super::agents::Agents;
 use super::broken_tls::Quarantine;
+use super::cluster_error::ClusterError;
 use super::findings::Findings;
+use super::retry::{self, Class, Failing};
 use crate::apply::{self, Engine, Outcome};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
@@ -28,18 +30,9 @@ pub struct Round {
     pub waiting: Vec<String>,
 }
 
-/// A cluster whose apply failed: retried with backoff while nothing it is
-/// built from changes (a change is retried at once).
-struct Failing {
-    message: String,
-    /// What the failed apply was made of: the render's hash.
-    revision: String,
-    next: Instant,
-    backoff: Duration,
-}
-
-const RETRY_FIRST: Duration = Duration::from_secs(1);
-const RETRY_MAX: Duration = Duration::from_secs(15);
+/// The failed attempt is loading the Extension's plugin (changed only by a
+/// reload, which forgets the failure).
+const LOADING: &str = "loading the plugin";
 
 pub(super) struct Reconciler {
     config: Config,
@@ -59,8 +52,8 @@ pub(super) struct Reconciler {
     /// deterministic, so the same Extension and plan give the same revision
     /// and a cluster nothing touched is not rendered again.
     rendered: BTreeMap<String, Rendered>,
-    /// Clusters whose last render or apply failed: logged once per
-    /// distinct message, applies retried with backoff.
+    /// Clusters whose last load, render or apply failed: what
+    /// [`retry`] decided (when to try again, what was said).
     failing: BTreeMap<String, Failing>,
     /// Each Extension's plugin, read once and kept until a reload (SIGHUP):
     /// a plugin file replaced on disk takes effect then, not at whichever
@@ -82,7 +75,10 @@ struct Rendered {
     plan: ClusterPlan,
     /// The plugin file it was rendered with.
     plugin: crate::render::PluginId,
-    result: Result<Revision, String>,
+    result: Result<Revision, Arc<ClusterError>>,
+    /// A transient failure (the deadline on a busy machine) is rendered
+    /// again from then on; any other result stands until an input changes.
+    retry_at: Option<Instant>,
 }
 
 impl Reconciler {
@@ -128,7 +124,10 @@ impl Reconciler {
     /// Each round ends with a debug event "round done" listing what it did,
     /// so that tests (and `-D`) can tell a round that wrote nothing from no
     /// round at all.
-    pub(super) async fn round(&mut self) -> anyhow::Result<Round> {
+    ///
+    /// `swarm_changed`: an event came since the last round, so a failure that
+    /// needs a person is tried again (the person may have acted).
+    pub(super) async fn round(&mut self, swarm_changed: bool) -> anyhow::Result<Round> {
         self.round += 1;
         let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
@@ -145,18 +144,27 @@ impl Reconciler {
                 continue;
             };
             let span = tracing::info_span!(parent: &span, "cluster", cluster = %name);
+            let failing = self.failing.get(name);
+            if !self.plugins.contains_key(name)
+                && !retry::due(failing, Instant::now(), LOADING, swarm_changed)
+            {
+                done.waiting.push(name.clone());
+                continue;
+            }
             let loaded = match plugin_for(&mut self.plugins, &self.host, ext) {
                 Ok(loaded) => loaded,
                 Err(e) => {
-                    self.fail(name, &span, e, "");
+                    self.fail(name, &span, LOADING, &ClusterError::from(e));
                     done.failed.push(name.clone());
                     continue;
                 }
             };
+            let now = Instant::now();
             let cached = self
                 .rendered
                 .get(name)
                 .filter(|r| &r.ext == ext && &r.plan == cluster && &r.plugin == loaded.plugin.id())
+                .filter(|r| r.retry_at.is_none_or(|at| now < at))
                 .map(|r| r.result.clone());
             let result = match cached {
                 Some(result) => result,
@@ -168,7 +176,14 @@ impl Reconciler {
                             render_with(&l.plugin, &c, l.warnings, &policy)
                         })
                         .await,
-                    );
+                    )
+                    .map_err(Arc::new);
+                    let retry_at = match &result {
+                        Err(e) if e.class() == Class::Transient => {
+                            Some(now + Class::Transient.backoff().0)
+                        }
+                        _ => None,
+                    };
                     span.in_scope(|| {
                         tracing::debug!(ok = result.is_ok(), "rendered");
                         // Said once: the render is cached until its inputs change.
@@ -183,6 +198,7 @@ impl Reconciler {
                             plan: cluster.clone(),
                             plugin: loaded.plugin.id().clone(),
                             result: result.clone(),
+                            retry_at,
                         },
                     );
                     result
@@ -191,16 +207,18 @@ impl Reconciler {
             let revision: Revision = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    self.fail(name, &span, e, "");
+                    // Said once: a cached failure repeats the same message.
+                    self.fail(name, &span, "rendering", &e);
                     done.failed.push(name.clone());
                     continue;
                 }
             };
-            if self
-                .failing
-                .get(name)
-                .is_some_and(|f| f.revision == revision.hash && Instant::now() < f.next)
-            {
+            if !retry::due(
+                self.failing.get(name),
+                Instant::now(),
+                &revision.hash,
+                swarm_changed,
+            ) {
                 // Hitless agents still get the revision; the proxy service
                 // waits for its retry.
                 if ext.delivery == Delivery::Hitless {
@@ -260,7 +278,7 @@ impl Reconciler {
                     self.applied.insert(name.clone(), revision.hash.clone());
                 }
                 Err(e) => {
-                    self.fail(name, &span, e.to_string(), &revision.hash);
+                    self.fail(name, &span, &revision.hash, &ClusterError::from(e));
                     done.failed.push(name.clone());
                     continue;
                 }
@@ -282,28 +300,27 @@ impl Reconciler {
         Ok(done)
     }
 
-    /// Log a cluster's failure once per distinct message, and when to try
-    /// again: the backoff doubles while the same revision keeps failing.
-    fn fail(&mut self, name: &str, span: &tracing::Span, message: String, revision: &str) {
-        let previous = self.failing.remove(name);
-        let backoff = match &previous {
-            Some(p) if p.revision == revision => (p.backoff * 2).min(RETRY_MAX),
-            _ => RETRY_FIRST,
-        };
-        if previous.as_ref().map(|p| &p.message) != Some(&message) {
+    /// Record a cluster's failure as the error policy ([`retry`]) decides:
+    /// said when its message is new, tried again after its class's backoff.
+    fn fail(&mut self, name: &str, span: &tracing::Span, attempt: &str, error: &ClusterError) {
+        let class = error.class();
+        let verdict = retry::failed(
+            self.failing.get(name),
+            Instant::now(),
+            attempt,
+            error.to_string(),
+            class,
+        );
+        if verdict.say {
             span.in_scope(|| {
-                tracing::error!(retry_in = ?backoff, "{message}; the proxy keeps its last good config")
+                let retry_in = verdict.failing.backoff;
+                match class {
+                    Class::Transient => tracing::warn!(?retry_in, "{error}; the proxy keeps its last good config"),
+                    Class::Permanent => tracing::error!(?retry_in, "{error}; the proxy keeps its last good config until this is fixed (retried slowly, and at once on a Swarm or config change)"),
+                }
             });
         }
-        self.failing.insert(
-            name.to_string(),
-            Failing {
-                message,
-                revision: revision.to_owned(),
-                next: Instant::now() + backoff,
-                backoff,
-            },
-        );
+        self.failing.insert(name.to_string(), verdict.failing);
     }
 
     /// Take in a new config (SIGHUP): see [`super::reload::merge`]. Only the
@@ -324,6 +341,8 @@ impl Reconciler {
         for name in &merged.changed {
             self.failing.remove(name);
         }
+        // Plugin files are read again, so a failed load is due again too.
+        self.failing.retain(|_, f| f.attempt != LOADING);
         // Plugin files are read again: a replaced one renders from now on
         // (the render cache is keyed on the plugin's digest too).
         self.plugins.clear();
@@ -337,11 +356,11 @@ fn plugin_for(
     plugins: &mut BTreeMap<String, LoadedPlugin>,
     host: &PluginHost,
     ext: &crate::config::Extension,
-) -> Result<LoadedPlugin, String> {
+) -> Result<LoadedPlugin, crate::render::PluginError> {
     if let Some(loaded) = plugins.get(&ext.name).filter(|l| &l.ext == ext) {
         return Ok(loaded.clone());
     }
-    let (plugin, warnings) = load_plugin(host, ext).map_err(|e| e.to_string())?;
+    let (plugin, warnings) = load_plugin(host, ext)?;
     let loaded = LoadedPlugin {
         ext: ext.clone(),
         plugin,
@@ -355,13 +374,12 @@ fn plugin_for(
 /// (before, it failed every cluster's round).
 fn contained(
     joined: Result<Result<Revision, crate::render::PluginError>, tokio::task::JoinError>,
-) -> Result<Revision, String> {
+) -> Result<Revision, ClusterError> {
     match joined {
-        Ok(rendered) => rendered.map_err(|e| e.to_string()),
-        Err(panic) => Err(format!(
-            "rendering panicked (a bug in Sluice, please report it): {}",
-            super::supervise::panic_message(panic)
-        )),
+        Ok(rendered) => Ok(rendered?),
+        Err(panic) => Err(ClusterError::Panicked(super::supervise::panic_message(
+            panic,
+        ))),
     }
 }
 
@@ -410,7 +428,7 @@ mod contained_tests {
     async fn a_render_that_panics_fails_its_cluster_only() {
         let joined =
             tokio::task::spawn_blocking(|| -> Result<_, _> { panic!("index out of bounds") }).await;
-        let err = super::contained(joined).unwrap_err();
+        let err = super::contained(joined).unwrap_err().to_string();
         assert!(
             err.contains("rendering panicked") && err.contains("index out of bounds"),
             "{err}"

@@ -34,8 +34,12 @@ pub(super) async fn run(
     let mut fast_until = Instant::now() + FAST_WINDOW;
     let mut retry = RETRY_MIN;
     let store = reconciler.store();
+    // The first round after start-up tries everything.
+    let mut swarm_changed = true;
     loop {
-        let next = match reconciler.round().await {
+        let round = reconciler.round(swarm_changed).await;
+        swarm_changed = false;
+        let next = match round {
             Ok(_) => {
                 retry = RETRY_MIN;
                 let period = if Instant::now() < fast_until {
@@ -66,6 +70,7 @@ pub(super) async fn run(
                 let Some(t) = t else {
                     anyhow::bail!("the Docker event watcher stopped; the daemon cannot follow the Swarm");
                 };
+                swarm_changed = true;
                 let mut fast = t.wants_fast_poll();
                 // Coalesce a burst into one round.
                 sleep(COALESCE).await;
