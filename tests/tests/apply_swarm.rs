@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sluice::apply::{ApplyError, Engine, Outcome, apply_cluster, remove_orphans};
+use sluice::apply::{ApplyError, Outcome, SwarmApi, apply_cluster, remove_orphans};
 use sluice::config::{Delivery, Extension, PublishMode};
 use sluice::plan::ClusterPlan;
 use sluice::render::{PluginId, Revision, hash_files};
@@ -20,7 +20,7 @@ use sluice::wit::latest::{Cluster, OutputFile, PluginInfo, Reload, RenderInput};
 const CONFIG_PATH: &str = "/etc/sluice-apply-test/proxy.conf";
 
 struct Swarm {
-    engine: Engine,
+    swarm: SwarmApi,
     sock: String,
     nginx_image: String,
 }
@@ -30,11 +30,11 @@ struct Swarm {
 async fn swarm(test: &str) -> Option<Swarm> {
     let env = sluice_tests::swarm::swarm(test)?;
     let sock = env.manager_sock.clone();
-    let engine = Engine::connect(&format!("unix://{sock}"))
+    let swarm = SwarmApi::connect(&format!("unix://{sock}"))
         .await
         .unwrap_or_else(|e| panic!("up.sh succeeded but the manager does not answer: {e}"));
     Some(Swarm {
-        engine,
+        swarm,
         sock,
         nginx_image: env.nginx_image.clone(),
     })
@@ -310,8 +310,8 @@ async fn create_unchanged_update_and_clean_up() {
     let [r1, r2, r3] = ["# one\n", "# two\n", "# three\n"].map(|c| revision(&ext, c));
     let apply = |rev: &Revision| {
         let (ext, plan, snapshot, rev) = (ext.clone(), plan.clone(), snapshot.clone(), rev.clone());
-        let engine = swarm.engine.clone();
-        async move { apply_cluster(&engine, &ext, &plan, &rev, &snapshot, instance).await }
+        let swarm = swarm.swarm.clone();
+        async move { apply_cluster(&swarm, &ext, &plan, &rev, &snapshot, instance).await }
     };
 
     assert_eq!(apply(&r1).await.unwrap(), Outcome::Created);
@@ -389,7 +389,7 @@ async fn orphans_go_and_nothing_else() {
     for (ext, instance) in [(&keep, mine), (&gone, mine), (&foreign, other)] {
         let rev = revision(ext, &format!("# {}\n", ext.name));
         let outcome = apply_cluster(
-            &swarm.engine,
+            &swarm.swarm,
             ext,
             &plan(ext, &snapshot, &[]),
             &rev,
@@ -401,7 +401,7 @@ async fn orphans_go_and_nothing_else() {
     }
     let keep_version = swarm.settled_version(&keep.name);
 
-    let removed = remove_orphans(&swarm.engine, mine, &BTreeSet::from([keep.name.clone()]))
+    let removed = remove_orphans(&swarm.swarm, mine, &BTreeSet::from([keep.name.clone()]))
         .await
         .unwrap();
     assert_eq!(removed, std::slice::from_ref(&gone.name));
@@ -450,7 +450,7 @@ async fn services_we_do_not_own_are_refused() {
     let rev = revision(&other, "# other\n");
     let other_plan = plan(&other, &snapshot, &[]);
     let created = apply_cluster(
-        &swarm.engine,
+        &swarm.swarm,
         &other,
         &other_plan,
         &rev,
@@ -464,7 +464,7 @@ async fn services_we_do_not_own_are_refused() {
         let before = swarm.settled_version(&ext.name);
         let rev = revision(ext, "# mine now?\n");
         let err = apply_cluster(
-            &swarm.engine,
+            &swarm.swarm,
             ext,
             &plan(ext, &snapshot, &[]),
             &rev,
@@ -512,7 +512,7 @@ async fn refusals_create_nothing() {
 
     let missing = format!("{prefix}-nosuch");
     let err = apply_cluster(
-        &swarm.engine,
+        &swarm.swarm,
         &ext,
         &plan(&ext, &snapshot, &[&missing]),
         &revision(&ext, "# x\n"),
@@ -528,7 +528,7 @@ async fn refusals_create_nothing() {
 
     let huge = revision(&ext, &"#".repeat(600 * 1024));
     let err = apply_cluster(
-        &swarm.engine,
+        &swarm.swarm,
         &ext,
         &plan(&ext, &snapshot, &[]),
         &huge,

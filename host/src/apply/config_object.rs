@@ -13,10 +13,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bollard::models::{Config, ConfigSpec, ServiceSpec};
 
-use super::engine::Engine;
 use super::error::ApplyError;
 use super::owner;
 use super::spec::DeliveredConfig;
+use super::swarm_api::SwarmApi;
 use crate::config::Extension;
 use crate::render::Revision;
 
@@ -84,7 +84,7 @@ pub fn config_object_spec(
 /// restarted daemon, or a revision seen before), so that applying the same
 /// revision twice yields the same IDs and so the same service spec.
 pub async fn ensure_config_objects(
-    engine: &Engine,
+    swarm: &SwarmApi,
     ext: &Extension,
     revision: &Revision,
     instance: &str,
@@ -96,12 +96,12 @@ pub async fn ensure_config_objects(
     let mut delivered = Vec::with_capacity(specs.len());
     for (spec, file) in specs.into_iter().zip(&revision.files) {
         let name = spec.name.clone().unwrap_or_default();
-        let id = match find_by_name(engine, &name).await? {
+        let id = match find_by_name(swarm, &name).await? {
             Some(existing) => reuse(ext, &spec, existing)?,
-            None => match engine.create_config(&spec).await {
+            None => match swarm.create_config(&spec).await {
                 Ok(id) => id,
                 // Created meanwhile (another daemon of the same instance).
-                Err(e) if e.status() == Some(409) => match find_by_name(engine, &name).await? {
+                Err(e) if e.status() == Some(409) => match find_by_name(swarm, &name).await? {
                     Some(existing) => reuse(ext, &spec, existing)?,
                     None => return Err(e),
                 },
@@ -117,8 +117,8 @@ pub async fn ensure_config_objects(
     Ok(delivered)
 }
 
-async fn find_by_name(engine: &Engine, name: &str) -> Result<Option<Config>, ApplyError> {
-    let configs = engine.list_configs(&[], Some(name)).await?;
+async fn find_by_name(swarm: &SwarmApi, name: &str) -> Result<Option<Config>, ApplyError> {
+    let configs = swarm.list_configs(&[], Some(name)).await?;
     Ok(configs
         .into_iter()
         .find(|c| c.spec.as_ref().and_then(|s| s.name.as_deref()) == Some(name)))
@@ -153,12 +153,12 @@ fn reuse(ext: &Extension, wanted: &ConfigSpec, existing: Config) -> Result<Strin
 /// Remove this extension's config objects of other revisions that no
 /// service refers to any more. Returns the removed names.
 pub async fn remove_superseded(
-    engine: &Engine,
+    swarm: &SwarmApi,
     instance: &str,
     extension: &str,
     current_revision: Option<&str>,
 ) -> Result<Vec<String>, ApplyError> {
-    let owned = engine
+    let owned = swarm
         .list_configs(
             &[
                 format!("{}={instance}", owner::INSTANCE),
@@ -167,11 +167,11 @@ pub async fn remove_superseded(
             None,
         )
         .await?;
-    let services = engine.list_service_specs().await?;
+    let services = swarm.list_service_specs().await?;
     let in_use = referenced_configs(services.iter().flat_map(|s| [&s.spec, &s.previous_spec]));
     let mut removed = Vec::new();
     for (id, name) in superseded(&owned, &in_use, current_revision) {
-        match engine.remove_config(&id, &name).await {
+        match swarm.remove_config(&id, &name).await {
             Ok(()) => removed.push(name),
             // Gone already, or taken into use since we looked: leave it.
             Err(e) if matches!(e.status(), Some(404) | Some(400) | Some(409)) => {

@@ -22,24 +22,24 @@
 //! that are no longer configured.
 //!
 //! Hitless delivery (`Delivery = "hitless"`, the default) goes through
-//! [`agent::apply_hitless`] instead: an agent in the proxy task fetches each
+//! [`hitless::apply_hitless`] instead: an agent in the proxy task fetches each
 //! revision from the daemon's API (`crate::serve`), and the spec
 //! ([`ProxyDelivery::Agent`]) mounts no per-revision config, so a new
 //! revision leaves the service as it is.
 
-pub mod agent;
 pub mod config_object;
-pub mod engine;
 pub mod error;
+pub mod hitless;
 pub mod owner;
 pub mod service;
 pub mod spec;
+pub mod swarm_api;
 
-pub use agent::{AgentAccess, apply_hitless};
-pub use engine::Engine;
 pub use error::ApplyError;
+pub use hitless::{AgentAccess, apply_hitless};
 pub use service::{Outcome, reconcile_proxy, remove_orphans};
 pub use spec::{DeliveredConfig, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
+pub use swarm_api::SwarmApi;
 
 use crate::config::Extension;
 use crate::plan::ClusterPlan;
@@ -51,7 +51,7 @@ use crate::snapshot::Snapshot;
 /// the running service has changed (the caller keeps the last good revision);
 /// config objects created on the way are reused by the next attempt.
 pub async fn apply_cluster(
-    engine: &Engine,
+    swarm: &SwarmApi,
     ext: &Extension,
     plan: &ClusterPlan,
     revision: &Revision,
@@ -66,18 +66,18 @@ pub async fn apply_cluster(
         configs: Vec::new(),
     };
     proxy_service_spec(ext, plan, &no_configs, &ctx)?;
-    service::check_ownership(&engine.docker, &ext.proxy_service_name, instance, &ext.name).await?;
-    let configs = config_object::ensure_config_objects(engine, ext, revision, instance).await?;
+    service::check_ownership(&swarm.docker, &ext.proxy_service_name, instance, &ext.name).await?;
+    let configs = config_object::ensure_config_objects(swarm, ext, revision, instance).await?;
     let delivery = ProxyDelivery::ConfigObjects {
         revision: revision.hash.clone(),
         configs,
     };
     let desired = proxy_service_spec(ext, plan, &delivery, &ctx)?;
-    let outcome = reconcile_proxy(&engine.docker, desired).await?;
+    let outcome = reconcile_proxy(&swarm.docker, desired).await?;
     if outcome != Outcome::Unchanged {
         // The service runs the new revision already; a failed clean-up only
         // leaves objects for the next change to remove.
-        match config_object::remove_superseded(engine, instance, &ext.name, Some(&revision.hash))
+        match config_object::remove_superseded(swarm, instance, &ext.name, Some(&revision.hash))
             .await
         {
             Ok(removed) if !removed.is_empty() => {

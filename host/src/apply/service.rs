@@ -11,9 +11,9 @@ use bollard::query_parameters::{
 };
 
 use super::config_object;
-use super::engine::Engine;
 use super::error::ApplyError;
 use super::owner;
+use super::swarm_api::SwarmApi;
 
 /// What reconciling a proxy service did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,12 +147,12 @@ fn check_owner(
 /// Remove this instance's proxy services whose extension is not in `keep`,
 /// and their config objects. Returns the removed service names.
 pub async fn remove_orphans(
-    engine: &Engine,
+    swarm: &SwarmApi,
     instance: &str,
     keep: &BTreeSet<String>,
 ) -> Result<Vec<String>, ApplyError> {
     let filters = HashMap::from([("label", vec![format!("{}={instance}", owner::INSTANCE)])]);
-    let services = engine
+    let services = swarm
         .docker
         .list_services(Some(
             ListServicesOptionsBuilder::default()
@@ -165,7 +165,7 @@ pub async fn remove_orphans(
         )))?;
     let mut removed = Vec::new();
     for (id, name, extension) in orphans(&services, instance, keep) {
-        match engine.docker.delete_service(&id).await {
+        match swarm.docker.delete_service(&id).await {
             Ok(()) => {}
             Err(e) if status(&e) == Some(404) => {}
             Err(e) => {
@@ -174,8 +174,8 @@ pub async fn remove_orphans(
                 ))(e));
             }
         }
-        config_object::remove_superseded(engine, instance, &extension, None).await?;
-        super::agent::remove_credentials_secrets(engine, &extension, instance, None).await;
+        config_object::remove_superseded(swarm, instance, &extension, None).await?;
+        super::hitless::remove_credentials_secrets(swarm, &extension, instance, None).await;
         removed.push(name);
     }
     Ok(removed)

@@ -25,7 +25,8 @@ pub fn render_all(plugin: &Plugin, cases: Vec<Case>) -> Vec<Rendered> {
     cases
         .into_iter()
         .map(|case| {
-            let (result, stats) = plugin.render_measured(&case.input);
+            let (result, stats) =
+                plugin.render_measured(&case.input, &case.input.cluster.config_path);
             Rendered {
                 case,
                 result,

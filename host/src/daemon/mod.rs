@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::apply::Engine;
+use crate::apply::SwarmApi;
 use crate::config::{Config, Delivery};
 use crate::observe::{connect, raw::RawClient, watch};
 use crate::render::{PluginHost, load_plugin};
@@ -83,7 +83,7 @@ pub async fn run_reloading(
 
     let docker = connect::connect(&config).await?;
     let raw = RawClient::new(&config, &docker.client_version())?;
-    let engine = Engine::new(docker.clone(), raw.clone(), &config.docker_url);
+    let swarm = SwarmApi::new(docker.clone(), raw.clone(), &config.docker_url);
     tracing::info!(url = %config.docker_url, instance = %instance, "connected to the Swarm manager");
 
     let addr = serve::listen_addr(&config.listen_addr)?;
@@ -123,7 +123,7 @@ pub async fn run_reloading(
         }))
     };
     let mut reconciler =
-        reconcile::Reconciler::new(config, instance, host, docker, raw, engine, agents);
+        reconcile::Reconciler::new(config, instance, host, docker, raw, swarm, agents);
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
     watcher.abort();
     let _ = api_stop.send(());

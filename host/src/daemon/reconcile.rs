@@ -12,7 +12,7 @@ use super::broken_tls::Quarantine;
 use super::cluster_error::ClusterError;
 use super::findings::Findings;
 use super::retry::{self, Class, Failing};
-use crate::apply::{self, Engine, Outcome};
+use crate::apply::{self, Outcome, SwarmApi};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::{ClusterPlan, plan_with};
@@ -40,7 +40,7 @@ pub(super) struct Reconciler {
     host: Arc<PluginHost>,
     docker: Docker,
     raw: RawClient,
-    engine: Engine,
+    swarm: SwarmApi,
     agents: Agents,
     findings: Findings,
     /// TLS pairs the agents found broken: their services are left out.
@@ -88,7 +88,7 @@ impl Reconciler {
         host: Arc<PluginHost>,
         docker: Docker,
         raw: RawClient,
-        engine: Engine,
+        swarm: SwarmApi,
         agents: Agents,
     ) -> Reconciler {
         Reconciler {
@@ -97,7 +97,7 @@ impl Reconciler {
             host,
             docker,
             raw,
-            engine,
+            swarm,
             agents,
             findings: Findings::default(),
             quarantine: Quarantine::default(),
@@ -230,7 +230,7 @@ impl Reconciler {
             let applied = match ext.delivery {
                 Delivery::Rolling => {
                     apply::apply_cluster(
-                        &self.engine,
+                        &self.swarm,
                         ext,
                         cluster,
                         &revision,
@@ -247,7 +247,7 @@ impl Reconciler {
                     match self.agents.access(name) {
                         Ok(access) => {
                             apply::apply_hitless(
-                                &self.engine,
+                                &self.swarm,
                                 ext,
                                 cluster,
                                 &revision.info,
@@ -288,7 +288,7 @@ impl Reconciler {
             }
         }
         let keep: BTreeSet<String> = self.config.extensions.keys().cloned().collect();
-        match apply::remove_orphans(&self.engine, &self.instance, &keep).await {
+        match apply::remove_orphans(&self.swarm, &self.instance, &keep).await {
             Ok(removed) if !removed.is_empty() => tracing::info!(
                 ?removed,
                 "removed proxies of extensions no longer configured"

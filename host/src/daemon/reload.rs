@@ -10,7 +10,7 @@ use crate::config::{Config, Extension};
 
 /// The config to run with after a reload, and what to tell the user.
 #[derive(Debug, PartialEq)]
-pub struct Merged {
+pub struct Reloaded {
     pub config: Config,
     /// Extensions whose definition changed (added, changed or removed).
     pub changed: Vec<String>,
@@ -24,7 +24,7 @@ pub fn merge(
     old: &Config,
     new: Config,
     check: impl Fn(&Extension) -> Result<(), String>,
-) -> Merged {
+) -> Reloaded {
     let mut messages = Vec::new();
     let mut config = new.clone();
     // Start-up-only keys keep their running values.
@@ -82,7 +82,7 @@ pub fn merge(
         }
     }
     changed.sort();
-    Merged {
+    Reloaded {
         config,
         changed,
         messages,

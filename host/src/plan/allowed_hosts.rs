@@ -3,9 +3,9 @@
 //! unrouted (as any bad label does), with an Error naming the hosts, so a
 //! team never serves half of what it asked for without being told.
 
+use super::labels::{self, ServiceRoute};
 use super::{Diagnostic, Severity};
 use crate::config::Extension;
-use crate::labels::{self, ServiceRoute};
 
 /// Why `service` may not claim its hosts in `ext`, if it may not.
 pub fn refused(ext: &Extension, service: &str, route: &ServiceRoute) -> Option<Diagnostic> {

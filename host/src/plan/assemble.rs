@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use bollard::models::Service;
 
 use super::allowed_hosts;
+use super::labels::{self, Parsed};
 use super::merge::{self, Created, Routed};
 use super::partition::Partition;
 use super::secrets::{BrokenTls, COLLECTION, SecretNames};
 use super::targets;
 use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
 use crate::config::{Config, Extension};
-use crate::labels::{self, Parsed};
 use crate::snapshot::Snapshot;
 use crate::wit::latest::{Cluster, RenderInput};
 

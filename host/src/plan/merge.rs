@@ -21,20 +21,23 @@
 //!   routed at all (Error).
 //! - a host that is `ssl_passthrough` for one service and not for another: the
 //!   first service's mode wins; the others are not routed for that host (Error).
+//!
+//! Those rules live in [`super::conflicts`]; this file groups services by
+//! host, names upstreams and builds hosts, calling them at each contest.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 use std::net::IpAddr;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::conflicts;
+use super::labels::{self, ServiceRoute, TlsVerify};
 use super::naming::{self, UpstreamKey};
 use super::targets::NetRef;
 use super::weights;
 use super::{Diagnostic, Severity};
-use crate::labels::{self, ServiceRoute, TlsVerify};
-use crate::wit::latest::{self as wit, ContextRoot, Host, Redirect, Server, TlsFiles, Upstream};
+use crate::wit::latest::{self as wit, ContextRoot, Host, Server, TlsFiles, Upstream};
 
 /// Where the proxy reads secrets from (Docker's default secret target).
 pub const SECRETS_DIR: &str = "/run/secrets";
@@ -87,28 +90,9 @@ impl Created {
     }
 }
 
-/// A service's rank among those contesting a host: older first, then the
-/// smaller name, so the order is total and the same on every daemon.
-type Seniority<'a> = (bool, Option<i128>, &'a str);
-
-impl Routed {
-    fn seniority(&self) -> Seniority<'_> {
-        let t = self.created.unix_nanos();
-        (t.is_none(), t, &self.name)
-    }
-
-    /// Why `self` ranks before `other`, for messages.
-    fn first_because(&self, other: &Routed) -> &'static str {
-        match (self.created.unix_nanos(), other.created.unix_nanos()) {
-            (Some(a), Some(b)) if a != b => "created first",
-            _ => "same creation time, smaller name",
-        }
-    }
-}
-
 /// One cluster's routes.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Merged {
+pub struct ClusterRoutes {
     pub hosts: Vec<Host>,
     pub default_backend: Option<Upstream>,
     /// Services serving at least one route: only their networks matter.
@@ -119,45 +103,21 @@ pub struct Merged {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn merge(mut services: Vec<Routed>) -> Merged {
+pub fn merge(mut services: Vec<Routed>) -> ClusterRoutes {
     merge_in_place(&mut services)
 }
 
 /// [`merge`], leaving the services (sorted by name) to the caller.
-pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
+pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> ClusterRoutes {
     // They come in snapshot order; 10k of them sort faster on every core.
     services.par_sort_by(|a, b| a.name.cmp(&b.name));
-    let mut out = Merged::default();
+    let mut out = ClusterRoutes::default();
 
-    let mut defaults: Vec<&Routed> = services
-        .iter()
-        .filter(|s| s.route.default_backend && s.serves)
-        .collect();
-    defaults.sort_by_cached_key(|s| s.seniority());
-    let mut excluded = BTreeSet::new();
-    if let Some((winner, losers)) = defaults.split_first() {
-        for loser in losers {
-            out.diagnostics.push(diag(
-                Severity::Error,
-                &loser.name,
-                labels::DEFAULT_BACKEND,
-                format!(
-                    "services {} and {} are both default_backend in this cluster; {} wins ({}), {} is not routed",
-                    winner.name,
-                    loser.name,
-                    winner.name,
-                    winner.first_because(loser),
-                    loser.name
-                ),
-            ));
-            excluded.insert(loser.name.clone());
-        }
-    }
+    let (default, excluded) = conflicts::default_backend(services, &mut out.diagnostics);
     let services: Vec<&Routed> = services
         .iter()
         .filter(|s| !excluded.contains(&s.name))
         .collect();
-    let default = defaults.first().copied();
 
     // (host, service) pairs grouped by host, the host's first service
     // first: what a map of host → services gives, without 10k tree inserts.
@@ -174,9 +134,9 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         if members.len() > 1 {
             members.sort_by_cached_key(|s| s.seniority());
         }
-        resolve_claims(host, members, &mut out.diagnostics);
+        conflicts::resolve_claims(host, members, &mut out.diagnostics);
         if !members.is_empty() {
-            resolve_passthrough(host, members, &mut out.diagnostics);
+            conflicts::resolve_passthrough(host, members, &mut out.diagnostics);
         }
     }
     // A host whose owner is left out and that no one else may serve.
@@ -194,15 +154,15 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
         .collect();
     let names = naming::assign(&keys);
 
-    let mut found = Found::default();
+    let mut found = HostParts::default();
     if let Some(d) = default {
         let name = name_of(&names, UpstreamKey::Default);
-        out.default_backend = Some(upstream(name, What::DefaultBackend, &[d], &mut found));
+        out.default_backend = Some(upstream(name, Serves::DefaultBackend, &[d], &mut found));
     }
     // Hosts are independent of each other: build them on every core, then
     // gather in host order, as a sequential build would.
     let build = |entry: &(&'a str, Vec<&'a Routed>)| build_one(&names, entry);
-    let built: Vec<(Host, Found)> = super::map_in_order(&by_host, build);
+    let built: Vec<(Host, HostParts)> = super::map_in_order(&by_host, build);
     out.hosts.reserve(built.len());
     let mut used: Vec<&str> = found.used;
     let mut secrets: Vec<String> = found.secrets;
@@ -224,15 +184,15 @@ pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> Merged {
 fn build_one<'a>(
     names: &FxHashMap<UpstreamKey<'a>, String>,
     (host, members): &(&'a str, Vec<&'a Routed>),
-) -> (Host, Found<'a>) {
-    let mut found = Found::default();
+) -> (Host, HostParts<'a>) {
+    let mut found = HostParts::default();
     let h = build_host(host, members, names, &mut found);
     (h, found)
 }
 
-/// What building upstreams finds besides the upstreams (see [`Merged`]).
+/// What building upstreams finds besides the upstreams (see [`ClusterRoutes`]).
 #[derive(Default)]
-struct Found<'a> {
+struct HostParts<'a> {
     diagnostics: Vec<Diagnostic>,
     used: Vec<&'a str>,
     secrets: Vec<String>,
@@ -247,23 +207,23 @@ fn name_of(names: &FxHashMap<UpstreamKey, String>, key: UpstreamKey) -> String {
 
 /// What an upstream serves, for messages; formatted only when one is needed.
 #[derive(Clone, Copy)]
-enum What<'a> {
+pub(super) enum Serves<'a> {
     DefaultBackend,
     Host(&'a str),
     ContextRoot(&'a str, &'a str),
 }
 
-impl std::fmt::Display for What<'_> {
+impl std::fmt::Display for Serves<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            What::DefaultBackend => f.write_str("default backend"),
-            What::Host(host) => write!(f, "host {host}"),
-            What::ContextRoot(host, path) => write!(f, "host {host} context root {path}"),
+            Serves::DefaultBackend => f.write_str("default backend"),
+            Serves::Host(host) => write!(f, "host {host}"),
+            Serves::ContextRoot(host, path) => write!(f, "host {host} context root {path}"),
         }
     }
 }
 
-fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diagnostic {
+pub(super) fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diagnostic {
     Diagnostic {
         severity,
         cluster: None,
@@ -273,143 +233,12 @@ fn diag(severity: Severity, service: &str, label: &str, message: String) -> Diag
     }
 }
 
-/// Keep only the services that may serve the host its first service holds
-/// (whether that one serves or is left out): of the same collection, and
-/// without TLS settings of their own that differ from the first's (a
-/// newcomer never replaces a host's certificate).
-fn resolve_claims(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut Vec<Diagnostic>) {
-    let first = members[0];
-    let tls = |r: &Routed| (r.route.ssl_cert.clone(), r.route.ssl_key.clone());
-    let owner_tls = tls(first);
-    members.retain(|m| {
-        if !m.serves {
-            // Left out already, with its own Error.
-            return false;
-        }
-        if std::ptr::eq(*m, first) {
-            return true;
-        }
-        let because = first.first_because(m);
-        let (label, why) = if m.collection != first.collection {
-            (
-                labels::HOSTS,
-                format!(
-                    "host {host} belongs to service {} of collection {} ({because}); service {} of collection {} may not claim it",
-                    first.name,
-                    collection_name(&first.collection),
-                    m.name,
-                    collection_name(&m.collection)
-                ),
-            )
-        } else if m.route.ssl_cert.is_some()
-            && tls(m) != owner_tls
-            && !first.route.ssl_passthrough
-            && !m.route.ssl_passthrough
-        {
-            (
-                labels::SSL_CERT,
-                format!(
-                    "host {host} belongs to service {} ({because}) with certificate {}; service {} sets its own ({}) and may not replace it",
-                    first.name,
-                    show(&owner_tls.0),
-                    m.name,
-                    show(&tls(m).0)
-                ),
-            )
-        } else {
-            return true;
-        };
-        diagnostics.push(diag(
-            Severity::Error,
-            &m.name,
-            label,
-            format!("{why}; {} is not routed for {host}", m.name),
-        ));
-        false
-    });
-}
-
-fn collection_name(c: &Option<String>) -> String {
-    match c {
-        Some(c) => format!("{c:?}"),
-        None => "(none)".to_owned(),
-    }
-}
-
-/// Keep only the services whose passthrough mode matches the first's.
-fn resolve_passthrough(host: &str, members: &mut Vec<&Routed>, diagnostics: &mut Vec<Diagnostic>) {
-    let first = members[0];
-    let mode = first.route.ssl_passthrough;
-    let says = |on: bool| if on { "uses" } else { "does not use" };
-    members.retain(|m| {
-        if m.route.ssl_passthrough == mode {
-            return true;
-        }
-        diagnostics.push(diag(
-            Severity::Error,
-            &m.name,
-            labels::SSL_PASSTHROUGH,
-            format!(
-                "host {host}: service {} {} ssl_passthrough but service {} {}; {} wins ({}), {} is not routed for {host}",
-                first.name,
-                says(mode),
-                m.name,
-                says(!mode),
-                first.name,
-                first.first_because(m),
-                m.name
-            ),
-        ));
-        false
-    });
-}
-
-/// The first service's value of a shared setting; a Warning for each service
-/// that disagrees.
-fn agree<T: PartialEq + Debug>(
-    what: What,
-    label: &str,
-    members: &[&Routed],
-    get: impl Fn(&ServiceRoute) -> T,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> T {
-    let first = members[0];
-    let value = get(&first.route);
-    for m in &members[1..] {
-        let other = get(&m.route);
-        if other != value {
-            diagnostics.push(diag(
-                Severity::Warning,
-                &m.name,
-                label,
-                format!(
-                    "{what}: services {} ({}) and {} ({}) disagree on {label}; using {}'s ({})",
-                    first.name,
-                    show(&value),
-                    m.name,
-                    show(&other),
-                    first.name,
-                    first.first_because(m)
-                ),
-            ));
-        }
-    }
-    value
-}
-
-/// A setting's value for a message: `Some("x")` → `"x"`, `None` → unset.
-fn show<T: Debug>(value: &T) -> String {
-    let text = format!("{value:?}");
-    match text.as_str() {
-        "None" => "unset".into(),
-        t => match t.strip_prefix("Some(").and_then(|t| t.strip_suffix(')')) {
-            Some(inner) => inner.to_owned(),
-            None => t.to_owned(),
-        },
-    }
-}
-
-fn upstream<'a>(name: String, what: What, members: &[&'a Routed], out: &mut Found<'a>) -> Upstream {
+fn upstream<'a>(
+    name: String,
+    what: Serves,
+    members: &[&'a Routed],
+    out: &mut HostParts<'a>,
+) -> Upstream {
     let mut servers: Vec<Server> = members
         .iter()
         .flat_map(|m| m.servers.iter().cloned())
@@ -444,16 +273,16 @@ fn upstream<'a>(name: String, what: What, members: &[&'a Routed], out: &mut Foun
     Upstream {
         name,
         servers,
-        sticky_cookie: agree(
+        sticky_cookie: conflicts::agree(
             what,
             labels::STICKY_SESSION_COOKIE,
             members,
             |r| r.sticky_session_cookie.clone(),
             d,
         ),
-        ip_hash: agree(what, labels::IP_HASH, members, |r| r.ip_hash, d),
-        tls: agree(what, labels::SSL_BACKEND, members, |r| r.ssl_backend, d),
-        tls_verify: match agree(
+        ip_hash: conflicts::agree(what, labels::IP_HASH, members, |r| r.ip_hash, d),
+        tls: conflicts::agree(what, labels::SSL_BACKEND, members, |r| r.ssl_backend, d),
+        tls_verify: match conflicts::agree(
             what,
             labels::SSL_BACKEND_TLS_VERIFY,
             members,
@@ -475,7 +304,7 @@ fn build_host<'a>(
     host: &'a str,
     members: &[&'a Routed],
     names: &FxHashMap<UpstreamKey<'a>, String>,
-    out: &mut Found<'a>,
+    out: &mut HostParts<'a>,
 ) -> Host {
     let roots: Vec<&Routed> = members
         .iter()
@@ -489,12 +318,12 @@ fn build_host<'a>(
         }
     }
 
-    let what = What::Host(host);
+    let what = Serves::Host(host);
     let passthrough = members[0].route.ssl_passthrough;
     let tls = if passthrough {
         None
     } else {
-        let cert_key = agree(
+        let cert_key = conflicts::agree(
             what,
             labels::SSL_CERT,
             members,
@@ -522,8 +351,8 @@ fn build_host<'a>(
     let mut context_roots: Vec<ContextRoot> = by_path
         .iter()
         .map(|(path, ms)| {
-            let what = What::ContextRoot(host, path);
-            let rewrite = agree(
+            let what = Serves::ContextRoot(host, path);
+            let rewrite = conflicts::agree(
                 what,
                 labels::CONTEXT_ROOT_REWRITE,
                 ms,
@@ -547,7 +376,7 @@ fn build_host<'a>(
 
     let websocket_endpoints =
         websocket_endpoints(host, members, root_upstream.is_some(), &mut out.diagnostics);
-    let redirects = redirects(host, members, &mut out.diagnostics);
+    let redirects = conflicts::redirects(host, members, &mut out.diagnostics);
 
     Host {
         name: host.to_owned(),
@@ -586,34 +415,6 @@ fn websocket_endpoints(
         }
     }
     out.into_iter().collect()
-}
-
-/// Redirects whose source is this host, one per scheme; the first service wins.
-fn redirects(host: &str, members: &[&Routed], diagnostics: &mut Vec<Diagnostic>) -> Vec<Redirect> {
-    let mut chosen: BTreeMap<Option<String>, (&str, String)> = BTreeMap::new();
-    for m in members {
-        for r in m.route.redirects.iter().filter(|r| r.source_host == host) {
-            match chosen.get(&r.scheme) {
-                None => {
-                    chosen.insert(r.scheme.clone(), (&m.name, r.target.clone()));
-                }
-                Some((first, target)) if *target != r.target => diagnostics.push(diag(
-                    Severity::Warning,
-                    &m.name,
-                    labels::REDIRECTS,
-                    format!(
-                        "host {host}: services {first} (to {target}) and {} (to {}) redirect the same source; using {first}'s (it had the host first)",
-                        m.name, r.target
-                    ),
-                )),
-                Some(_) => {}
-            }
-        }
-    }
-    chosen
-        .into_iter()
-        .map(|(scheme, (_, target))| Redirect { scheme, target })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
+use super::labels::{BackendMode, RedirectRule};
 use super::*;
-use crate::labels::{BackendMode, RedirectRule};
+use crate::wit::latest::Redirect;
 
 fn servers(service: &str, addrs: &[&str]) -> Vec<Server> {
     addrs
@@ -39,7 +40,7 @@ fn with(mut s: Routed, f: impl FnOnce(&mut ServiceRoute)) -> Routed {
     s
 }
 
-fn host<'a>(m: &'a Merged, name: &str) -> &'a Host {
+fn host<'a>(m: &'a ClusterRoutes, name: &str) -> &'a Host {
     m.hosts
         .iter()
         .find(|h| h.name == name)
@@ -53,14 +54,14 @@ fn server_list(u: &Upstream) -> Vec<String> {
         .collect()
 }
 
-fn errors(m: &Merged) -> Vec<&Diagnostic> {
+fn errors(m: &ClusterRoutes) -> Vec<&Diagnostic> {
     m.diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .collect()
 }
 
-fn warnings(m: &Merged) -> Vec<&Diagnostic> {
+fn warnings(m: &ClusterRoutes) -> Vec<&Diagnostic> {
     m.diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Warning)

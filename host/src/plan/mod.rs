@@ -15,12 +15,15 @@
 
 mod allowed_hosts;
 mod assemble;
+mod conflicts;
 #[cfg(test)]
 mod fixtures;
+pub mod labels;
 pub mod merge;
 pub mod naming;
 pub mod partition;
 pub mod secrets;
+mod shown;
 pub mod targets;
 pub mod weights;
 

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::labels::{self, ServiceRoute};
 use super::{Diagnostic, Severity};
 use crate::config::Config;
-use crate::labels::{self, ServiceRoute};
 
 /// `ServiceCluster` value → Extension name.
 pub struct Partition {

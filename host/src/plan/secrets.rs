@@ -16,8 +16,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::labels::{self, ServiceRoute};
 use super::{Diagnostic, Severity};
-use crate::labels::{self, ServiceRoute};
 use crate::snapshot::Snapshot;
 
 /// The label that marks what a Sluice instance created (its value is the

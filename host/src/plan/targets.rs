@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use bollard::models::{EndpointPortConfig, EndpointPortConfigPublishModeEnum, Service, TaskState};
 
-use crate::labels::{self, BackendMode, ServiceRoute};
+use super::labels::{self, BackendMode, ServiceRoute};
 use crate::snapshot::{Snapshot, SwarmTask};
 use crate::wit::latest::Server;
 

@@ -1,7 +1,7 @@
 use serde_json::json;
 
+use super::labels::{self, Parsed};
 use super::*;
-use crate::labels::{self, Parsed};
 use crate::plan::fixtures::{network, node, service, snapshot, task};
 
 const EAST: &str = "eastnetid000000000000000001";

@@ -177,28 +177,13 @@ impl Plugin {
 
     /// `render` one cluster, then check the files are sane (paths, sizes).
     pub fn render(&self, input: &RenderInput) -> Result<Vec<OutputFile>, PluginError> {
-        self.render_measured(input).0
+        self.render_measured(input, &input.cluster.config_path).0
     }
 
-    /// [`Plugin::render`], also reporting the call's time and memory.
+    /// [`Plugin::render`] of `input` with its `cluster.config_path` taken as
+    /// `config_path` (without copying the input), also reporting the call's
+    /// time and memory. Every render goes through here.
     pub fn render_measured(
-        &self,
-        input: &RenderInput,
-    ) -> (Result<Vec<OutputFile>, PluginError>, CallStats) {
-        self.render_at_measured(input, &input.cluster.config_path)
-    }
-
-    /// [`Plugin::render`] of `input` with its `cluster.config_path` replaced
-    /// by `config_path`, without copying the input.
-    pub fn render_at(
-        &self,
-        input: &RenderInput,
-        config_path: &str,
-    ) -> Result<Vec<OutputFile>, PluginError> {
-        self.render_at_measured(input, config_path).0
-    }
-
-    fn render_at_measured(
         &self,
         input: &RenderInput,
         config_path: &str,

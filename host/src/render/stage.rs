@@ -79,7 +79,7 @@ pub fn render_with(
             }),
         set => set,
     };
-    let render = |input: &RenderInput| plugin.render_at(input, config_path);
+    let render = |input: &RenderInput| plugin.render_measured(input, config_path).0;
     let (files, refused) = match render(input) {
         Ok(files) => (files, Vec::new()),
         Err(e) => isolate(render, input, e)?,

@@ -8,9 +8,9 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// Every label Sluice reads, and `ssl_only` (accepted, ignored).
+/// Every label Sluice knows (`ssl_only` included: accepted, ignored).
 fn keys() -> Vec<&'static str> {
-    KNOWN.iter().copied().chain([SSL_ONLY]).collect()
+    table::TABLE.iter().map(|l| l.name).collect()
 }
 
 /// Values near what each label takes, with config syntax and control

@@ -21,11 +21,11 @@ use bollard::query_parameters::ListSecretsOptionsBuilder;
 use sha2::{Digest, Sha256};
 
 use super::config_object;
-use super::engine::Engine;
 use super::error::ApplyError;
 use super::owner;
 use super::service::{self, Outcome, reconcile_proxy_keeping};
 use super::spec::{ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
+use super::swarm_api::SwarmApi;
 use crate::config::{Extension, ProxyReload};
 use crate::plan::ClusterPlan;
 use crate::plan::secrets::AGENT_SECRET_PREFIX;
@@ -59,7 +59,7 @@ pub struct AgentAccess {
 /// the agents through the daemon's API, not through Swarm; `info` only says
 /// which proxy to start.
 pub async fn apply_hitless(
-    engine: &Engine,
+    swarm: &SwarmApi,
     ext: &Extension,
     plan: &ClusterPlan,
     info: &PluginInfo,
@@ -72,9 +72,9 @@ pub async fn apply_hitless(
     // A missing TLS secret or network, or a service we do not own, fails
     // here, before the credentials secret is created.
     proxy_service_spec(ext, plan, &delivery, &ctx)?;
-    service::check_ownership(&engine.docker, &ext.proxy_service_name, instance, &ext.name).await?;
+    service::check_ownership(&swarm.docker, &ext.proxy_service_name, instance, &ext.name).await?;
     let secret =
-        ensure_credentials_secret(engine, ext, instance, &access.credentials.to_json()).await?;
+        ensure_credentials_secret(swarm, ext, instance, &access.credentials.to_json()).await?;
     let current_secret = secret.name.clone();
     if let ProxyDelivery::Agent { token: slot, .. } = &mut delivery {
         *slot = Some(secret);
@@ -89,13 +89,13 @@ pub async fn apply_hitless(
             .as_deref()
             .is_some_and(|name| current_but_credentials(ext, plan, &ctx, &delivery, name, running))
     };
-    let outcome = reconcile_proxy_keeping(&engine.docker, desired, keep).await?;
+    let outcome = reconcile_proxy_keeping(&swarm.docker, desired, keep).await?;
     if outcome != Outcome::Unchanged {
         // Left over from rolling delivery, or from an older daemon key.
-        if let Err(e) = config_object::remove_superseded(engine, instance, &ext.name, None).await {
+        if let Err(e) = config_object::remove_superseded(swarm, instance, &ext.name, None).await {
             tracing::warn!(cluster = %ext.name, error = %e, "config objects of rolling delivery not removed");
         }
-        remove_credentials_secrets(engine, &ext.name, instance, Some(&current_secret)).await;
+        remove_credentials_secrets(swarm, &ext.name, instance, Some(&current_secret)).await;
     }
     Ok(outcome)
 }
@@ -266,14 +266,14 @@ fn owner_labels(extension: &str, instance: &str) -> Vec<String> {
 }
 
 async fn ensure_credentials_secret(
-    engine: &Engine,
+    swarm: &SwarmApi,
     ext: &Extension,
     instance: &str,
     contents: &str,
 ) -> Result<SecretMount, ApplyError> {
     let name = credentials_secret_name(&ext.name, contents);
     let filters = HashMap::from([("name", vec![name.clone()])]);
-    let found = engine
+    let found = swarm
         .docker
         .list_secrets(Some(
             ListSecretsOptionsBuilder::default()
@@ -300,7 +300,7 @@ async fn ensure_credentials_secret(
                 data: Some(STANDARD.encode(contents.as_bytes())),
                 ..Default::default()
             };
-            engine
+            swarm
                 .docker
                 .create_secret(spec)
                 .await
@@ -322,7 +322,7 @@ async fn ensure_credentials_secret(
 /// extension no longer configured). Best effort: Swarm refuses to remove a
 /// secret a service still uses, and the next change retries.
 pub async fn remove_credentials_secrets(
-    engine: &Engine,
+    swarm: &SwarmApi,
     extension: &str,
     instance: &str,
     keep: Option<&str>,
@@ -331,7 +331,7 @@ pub async fn remove_credentials_secrets(
         ("label", owner_labels(extension, instance)),
         ("name", vec![format!("{AGENT_SECRET_PREFIX}{extension}-")]),
     ]);
-    let Ok(secrets) = engine
+    let Ok(secrets) = swarm
         .docker
         .list_secrets(Some(
             ListSecretsOptionsBuilder::default()
@@ -346,7 +346,7 @@ pub async fn remove_credentials_secrets(
         let (Some(id), Some(name)) = (s.id, s.spec.and_then(|s| s.name)) else {
             continue;
         };
-        if Some(name.as_str()) != keep && engine.docker.delete_secret(&id).await.is_ok() {
+        if Some(name.as_str()) != keep && swarm.docker.delete_secret(&id).await.is_ok() {
             tracing::info!(cluster = %extension, secret = %name, "removed an agent credentials secret");
         }
     }

@@ -22,7 +22,7 @@ const TIMEOUT_SECS: u64 = 120;
 /// A connected engine: the bollard client and the raw client for the same
 /// `DockerURL`.
 #[derive(Clone, Debug)]
-pub struct Engine {
+pub struct SwarmApi {
     pub docker: Docker,
     raw: RawClient,
     url: String,
@@ -40,12 +40,12 @@ pub struct ServiceSpecs {
     pub previous_spec: Option<ServiceSpec>,
 }
 
-impl Engine {
+impl SwarmApi {
     /// Connect to `url` (`unix://` or plain `tcp://`) and agree on an API
     /// version with the engine (an engine older than bollard's default
-    /// version refuses it otherwise). The daemon uses [`Engine::new`] with the
+    /// version refuses it otherwise). The daemon uses [`SwarmApi::new`] with the
     /// clients it already has (TLS included).
-    pub async fn connect(url: &str) -> Result<Engine, ApplyError> {
+    pub async fn connect(url: &str) -> Result<SwarmApi, ApplyError> {
         let bad = |reason: String| ApplyError::Endpoint {
             url: url.to_owned(),
             reason,
@@ -62,12 +62,12 @@ impl Engine {
             .map_err(|e| bad(e.to_string()))?;
         let raw = RawClient::for_url(url, None, &docker.client_version())
             .map_err(|e| bad(e.to_string()))?;
-        Ok(Engine::new(docker, raw, url))
+        Ok(SwarmApi::new(docker, raw, url))
     }
 
     /// Use already connected (and version-negotiated) clients for `url`.
-    pub fn new(docker: Docker, raw: RawClient, url: &str) -> Engine {
-        Engine {
+    pub fn new(docker: Docker, raw: RawClient, url: &str) -> SwarmApi {
+        SwarmApi {
             docker,
             raw,
             url: url.to_owned(),
