@@ -177,7 +177,7 @@ build() {
         echo "cargo not found: install Rust (rustup)" >&2
         return 1
     }
-    # host/build.rs compiles the bundled plugins for this target, and rustup
+    # host/render/build.rs compiles the bundled plugins for this target, and rustup
     # does not install targets on its own here (RUSTUP_AUTO_INSTALL=0).
     rustup target add wasm32-wasip2 >/dev/null
     (cd "$ROOT" && cargo build -q -p sluice -p sluice-agent)

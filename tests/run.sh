@@ -5,7 +5,7 @@
 # end-to-end tests on a real multi-node Swarm (tests/swarm/up.sh builds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# host/build.rs compiles the bundled plugins for wasm32-wasip2, and rustup
+# host/render/build.rs compiles the bundled plugins for wasm32-wasip2, and rustup
 # does not install targets on its own here (RUSTUP_AUTO_INSTALL=0).
 rustup target add wasm32-wasip2
 # Swarm tests may only skip when asked to; by default a missing Swarm fails.

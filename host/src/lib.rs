@@ -18,7 +18,6 @@
 pub use sluice_agent as agent;
 pub mod apply;
 pub mod config;
-pub mod conformance;
 pub mod daemon;
 pub mod observe;
 pub mod plan;
@@ -27,7 +26,8 @@ pub mod render;
 pub mod serve;
 pub mod snapshot;
 pub mod trust;
-pub mod wit;
+/// The renderer interface's bindings (in the runtime crate, `sluice-render`).
+pub use sluice_render::wit;
 
 /// The label parser lives with the planner; tests and tools name it here.
 pub use plan::labels;

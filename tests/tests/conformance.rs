@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use sluice::conformance::{self, Options, Report, Status};
 use sluice::render::{PLUGIN_DIR, PluginError, PluginHost, SUPPORTED_VERSIONS};
 use sluice::wit::latest::{Setting, SettingValue};
+use sluice_conformance::{self as conformance, Options, Report, Status};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -231,9 +231,13 @@ fn a_plugin_rendering_code_for_the_proxy_is_refused() {
         secrets: Default::default(),
     };
     let ext = &sluice::config::Extension::new("east");
-    let err =
-        sluice::render::render_with(&plugin, &plan, vec![], &CodePolicy::of(ext, plugin.info()))
-            .unwrap_err();
+    let err = sluice::render::render_with(
+        &plugin,
+        &plan,
+        vec![],
+        &sluice::render::code_policy(ext, plugin.info()),
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, PluginError::BadOutput { .. }), "{err:?}");
     assert!(

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use sluice::conformance::{self, Options};
 use sluice::wit::latest::{Setting, SettingValue};
+use sluice_conformance::{self as conformance, Options};
 
 #[derive(Subcommand, Debug)]
 pub enum PluginCommand {

@@ -34,14 +34,8 @@ pub enum PublishMode {
     Host,
 }
 
-/// Which renderer an Extension uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PluginRef {
-    /// A bundled plugin by name: "nginx" or "haproxy".
-    Builtin(String),
-    /// A component file.
-    Path(PathBuf),
-}
+/// Which renderer an Extension uses (the runtime's type).
+pub use sluice_render::PluginRef;
 
 /// How rendered configs reach the proxies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

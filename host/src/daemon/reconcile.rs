@@ -16,7 +16,7 @@ use crate::apply::{self, Outcome, SwarmApi};
 use crate::config::{Config, Delivery};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::{ClusterPlan, plan_with};
-use crate::render::{CodePolicy, Plugin, PluginHost, Revision, load_plugin, render_with};
+use crate::render::{Plugin, PluginHost, Revision, code_policy, load_plugin, render_with};
 use crate::serve::Store;
 use crate::wit::latest::Diagnostic;
 
@@ -172,7 +172,7 @@ impl Reconciler {
                     let (e, c, l) = (ext.clone(), cluster.clone(), loaded.clone());
                     let result = contained(
                         tokio::task::spawn_blocking(move || {
-                            let policy = CodePolicy::of(&e, l.plugin.info());
+                            let policy = code_policy(&e, l.plugin.info());
                             render_with(&l.plugin, &c, l.warnings, &policy)
                         })
                         .await,

@@ -10,7 +10,7 @@
 //! without any host is refused too (its settings or default backend), or the
 //! hosts that pass alone are refused together, the original error stands.
 
-use super::error::PluginError;
+use super::PluginError;
 use crate::wit::latest::{Host, OutputFile, RenderInput};
 
 /// Renders allowed for one isolation, beyond the first (≈ 2 per bad host

@@ -6,26 +6,15 @@
 //! cap and a deadline, so a plugin that loops, traps or allocates without bound
 //! fails that one call, with an error naming plugin and cluster, and the host
 //! carries on. Plugins see an empty WASI context: no files, env, clock or net.
+//!
+//! The runtime is its own crate (`sluice-render`, re-exported here); this
+//! module is the render *stage*: an Extension's plugin, its cluster plan and
+//! the operator's code policy in, a checked [`Revision`] out, with the hosts
+//! a plugin refuses left out ([`isolate`]).
 
-mod builtin;
-mod directives;
-mod error;
-mod host;
 mod isolate;
-mod limits;
-mod lowered;
-mod output;
-mod plugin;
 mod stage;
-mod state;
-mod version;
 
-pub use builtin::{BUILTIN_NAMES, PLUGIN_DIR, builtin_bytes};
-pub use directives::{CodePolicy, Syntax};
-pub use error::PluginError;
-pub use host::PluginHost;
 pub use isolate::RefusedHost;
-pub use limits::Limits;
-pub use plugin::{CallStats, Plugin, PluginId};
-pub use stage::{Revision, hash_files, load_plugin, render_cluster, render_with};
-pub use version::{SUPPORTED_VERSIONS, interface_version};
+pub use sluice_render::*;
+pub use stage::{Revision, code_policy, hash_files, load_plugin, render_cluster, render_with};

@@ -2,11 +2,8 @@
 
 use std::sync::Arc;
 
-use super::directives::CodePolicy;
-use super::error::PluginError;
-use super::host::PluginHost;
 use super::isolate::{RefusedHost, isolate};
-use super::plugin::{Plugin, PluginId};
+use super::{CodePolicy, Plugin, PluginError, PluginHost, PluginId};
 use crate::config::Extension;
 use crate::plan::ClusterPlan;
 use crate::wit::latest::{Diagnostic, OutputFile, PluginInfo, RenderInput, Severity};
@@ -51,6 +48,17 @@ pub fn load_plugin(
     Ok((plugin, diagnostics))
 }
 
+/// What `ext`'s operator allows a plugin that says `info` to render
+/// ([`CodePolicy::of`]): statements they wrote in the Extension's settings,
+/// read with the grammars of the plugin's kind and of their own commands.
+pub fn code_policy(ext: &Extension, info: &PluginInfo) -> CodePolicy {
+    let commands = ext
+        .proxy_command
+        .iter()
+        .chain(ext.proxy_validate_command.iter());
+    CodePolicy::of(info, commands, &ext.config)
+}
+
 /// Render one cluster with its Extension's plugin.
 pub fn render_cluster(
     host: &PluginHost,
@@ -58,7 +66,7 @@ pub fn render_cluster(
     plan: &ClusterPlan,
 ) -> Result<Revision, PluginError> {
     let (plugin, warnings) = load_plugin(host, ext)?;
-    let policy = CodePolicy::of(ext, plugin.info());
+    let policy = code_policy(ext, plugin.info());
     render_with(&plugin, plan, warnings, &policy)
 }
 

@@ -1,6 +1,6 @@
 //! Proxy directives that run code, refused in what a plugin renders.
 //!
-//! The host decides what runs in a proxy container ([`crate::proxies`]), but
+//! The host decides what runs in a proxy container (the daemon's `proxies`), but
 //! a config file can load code too: nginx's `load_module` (a shared object,
 //! loaded by `nginx -t` already), HAProxy's `lua-load` and `program`
 //! sections. A plugin that rendered one of these, naming a file it wrote
@@ -19,8 +19,7 @@ mod nginx;
 
 use std::collections::BTreeSet;
 
-use crate::config::Extension;
-use crate::wit::latest::{OutputFile, PluginInfo, SettingValue};
+use crate::wit::latest::{OutputFile, PluginInfo, Setting, SettingValue};
 
 /// One statement as the proxy reads it: its words, unquoted.
 pub(crate) type Statement = Vec<String>;
@@ -77,15 +76,19 @@ pub struct CodePolicy {
 }
 
 impl CodePolicy {
-    /// The policy for `ext` rendered by a plugin that says `info`: the rules
-    /// of every proxy kind the agents may run, the plugin's kind and the
-    /// binary of the operator's own commands (a plugin naming another kind
-    /// than the binary that runs is read with both grammars).
-    pub fn of(ext: &Extension, info: &PluginInfo) -> CodePolicy {
-        let operator_binaries = ext
-            .proxy_command
-            .iter()
-            .chain(ext.proxy_validate_command.iter())
+    /// The policy for a cluster rendered by a plugin that says `info`, whose
+    /// operator runs the proxy with `commands` (argv lists) and wrote
+    /// `settings`: the rules of the plugin's kind and of the binary of the
+    /// operator's own commands (a plugin naming another kind than the binary
+    /// that runs is read with both grammars); the operator's statements in
+    /// `settings` are allowed.
+    pub fn of<'a>(
+        info: &PluginInfo,
+        commands: impl IntoIterator<Item = &'a Vec<String>>,
+        settings: &[Setting],
+    ) -> CodePolicy {
+        let operator_binaries = commands
+            .into_iter()
             .filter_map(|argv| argv.first())
             .filter_map(|bin| std::path::Path::new(bin).file_name()?.to_str())
             .filter_map(Syntax::of_name);
@@ -95,7 +98,7 @@ impl CodePolicy {
             .collect();
         syntaxes.sort_by_key(|s| *s as u8);
         syntaxes.dedup();
-        let texts = ext.config.iter().flat_map(|setting| match &setting.value {
+        let texts = settings.iter().flat_map(|setting| match &setting.value {
             SettingValue::Text(t) => std::slice::from_ref(t),
             SettingValue::TextList(items) => items.as_slice(),
             _ => &[],

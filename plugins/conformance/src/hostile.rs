@@ -3,7 +3,7 @@
 //! raw. Each case comes as a benign/hostile pair that differ only in that text.
 
 use super::corpus::{self, simple_host};
-use crate::wit::latest::{Redirect, RenderInput, Setting, TlsFiles};
+use sluice_render::wit::latest::{Redirect, RenderInput, Setting, TlsFiles};
 
 /// Appended to a benign value to make it hostile.
 pub const PAYLOADS: &[(&str, &str)] = &[
@@ -116,11 +116,12 @@ impl Position {
             }
             Position::ContextRoot => {
                 let up = corpus::upstream("inj_root", vec![corpus::server("10.77.0.3", 80, "r")]);
-                host.context_roots.push(crate::wit::latest::ContextRoot {
-                    path: value.into(),
-                    rewrite: true,
-                    upstream: up,
-                });
+                host.context_roots
+                    .push(sluice_render::wit::latest::ContextRoot {
+                        path: value.into(),
+                        rewrite: true,
+                        upstream: up,
+                    });
             }
             Position::WebsocketEndpoint => host.websocket_endpoints.push(value.into()),
             Position::RedirectTarget => host.redirects.push(Redirect {

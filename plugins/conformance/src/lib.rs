@@ -33,8 +33,8 @@ use std::time::Instant;
 
 pub use report::{CheckResult, RenderRecord, Report, Status};
 
-use crate::render::{Limits, Plugin, PluginHost, SUPPORTED_VERSIONS};
-use crate::wit::latest::{Reload, Setting};
+use sluice_render::wit::latest::{Reload, Setting};
+use sluice_render::{Limits, Plugin, PluginHost, SUPPORTED_VERSIONS};
 
 /// What to run, beyond the defaults.
 #[derive(Clone, Debug)]

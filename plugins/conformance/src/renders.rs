@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::corpus::Case;
 use super::report::{CheckResult, RenderRecord, mib, ms};
-use crate::render::{CallStats, CodePolicy, Limits, Plugin, PluginError};
-use crate::wit::latest::{OutputFile, RenderInput};
+use sluice_render::wit::latest::{OutputFile, RenderInput};
+use sluice_render::{CallStats, CodePolicy, Limits, Plugin, PluginError};
 
 /// A case's first render.
 pub struct Rendered {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::report::CheckResult;
-use crate::render::Plugin;
-use crate::wit::latest::RenderInput;
+use sluice_render::Plugin;
+use sluice_render::wit::latest::RenderInput;
 
 const NAME: &str = "proxy validate";
 
@@ -188,7 +188,7 @@ pub fn check(plugin: &Plugin, inputs: &[(String, RenderInput)]) -> CheckResult {
     )
 }
 
-fn write_files(files: &[crate::wit::latest::OutputFile]) -> std::io::Result<()> {
+fn write_files(files: &[sluice_render::wit::latest::OutputFile]) -> std::io::Result<()> {
     for f in files {
         let p = Path::new(&f.path);
         if let Some(d) = p.parent() {

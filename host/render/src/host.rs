@@ -17,8 +17,16 @@ use super::limits::Limits;
 use super::plugin::{EPOCH_TICKS_PER_SEC, Plugin, PluginId};
 use super::state::State;
 use super::version::{SUPPORTED_VERSIONS, interface_version};
-use crate::config::PluginRef;
 use crate::wit::latest::{EXPORT_NAME, PluginInfo, Reload, Renderer, RendererPre};
+
+/// Which renderer an Extension uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginRef {
+    /// A bundled plugin by name: "nginx" or "haproxy".
+    Builtin(String),
+    /// A component file.
+    Path(PathBuf),
+}
 
 pub struct PluginHost {
     engine: Engine,

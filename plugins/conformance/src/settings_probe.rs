@@ -8,8 +8,8 @@
 //! of whose values was accepted is a wrong type.
 
 use super::report::CheckResult;
-use crate::render::{Plugin, PluginError};
-use crate::wit::latest::{Diagnostic, Setting, SettingValue, Severity};
+use sluice_render::wit::latest::{Diagnostic, Setting, SettingValue, Severity};
+use sluice_render::{Plugin, PluginError};
 
 /// Interlock's `[Extensions.NAME.Config]` keys (nginx and HAProxy, reference §3.3–3.4).
 pub const INTERLOCK_KEYS: &[&str] = &[
@@ -208,7 +208,7 @@ pub fn check_unknown_keys(plugin: &Plugin) -> CheckResult {
     match plugin.validate_settings(&[]) {
         Ok(d) if d.iter().any(|d| d.severity == Severity::Error) => failures.push(format!(
             "the empty [Config] table is refused: {}",
-            crate::render::PluginError::InvalidSettings {
+            sluice_render::PluginError::InvalidSettings {
                 plugin: plugin.id().to_string(),
                 cluster: None,
                 diagnostics: d

@@ -135,11 +135,21 @@ fn the_message_names_file_line_and_directive() {
     );
 }
 
+/// What of an Extension the policy reads.
+struct Extension {
+    config: Vec<Setting>,
+    proxy_command: Option<Vec<String>>,
+}
+
 fn extension(settings: Vec<Setting>, command: Option<Vec<String>>) -> Extension {
-    let mut ext = Extension::new("east");
-    ext.config = settings;
-    ext.proxy_command = command;
-    ext
+    Extension {
+        config: settings,
+        proxy_command: command,
+    }
+}
+
+fn policy_of(ext: &Extension, info: &PluginInfo) -> CodePolicy {
+    CodePolicy::of(info, ext.proxy_command.iter(), &ext.config)
 }
 
 /// An Extension whose operator wrote `statement` in `GlobalOptions`.
@@ -167,7 +177,7 @@ fn info(proxy: &str) -> PluginInfo {
 #[test]
 fn the_operator_may_ask_for_exactly_the_statement_they_wrote() {
     let stream = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;";
-    let policy = CodePolicy::of(&operator_wrote(stream), &info("nginx"));
+    let policy = policy_of(&operator_wrote(stream), &info("nginx"));
     let ok = |text: &str| policy.check(&[file("/etc/nginx/nginx.conf", text)]).is_ok();
     assert!(ok(&format!("{stream}\nevents {{}}")));
     assert!(ok(
@@ -182,7 +192,7 @@ fn the_operator_may_ask_for_exactly_the_statement_they_wrote() {
     // The operator's statement may not name a file the plugin renders: its
     // code would be the plugin's (absolute, or relative to the config's dir).
     let lua = "lua-load /usr/local/etc/haproxy/auth.lua";
-    let policy = CodePolicy::of(&operator_wrote(lua), &info("haproxy"));
+    let policy = policy_of(&operator_wrote(lua), &info("haproxy"));
     let main = |statement: &str| {
         file(
             "/usr/local/etc/haproxy/haproxy.cfg",
@@ -197,7 +207,7 @@ fn the_operator_may_ask_for_exactly_the_statement_they_wrote() {
         "{err}"
     );
     let relative = "lua-load auth.lua";
-    let policy = CodePolicy::of(&operator_wrote(relative), &info("haproxy"));
+    let policy = policy_of(&operator_wrote(relative), &info("haproxy"));
     assert!(policy.check(&[main(relative), code]).is_err());
 }
 
@@ -206,10 +216,7 @@ fn the_rules_follow_the_proxy_that_runs() {
     let lua = "global\n  lua-load /usr/local/etc/haproxy/x.lua\n";
     let at = |policy: CodePolicy| policy.check(&[file("/etc/p/main.conf", lua)]).is_err();
     // The plugin's kind when the host knows it.
-    assert!(at(CodePolicy::of(
-        &extension(vec![], None),
-        &info("haproxy")
-    )));
+    assert!(at(policy_of(&extension(vec![], None), &info("haproxy"))));
     // A plugin naming an unknown kind does not escape the rules of the
     // binary the operator runs.
     let haproxy = Some(vec![
@@ -217,14 +224,11 @@ fn the_rules_follow_the_proxy_that_runs() {
         "-f".into(),
         "{config}".into(),
     ]);
-    assert!(at(CodePolicy::of(
-        &extension(vec![], haproxy),
-        &info("envoy")
-    )));
+    assert!(at(policy_of(&extension(vec![], haproxy), &info("envoy"))));
     // A plugin naming another built-in kind than the binary that runs is
     // read with both grammars.
     let nginx_bin = Some(vec!["nginx".into(), "-c".into(), "{config}".into()]);
-    let policy = CodePolicy::of(&extension(vec![], nginx_bin), &info("haproxy"));
+    let policy = policy_of(&extension(vec![], nginx_bin), &info("haproxy"));
     assert!(
         policy
             .check(&[file("/etc/p/main.conf", "load_module /etc/p/x.so;")])
@@ -232,8 +236,5 @@ fn the_rules_follow_the_proxy_that_runs() {
     );
     // A proxy the host does not know: the operator's own config language.
     let envoy = Some(vec!["envoy".into(), "-c".into(), "{config}".into()]);
-    assert!(!at(CodePolicy::of(
-        &extension(vec![], envoy),
-        &info("envoy")
-    )));
+    assert!(!at(policy_of(&extension(vec![], envoy), &info("envoy"))));
 }

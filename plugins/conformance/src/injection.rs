@@ -21,8 +21,10 @@ use super::fingerprint::{Comments, Fingerprint, fingerprint};
 use super::hostile::{PAYLOADS, POSITIONS, Position, VICTIM_HOST};
 use super::report::CheckResult;
 use super::settings_probe::{KeyProbe, RAW_CONFIG_KEYS, abbreviate, naming};
-use crate::render::{Plugin, PluginError};
-use crate::wit::latest::{Diagnostic, OutputFile, RenderInput, Setting, SettingValue, Severity};
+use sluice_render::wit::latest::{
+    Diagnostic, OutputFile, RenderInput, Setting, SettingValue, Severity,
+};
+use sluice_render::{Plugin, PluginError};
 
 /// How one hostile value fared.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::wit::latest::PluginInfo;
+use sluice_render::wit::latest::PluginInfo;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -120,8 +120,10 @@ impl std::fmt::Display for Report {
             writeln!(f, "  config     {}", i.default_config_path)?;
             writeln!(f, "  validate   {}", i.validate_command.join(" "))?;
             let reload = match &i.reload {
-                crate::wit::latest::Reload::Signal(s) => format!("signal {s}"),
-                crate::wit::latest::Reload::Command(c) => format!("command {}", c.join(" ")),
+                sluice_render::wit::latest::Reload::Signal(s) => format!("signal {s}"),
+                sluice_render::wit::latest::Reload::Command(c) => {
+                    format!("command {}", c.join(" "))
+                }
             };
             writeln!(f, "  reload     {reload}")?;
         }

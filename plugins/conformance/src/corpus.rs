@@ -1,7 +1,7 @@
 //! The built-in route sets every renderer is run on: the smallest inputs, each
 //! feature of the data model on its own and all together, and a large cluster.
 
-use crate::wit::latest::{
+use sluice_render::wit::latest::{
     Cluster, ContextRoot, Redirect, RenderInput, Server, Setting, TlsFiles, TlsVerify, Upstream,
     VirtualHost,
 };

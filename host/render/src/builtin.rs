@@ -1,4 +1,4 @@
-//! The bundled plugins, embedded at build time (see host/build.rs).
+//! The bundled plugins, embedded at build time (see host/render/build.rs).
 
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
 //! `sluice:renderer@1.0.0`.
 
 wasmtime::component::bindgen!({
-    path: "../wit/v1.0.0",
+    path: "../../wit/v1.0.0",
     world: "renderer",
     additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
 });

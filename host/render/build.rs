@@ -1,5 +1,6 @@
 //! Builds the renderer plugins (wasm32-wasip2 components) so that a plain
-//! `cargo build` yields a `sluice` with nginx and HAProxy built in.
+//! `cargo build` yields a `sluice` (through this runtime crate) with nginx
+//! and HAProxy built in.
 //!
 //! The plugins live in their own workspace (`plugins/`), built into
 //! `target/plugins` by a nested cargo. Its own target dir means its own lock,
@@ -10,7 +11,11 @@ use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let root = manifest_dir
+        .ancestors()
+        .nth(2)
+        .expect("host/render is two levels below the repository")
+        .to_path_buf();
     let plugins = root.join("plugins");
     let target_dir = root.join("target").join("plugins");
 
@@ -18,6 +23,7 @@ fn main() {
         "Cargo.toml",
         "Cargo.lock",
         "kit",
+        "rules",
         "nginx",
         "haproxy",
         "fixtures",
