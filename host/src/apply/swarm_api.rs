@@ -115,6 +115,17 @@ impl SwarmApi {
         Ok(created.id)
     }
 
+    /// One config object, its data included.
+    pub async fn inspect_config(&self, id: &str, name: &str) -> Result<Config, ApplyError> {
+        self.call(
+            Method::GET,
+            &format!("/configs/{id}"),
+            None,
+            &format!("read config object {name:?}"),
+        )
+        .await
+    }
+
     pub async fn remove_config(&self, id: &str, name: &str) -> Result<(), ApplyError> {
         self.call::<serde_json::Value>(
             Method::DELETE,

@@ -1,6 +1,7 @@
 //! Command-line interface. Interlock's `-D` (debug) is accepted before the
 //! subcommand, as in `sluice -D run -c /config.toml`.
 
+mod migrate;
 mod plugin_check;
 mod render;
 mod report;
@@ -105,6 +106,34 @@ pub enum Command {
         #[arg(long, env = "SLUICE_AGENT_KEY_FILE", default_value = sluice::serve::auth::DEFAULT_KEY_FILE)]
         agent_key_file: PathBuf,
     },
+    /// Switch from Interlock: read its config from the Swarm, say what Sluice
+    /// does differently, write the config Sluice runs with, and with
+    /// --take-over hand the proxy services to Sluice in place (same names,
+    /// ports, placement). docs/migrating-from-interlock.md.
+    Migrate {
+        /// The Swarm manager's Docker API.
+        #[arg(long, default_value = "unix:///var/run/docker.sock")]
+        docker: String,
+        /// Interlock's core service (it mounts config.toml).
+        #[arg(long, default_value = "ucp-interlock")]
+        interlock: String,
+        /// The Sluice instance that takes over (as `sluice run --instance`).
+        #[arg(long, env = "SLUICE_INSTANCE", default_value = "sluice")]
+        instance: String,
+        /// Write Sluice's config here instead of printing it.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// A proxy image with sluice-agent: hitless delivery (else Interlock's
+        /// image is kept, with rolling delivery).
+        #[arg(long)]
+        proxy_image: Option<String>,
+        /// Take the proxy services over (else a dry run that changes nothing).
+        #[arg(long, conflicts_with = "rollback")]
+        take_over: bool,
+        /// Put back the specs a take-over saved (stop the daemon first).
+        #[arg(long)]
+        rollback: bool,
+    },
     /// Check a config, plugin settings included, without Docker.
     Validate {
         #[arg(short = 'c', long = "config")]
@@ -141,6 +170,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
         } => render::run(&config, &snapshot, cluster.as_deref(), out.as_deref()),
         Command::Validate { config } => validate::run(&config),
+        Command::Migrate {
+            docker,
+            interlock,
+            instance,
+            out,
+            proxy_image,
+            take_over,
+            rollback,
+        } => migrate::run(migrate::Options {
+            docker: &docker,
+            interlock: &interlock,
+            instance: &instance,
+            out: out.as_deref(),
+            proxy_image: proxy_image.as_deref(),
+            take_over,
+            rollback,
+        }),
         Command::RotateKey { agent_key_file } => rotate_key::run(&agent_key_file),
         Command::Snapshot { config, out } => snapshot::run(config.as_deref(), out.as_deref()),
         Command::Plugin { command } => plugin_check::run(command),
