@@ -34,44 +34,10 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// The seed scenario's services under `s`'s prefix: demoeast (demo.A) on
-/// PREFIX-eastnet in cluster PREFIX-east, demowest (demo.B) likewise west.
-fn seed_services(s: &Scenario) -> (String, String) {
-    let (eastnet, westnet) = s.step("networks", || (s.network("eastnet"), s.network("westnet")));
-    s.step("whoami services", || {
-        let east_cluster = format!("{}-east", s.prefix);
-        let west_cluster = format!("{}-west", s.prefix);
-        (
-            s.whoami(
-                "demoeast",
-                &eastnet,
-                "east",
-                1,
-                &[
-                    ("hosts", "demo.A"),
-                    ("port", "8000"),
-                    ("service_cluster", &east_cluster),
-                ],
-            ),
-            s.whoami(
-                "demowest",
-                &westnet,
-                "west",
-                1,
-                &[
-                    ("hosts", "demo.B"),
-                    ("port", "8000"),
-                    ("service_cluster", &west_cluster),
-                ],
-            ),
-        )
-    })
-}
-
 /// Starts the daemon on the seed config and waits until demo.A serves on
 /// the east node and demo.B on the west node.
 fn seed_up(s: &mut Scenario, port: u16, ssl_port: u16) -> (String, String) {
-    let (demoeast, demowest) = seed_services(s);
+    let (demoeast, demowest) = s.seed_services();
     let config = config::seed(s.env, &s.prefix, port, ssl_port);
     s.start_daemon(&config);
     let t = s.wait_served(Node::East, port, "demo.A", &demoeast, START);

@@ -81,12 +81,17 @@ pub enum PluginError {
 
 impl PluginError {
     /// Whether trying again unchanged can succeed: a file that could not be
-    /// read, or a render cut off by its wall-clock deadline (a busy machine).
-    /// Everything else is the same for the same plugin and input (fuel,
-    /// memory and output are deterministic): it needs a new plugin, settings
-    /// or routes.
+    /// read, an instance the machine could not make (memory, mappings), or a
+    /// render cut off by its wall-clock deadline (a busy machine). Everything
+    /// else is the same for the same plugin and input (fuel, memory and
+    /// output are deterministic): it needs a new plugin, settings or routes.
     pub fn is_transient(&self) -> bool {
-        matches!(self, PluginError::Read { .. } | PluginError::Timeout { .. })
+        matches!(
+            self,
+            PluginError::Read { .. }
+                | PluginError::Instantiate { .. }
+                | PluginError::Timeout { .. }
+        )
     }
 }
 

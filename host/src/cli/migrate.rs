@@ -8,6 +8,7 @@ use anyhow::Context;
 use sluice::apply::SwarmApi;
 use sluice::config;
 use sluice::migrate::{assess, migrated_config, read, takeover};
+use sluice::render::PluginHost;
 
 pub struct Options<'a> {
     pub docker: &'a str,
@@ -30,18 +31,33 @@ pub fn run(o: Options) -> anyhow::Result<ExitCode> {
 async fn migrate(o: Options<'_>) -> anyhow::Result<ExitCode> {
     let swarm = SwarmApi::connect(o.docker).await?;
     if o.rollback {
-        let restored = takeover::rollback(&swarm, o.instance).await?;
-        for (_, line) in &restored {
+        let done = takeover::rollback(&swarm, o.instance).await?;
+        for (_, line) in &done.restored {
             println!("{line}");
         }
-        if !restored.iter().any(|(service, _)| service == o.interlock) {
+        for f in &done.failed {
+            eprintln!("error: not rolled back: {f}");
+        }
+        if !done.failed.is_empty() {
+            eprintln!("the backups not restored are kept: fix the cause and run --rollback again");
+            return Ok(ExitCode::FAILURE);
+        }
+        if done
+            .restored
+            .iter()
+            .any(|(service, _)| service == o.interlock)
+        {
             println!(
-                "Interlock's core {} had no saved spec: scale it up yourself \
-                 (docker service scale {}=1), or give --interlock",
+                "rolled back: Interlock's core {} runs and updates the proxies again",
+                o.interlock
+            );
+        } else {
+            println!(
+                "rolled back; Interlock's core {} had no saved spec: scale it up yourself \
+                 (docker service scale {}=1), or give its name with --interlock",
                 o.interlock, o.interlock
             );
         }
-        println!("rolled back: Interlock's core updates the proxies again");
         return Ok(ExitCode::SUCCESS);
     }
     let interlock = read::read(&swarm, o.interlock).await?;
@@ -65,12 +81,22 @@ async fn migrate(o: Options<'_>) -> anyhow::Result<ExitCode> {
     for n in &loaded.notes {
         println!("note: {n}");
     }
-    let assessment = assess::assess(
+    let mut assessment = assess::assess(
         &loaded.config,
         &interlock.services,
         o.instance,
         o.proxy_image,
     );
+    // As `validate`: each Extension's plugin takes its settings, or the
+    // take-over would leave a cluster the daemon cannot render.
+    let host = PluginHost::new().context("starting the plugin host")?;
+    for ext in loaded.config.extensions.values() {
+        if let Err(e) = sluice::render::load_plugin(&host, ext) {
+            assessment
+                .blocked
+                .push(format!("cluster {}: {e}", ext.name));
+        }
+    }
     for line in &assessment.lines {
         println!("{line}");
     }

@@ -145,8 +145,10 @@ impl Reconciler {
             };
             let span = tracing::info_span!(parent: &span, "cluster", cluster = %name);
             let failing = self.failing.get(name);
+            // No Swarm event fixes a plugin file or its settings: a failed
+            // load waits for its backoff or a reload (which forgets it).
             if !self.plugins.contains_key(name)
-                && !retry::due(failing, Instant::now(), LOADING, swarm_changed)
+                && !retry::due(failing, Instant::now(), LOADING, false)
             {
                 done.waiting.push(name.clone());
                 continue;
@@ -166,6 +168,7 @@ impl Reconciler {
                 .filter(|r| &r.ext == ext && &r.plan == cluster && &r.plugin == loaded.plugin.id())
                 .filter(|r| r.retry_at.is_none_or(|at| now < at))
                 .map(|r| r.result.clone());
+            let fresh = cached.is_none();
             let result = match cached {
                 Some(result) => result,
                 None => {
@@ -178,12 +181,6 @@ impl Reconciler {
                         .await,
                     )
                     .map_err(Arc::new);
-                    let retry_at = match &result {
-                        Err(e) if e.class() == Class::Transient => {
-                            Some(now + Class::Transient.backoff().0)
-                        }
-                        _ => None,
-                    };
                     span.in_scope(|| {
                         tracing::debug!(ok = result.is_ok(), "rendered");
                         // Said once: the render is cached until its inputs change.
@@ -198,7 +195,8 @@ impl Reconciler {
                             plan: cluster.clone(),
                             plugin: loaded.plugin.id().clone(),
                             result: result.clone(),
-                            retry_at,
+                            // Set below from the policy's backoff.
+                            retry_at: None,
                         },
                     );
                     result
@@ -207,8 +205,20 @@ impl Reconciler {
             let revision: Revision = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    // Said once: a cached failure repeats the same message.
-                    self.fail(name, &span, "rendering", &e);
+                    // A cached failure was recorded when it happened: its
+                    // backoff runs on, and it is said once.
+                    if fresh {
+                        self.fail(name, &span, "rendering", &e);
+                        // A transient one (the deadline on a busy machine) is
+                        // rendered again once its backoff, counted from the
+                        // end of this render, is over; any other stands
+                        // until an input changes (rendering is deterministic).
+                        if e.class() == Class::Transient
+                            && let Some(r) = self.rendered.get_mut(name)
+                        {
+                            r.retry_at = self.failing.get(name).map(|f| f.next);
+                        }
+                    }
                     done.failed.push(name.clone());
                     continue;
                 }

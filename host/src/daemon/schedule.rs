@@ -38,7 +38,8 @@ pub(super) async fn run(
     let mut swarm_changed = true;
     loop {
         let round = reconciler.round(swarm_changed).await;
-        swarm_changed = false;
+        // An event is used up only by a round that reached the clusters.
+        swarm_changed &= round.is_err();
         let next = match round {
             Ok(_) => {
                 retry = RETRY_MIN;

@@ -111,8 +111,8 @@ pub fn assess(
         if let ProxyState::OtherSluice(whose) = &state {
             out.blocked.push(format!(
                 "service {service} (ProxyServiceName of [Extensions.{name}]) belongs to Sluice \
-                 {whose}, not to instance {instance:?}: run migrate with that --instance, or \
-                 rename the proxy service"
+                 {whose}, not to instance {instance:?} and extension {name:?}: run migrate with \
+                 that --instance, or rename the proxy service"
             ));
         }
         if let Some(extension_service) = &ext.service_name

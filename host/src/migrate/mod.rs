@@ -9,10 +9,10 @@
 //!    service or key;
 //! 3. [`migrated_config`] (pure): the config Sluice runs with: Interlock's,
 //!    with the delivery its proxy image can do;
-//! 4. with `--take-over`, [`takeover`]: each proxy service's and the core's
-//!    spec saved in a config object, the proxy services labelled as this
-//!    instance's (a label change restarts no task: the ports stay open), the
-//!    core scaled to 0 so it stops writing to them. The daemon, started on
+//! 4. with `--take-over`, [`takeover`]: each changed spec saved in a config
+//!    object, the core scaled to 0 (and waited for, so it no longer writes to
+//!    the proxies), then the proxy services labelled as this instance's (a
+//!    label change restarts no task: the ports stay open). The daemon, started on
 //!    the migrated config, then updates them in place: same names, ports and
 //!    placement.
 //! 5. `--rollback` ([`takeover::rollback`]) puts the saved specs back.
@@ -26,3 +26,6 @@ pub mod takeover;
 pub const BACKUP: &str = "com.docker.sluice.migrate.backup";
 /// The service a backup's spec belongs to.
 pub const BACKUP_SERVICE: &str = "com.docker.sluice.migrate.service";
+/// `core` or `proxy`: a rollback restores the proxies first, the core last
+/// (a core back first would update the proxies while they are restored).
+pub const BACKUP_ROLE: &str = "com.docker.sluice.migrate.role";

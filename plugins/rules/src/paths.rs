@@ -21,13 +21,25 @@ pub fn url_path(path: &str) -> Result<(), Invalid> {
         )));
     }
     let safe = |b: u8| b.is_ascii_alphanumeric() || b"/-._~".contains(&b);
-    if path.bytes().all(safe) {
-        Ok(())
-    } else {
-        Err(Invalid::new(format!(
+    if !path.bytes().all(safe) {
+        return Err(Invalid::new(format!(
             "path {path:?} may only contain letters, digits and / - . _ ~"
-        )))
+        )));
     }
+    // nginx merges `//` and resolves `.`/`..` before matching a location;
+    // HAProxy and Caddy match the raw path: such a prefix would route
+    // differently per proxy. One trailing `/` is fine.
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    let inner = &segments[..segments.len() - 1];
+    let last = segments[segments.len() - 1];
+    if inner.iter().any(|s| s.is_empty())
+        || inner.iter().chain([&last]).any(|s| *s == "." || *s == "..")
+    {
+        return Err(Invalid::new(format!(
+            "path {path:?} has an empty, `.` or `..` segment (proxies normalise those differently)"
+        )));
+    }
+    Ok(())
 }
 
 /// The form a context root takes in a config: no trailing slash, except `/`.
@@ -89,6 +101,14 @@ mod tests {
             (url_path, "/a?b", false),
             (url_path, "/a*", false),
             (url_path, "/%20x", false),
+            (url_path, "/.well-known/acme", true),
+            (url_path, "/a..b", true),
+            (url_path, "//", false),
+            (url_path, "/a//b", false),
+            (url_path, "/a/./b", false),
+            (url_path, "/a/../b", false),
+            (url_path, "/..", false),
+            (url_path, "/a/.", false),
             (file_path, "/run/secrets/app.example.org.pem", true),
             (file_path, "/etc/nginx/nginx.conf", true),
             (file_path, "/a+b@c=d", true),

@@ -12,6 +12,22 @@ use super::env::{SwarmEnv, repo_root};
 /// and `-west` on networks `PREFIX-eastnet`/`-westnet`, for service clusters
 /// `PREFIX-east`/`-west`, on `port`/`ssl_port` of their node.
 pub fn seed(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16) -> String {
+    seed_with(env, prefix, port, ssl_port, Seed::default())
+}
+
+/// How [`seed_with`] departs from the rolling seed.
+#[derive(Default)]
+pub struct Seed<'a> {
+    /// A proxy image (with the agent, for hitless) instead of stock nginx.
+    pub proxy_image: Option<&'a str>,
+    /// "hitless" instead of "rolling".
+    pub delivery: Option<&'a str>,
+    /// The API's ListenAddr instead of a loopback port 0.
+    pub listen: Option<&'a str>,
+}
+
+/// [`seed`] with the image, delivery and API address of `how`.
+pub fn seed_with(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16, how: Seed) -> String {
     let path = repo_root().join("examples/seed/config.local.toml.in");
     let mut text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -23,11 +39,14 @@ pub fn seed(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16) -> String {
         );
         text = text.replace(from, to);
     };
-    replace("@PROXY_IMAGE@", &env.nginx_image);
-    replace("@DELIVERY@", "rolling");
+    replace("@PROXY_IMAGE@", how.proxy_image.unwrap_or(&env.nginx_image));
+    replace("@DELIVERY@", how.delivery.unwrap_or("rolling"));
     // Port 0: the daemon's API (for hitless agents, unused with rolling
     // delivery) must not clash with another daemon's on this machine.
-    replace("ListenAddr = \":8080\"", "ListenAddr = \"127.0.0.1:0\"");
+    replace(
+        "ListenAddr = \":8080\"",
+        &format!("ListenAddr = \"{}\"", how.listen.unwrap_or("127.0.0.1:0")),
+    );
     replace(
         "DockerURL = \"unix:///var/run/docker.sock\"",
         &format!("DockerURL = \"unix://{}\"", env.manager_sock),

@@ -3,22 +3,33 @@
 use std::path::Path;
 use std::process::Command;
 
-/// `sluice/nginx-agent` around `agent_binary` (a build of the agent crate,
-/// e.g. `env!("CARGO_BIN_EXE_test-agent")`): its image ID.
-pub fn nginx_agent(agent_binary: &str) -> String {
+/// `images.sh ARGS...`'s `KEY=value` line for `key`.
+fn built(args: &[&str], key: &str) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("swarm/images.sh");
     let out = Command::new(&script)
-        .args(["agents", agent_binary])
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
     assert!(
         out.status.success(),
-        "images.sh agents failed:\n{}",
+        "images.sh {args:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let prefix = format!("{key}=");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .find_map(|l| l.strip_prefix("NGINX_AGENT_IMAGE="))
-        .expect("NGINX_AGENT_IMAGE in images.sh output")
-        .to_owned()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+        .unwrap_or_else(|| panic!("{key} in images.sh output"))
+}
+
+/// `sluice/sluice` (the daemon, as examples/deploy's image) around
+/// `sluice_binary`: its image ID.
+pub fn daemon(sluice_binary: &str) -> String {
+    built(&["sluice", sluice_binary], "SLUICE_IMAGE")
+}
+
+/// `sluice/nginx-agent` around `agent_binary` (a build of the agent crate,
+/// e.g. `env!("CARGO_BIN_EXE_test-agent")`): its image ID.
+pub fn nginx_agent(agent_binary: &str) -> String {
+    built(&["agents", agent_binary], "NGINX_AGENT_IMAGE")
 }

@@ -148,6 +148,42 @@ impl Scenario {
         name
     }
 
+    /// The seed scenario's services under this prefix: demoeast (demo.A) on
+    /// PREFIX-eastnet in cluster PREFIX-east, demowest (demo.B) likewise west.
+    pub fn seed_services(&self) -> (String, String) {
+        let (eastnet, westnet) = self.step("networks", || {
+            (self.network("eastnet"), self.network("westnet"))
+        });
+        self.step("whoami services", || {
+            let east_cluster = format!("{}-east", self.prefix);
+            let west_cluster = format!("{}-west", self.prefix);
+            (
+                self.whoami(
+                    "demoeast",
+                    &eastnet,
+                    "east",
+                    1,
+                    &[
+                        ("hosts", "demo.A"),
+                        ("port", "8000"),
+                        ("service_cluster", &east_cluster),
+                    ],
+                ),
+                self.whoami(
+                    "demowest",
+                    &westnet,
+                    "west",
+                    1,
+                    &[
+                        ("hosts", "demo.B"),
+                        ("port", "8000"),
+                        ("service_cluster", &west_cluster),
+                    ],
+                ),
+            )
+        })
+    }
+
     pub fn start_daemon(&mut self, config: &str) {
         assert!(self.daemon.is_none(), "one daemon per scenario at a time");
         self.daemon = Some(Daemon::start(config, &self.prefix));

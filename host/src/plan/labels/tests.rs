@@ -186,6 +186,9 @@ fn context_root_table() {
         "/a$b",
         "/a?b",
         "/a%20",
+        // nginx normalises these before matching, HAProxy does not.
+        "/a//b",
+        "/a/../b",
         // Longer than every plugin takes (accepted here once).
         &format!("/{}", "a".repeat(1024)),
     ] {
