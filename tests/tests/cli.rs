@@ -89,7 +89,12 @@ fn validate_names_a_bad_config_key() {
     let out = sluice(&["validate", "-c", config.to_str().unwrap()]);
     assert!(!out.status.success(), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("MaxConnections"), "{}", describe(&out));
+    // The plugin's finding names the key and the line it is on.
+    assert!(
+        stderr.contains("key Extensions.main.Config.MaxConnections (line 4)"),
+        "{}",
+        describe(&out)
+    );
 
     std::fs::write(
         &config,

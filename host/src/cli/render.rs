@@ -21,6 +21,7 @@ pub fn run(
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
+    let lines = loaded.setting_lines;
     let config = loaded.config;
     if let Some(name) = only
         && !config.extensions.contains_key(name)
@@ -55,7 +56,10 @@ pub fn run(
         match render_cluster(&host, ext, cluster) {
             Ok(rev) => {
                 for d in &rev.warnings {
-                    eprintln!("{}", report::plugin_diagnostic(name, &rev.plugin.source, d));
+                    eprintln!(
+                        "{}",
+                        report::plugin_diagnostic(name, &rev.plugin.source, d, &lines)
+                    );
                 }
                 for r in &rev.refused {
                     failed = true;
@@ -70,7 +74,7 @@ pub fn run(
             }) => {
                 failed = true;
                 for d in &diagnostics {
-                    eprintln!("{}", report::plugin_diagnostic(name, &plugin, d));
+                    eprintln!("{}", report::plugin_diagnostic(name, &plugin, d, &lines));
                 }
             }
             Err(e) => {

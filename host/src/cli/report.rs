@@ -26,17 +26,30 @@ pub fn plan_diagnostic(d: &Diagnostic) -> String {
     }
 }
 
-/// `warning: cluster east, plugin `nginx`, key Foo: ...`
-pub fn plugin_diagnostic(cluster: &str, plugin: &str, d: &wit::Diagnostic) -> String {
+/// `warning: cluster east, plugin `nginx`, key Extensions.east.Config.Foo
+/// (line 7): ...`; `lines` from the config's [`sluice::config::Loaded`].
+pub fn plugin_diagnostic(
+    cluster: &str,
+    plugin: &str,
+    d: &wit::Diagnostic,
+    lines: &std::collections::BTreeMap<String, usize>,
+) -> String {
     let level = match d.severity {
         wit::Severity::Error => "error",
         wit::Severity::Warning => "warning",
     };
     match &d.key {
-        Some(k) => format!(
-            "{level}: cluster {cluster}, plugin {plugin}, key Extensions.{cluster}.Config.{k}: {}",
-            d.message
-        ),
+        Some(k) => {
+            let key = format!("Extensions.{cluster}.Config.{k}");
+            let line = lines
+                .get(&key)
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default();
+            format!(
+                "{level}: cluster {cluster}, plugin {plugin}, key {key}{line}: {}",
+                d.message
+            )
+        }
         None => format!("{level}: cluster {cluster}, plugin {plugin}: {}", d.message),
     }
 }

@@ -27,7 +27,12 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
                 for d in &warnings {
                     eprintln!(
                         "{}",
-                        report::plugin_diagnostic(&ext.name, &plugin.id().source, d)
+                        report::plugin_diagnostic(
+                            &ext.name,
+                            &plugin.id().source,
+                            d,
+                            &loaded.setting_lines
+                        )
                     );
                 }
                 println!(
@@ -45,7 +50,10 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             }) => {
                 failed = true;
                 for d in &diagnostics {
-                    eprintln!("{}", report::plugin_diagnostic(&ext.name, &plugin, d));
+                    eprintln!(
+                        "{}",
+                        report::plugin_diagnostic(&ext.name, &plugin, d, &loaded.setting_lines)
+                    );
                 }
             }
             Err(e) => {

@@ -28,6 +28,9 @@ pub struct Loaded {
     pub warnings: Vec<String>,
     /// Interlock keys that Sluice accepts but ignores, one per key name; log as info.
     pub notes: Vec<String>,
+    /// The line of each plugin setting (`Extensions.NAME.Config.KEY`), so a
+    /// plugin's finding about a key can name where it is.
+    pub setting_lines: BTreeMap<String, usize>,
 }
 
 /// Reads the config file at `path`; relative `Plugin` paths are relative to its folder.
@@ -58,6 +61,7 @@ pub fn parse_str(text: &str, base_dir: &Path) -> Result<Loaded, ConfigError> {
         warnings: Vec::new(),
         ignored: BTreeMap::new(),
         derived: Vec::new(),
+        setting_lines: BTreeMap::new(),
     };
     let (config, spans) = parser.core(root.get_ref())?;
     validate(&config, &spans)?;
@@ -71,6 +75,7 @@ pub fn parse_str(text: &str, base_dir: &Path) -> Result<Loaded, ConfigError> {
         config,
         warnings: parser.warnings,
         notes,
+        setting_lines: parser.setting_lines,
     })
 }
 
@@ -166,6 +171,7 @@ struct Parser<'t> {
     ignored: BTreeMap<&'static str, Vec<String>>,
     /// Choices Sluice made for keys left out (info level).
     derived: Vec<String>,
+    setting_lines: BTreeMap<String, usize>,
 }
 
 impl Parser<'_> {
@@ -304,7 +310,10 @@ impl Parser<'_> {
                 "TargetPort" => ext.target_port = r.port(&path, item)?,
                 "PublishedSSLPort" => ext.published_ssl_port = r.port(&path, item)?,
                 "TargetSSLPort" => ext.target_ssl_port = r.port(&path, item)?,
-                "Config" => ext.config = read_settings(r, &path, r.table(&path, item)?)?,
+                "Config" => {
+                    let table = r.table(&path, item)?;
+                    ext.config = read_settings(r, &path, table, &mut self.setting_lines)?
+                }
                 "Plugin" => {
                     let value = r.string(&path, item)?;
                     plugin = Some(

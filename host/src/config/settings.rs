@@ -1,5 +1,7 @@
 //! `[Extensions.NAME.Config]` → the plugin's settings, typed as TOML typed them.
 
+use std::collections::BTreeMap;
+
 use toml::de::{DeTable, DeValue};
 
 use super::error::ConfigError;
@@ -12,11 +14,13 @@ pub(crate) fn read_settings(
     reader: Reader<'_>,
     path: &str,
     table: &DeTable<'_>,
+    lines: &mut BTreeMap<String, usize>,
 ) -> Result<Vec<Setting>, ConfigError> {
     let mut settings = table
         .iter()
         .map(|(key, item)| {
             let key_path = join_key(path, key.get_ref());
+            lines.insert(key_path.clone(), reader.pos(key).line);
             let value = match item.get_ref() {
                 DeValue::String(s) => SettingValue::Text(s.to_string()),
                 DeValue::Integer(_) => SettingValue::Integer(reader.integer(&key_path, item)?),
