@@ -51,6 +51,7 @@ impl Config {
             allow_insecure: false,
             poll_interval: POLL_INTERVAL,
             endpoint_override: None,
+            metrics_addr: None,
             extensions: BTreeMap::new(),
         }
     }

@@ -23,6 +23,9 @@ pub struct Config {
     pub poll_interval: Duration,
     /// `EndpointOverride`: address agents use to reach the daemon.
     pub endpoint_override: Option<String>,
+    /// `MetricsAddr` (Sluice's own): where `GET /metrics` is served, plain
+    /// HTTP without credentials; none (the default) serves no metrics.
+    pub metrics_addr: Option<String>,
     /// `[Extensions.NAME]`, by name.
     pub extensions: BTreeMap<String, Extension>,
 }

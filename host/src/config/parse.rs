@@ -88,6 +88,7 @@ pub(super) const CORE_KEYS: &[&str] = &[
     "AllowInsecure",
     "PollInterval",
     "EndpointOverride",
+    "MetricsAddr",
     "Extensions",
 ];
 
@@ -199,6 +200,7 @@ impl Parser<'_> {
             let path = join_key("", key.get_ref());
             match key.get_ref().as_ref() {
                 "ListenAddr" => config.listen_addr = r.string(&path, item)?,
+                "MetricsAddr" => config.metrics_addr = Some(r.string(&path, item)?),
                 "DockerURL" => config.docker_url = r.string(&path, item)?,
                 "TLSCACert" => config.tls_ca_cert = Some(r.path(&path, item)?),
                 "TLSCert" => config.tls_cert = Some(r.path(&path, item)?),

@@ -24,6 +24,7 @@ use anyhow::Context;
 
 use crate::apply::SwarmApi;
 use crate::config::{Config, Delivery};
+use crate::metrics::Metrics;
 use crate::observe::{connect, raw::RawClient, watch};
 use crate::render::{PluginHost, load_plugin};
 use crate::serve::{self, Api, Keyring, Store};
@@ -97,7 +98,27 @@ pub async fn run_reloading(
         Err(e) if hitless_clusters(&config) => return Err(e.into()),
         Err(_) => String::new(),
     };
-    let store = Arc::new(Store::new(keys.signer().clone()));
+    let metrics = Arc::new(Metrics::new());
+    let metrics_server = match &config.metrics_addr {
+        Some(listen) => {
+            let addr = serve::listen_addr(listen)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("MetricsAddr {listen:?}: binding {addr}"))?;
+            tracing::info!(listen = %addr, "metrics serving (GET /metrics, plain HTTP)");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(crate::metrics::serve::run(
+                listener,
+                metrics.clone(),
+                async move {
+                    let _ = stopped.await;
+                },
+            ));
+            Some((stop, task))
+        }
+        None => None,
+    };
+    let store = Arc::new(Store::with_metrics(keys.signer().clone(), metrics.clone()));
     let keys = Arc::new(keys);
     let names = agents::server_names(&endpoint);
     let tls = keys
@@ -123,10 +144,14 @@ pub async fn run_reloading(
         }))
     };
     let mut reconciler =
-        reconcile::Reconciler::new(config, instance, host, docker, raw, swarm, agents);
+        reconcile::Reconciler::new(config, instance, host, raw, swarm, agents, metrics);
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
     watcher.abort();
     let _ = api_stop.send(());
+    if let Some((stop, task)) = metrics_server {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     match api.await {
         Ok(Err(e)) => tracing::warn!("API server: {e}"),
         Err(e) => tracing::warn!("API server task: {e}"),

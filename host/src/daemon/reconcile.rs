@@ -14,6 +14,7 @@ use super::findings::Findings;
 use super::retry::{self, Class, Failing};
 use crate::apply::{self, Outcome, SwarmApi};
 use crate::config::{Config, Delivery};
+use crate::metrics::{ExcludedLabels, FailureLabels, Metrics};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::{ClusterPlan, plan_with};
 use crate::render::{Plugin, PluginHost, Revision, code_policy, load_plugin, render_with};
@@ -60,6 +61,7 @@ pub(super) struct Reconciler {
     /// later change happens to render its cluster again.
     plugins: BTreeMap<String, LoadedPlugin>,
     round: u64,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Clone)]
@@ -86,11 +88,13 @@ impl Reconciler {
         config: Config,
         instance: String,
         host: Arc<PluginHost>,
-        docker: Docker,
         raw: RawClient,
         swarm: SwarmApi,
         agents: Agents,
+        metrics: Arc<Metrics>,
     ) -> Reconciler {
+        // The same connection as `swarm`'s, for the observe stage.
+        let docker = swarm.docker.clone();
         Reconciler {
             config,
             instance,
@@ -106,12 +110,17 @@ impl Reconciler {
             failing: BTreeMap::new(),
             plugins: BTreeMap::new(),
             round: 0,
+            metrics,
         }
     }
 
     /// The API's store: it tells when agents report broken TLS pairs.
     pub(super) fn store(&self) -> Arc<Store> {
         self.agents.store()
+    }
+
+    pub(super) fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub(super) fn poll_interval(&self) -> Duration {
@@ -129,6 +138,7 @@ impl Reconciler {
     /// needs a person is tried again (the person may have acted).
     pub(super) async fn round(&mut self, swarm_changed: bool) -> anyhow::Result<Round> {
         self.round += 1;
+        self.metrics.rounds.inc();
         let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
         let snapshot = fetch::snapshot(&self.docker, &self.raw)
@@ -138,6 +148,7 @@ impl Reconciler {
         self.quarantine.forget_unused(&snapshot);
         let plan = plan_with(&snapshot, &self.config, &self.quarantine.broken);
         self.findings.update(&plan.diagnostics);
+        self.record_plan(&plan);
 
         for (name, cluster) in &plan.clusters {
             let Some(ext) = self.config.extensions.get(name) else {
@@ -172,6 +183,7 @@ impl Reconciler {
             let result = match cached {
                 Some(result) => result,
                 None => {
+                    let started = Instant::now();
                     let (e, c, l) = (ext.clone(), cluster.clone(), loaded.clone());
                     let result = contained(
                         tokio::task::spawn_blocking(move || {
@@ -181,6 +193,22 @@ impl Reconciler {
                         .await,
                     )
                     .map_err(Arc::new);
+                    self.metrics
+                        .render_duration
+                        .get_or_create(&Metrics::cluster(name))
+                        .observe(started.elapsed().as_secs_f64());
+                    let previous = self.rendered.get(name).and_then(|r| r.result.as_ref().ok());
+                    if let Ok(rev) = &result
+                        && previous.is_none_or(|p| p.hash != rev.hash)
+                    {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0.0, |d| d.as_secs_f64());
+                        self.metrics
+                            .revision_timestamp
+                            .get_or_create(&Metrics::cluster(name))
+                            .set(now);
+                    }
                     span.in_scope(|| {
                         tracing::debug!(ok = result.is_ok(), "rendered");
                         // Said once: the render is cached until its inputs change.
@@ -314,6 +342,17 @@ impl Reconciler {
     /// said when its message is new, tried again after its class's backoff.
     fn fail(&mut self, name: &str, span: &tracing::Span, attempt: &str, error: &ClusterError) {
         let class = error.class();
+        self.metrics
+            .cluster_failures
+            .get_or_create(&FailureLabels {
+                cluster: name.to_owned(),
+                class: match class {
+                    Class::Transient => "transient",
+                    Class::Permanent => "permanent",
+                }
+                .into(),
+            })
+            .inc();
         let verdict = retry::failed(
             self.failing.get(name),
             Instant::now(),
@@ -331,6 +370,56 @@ impl Reconciler {
             });
         }
         self.failing.insert(name.to_string(), verdict.failing);
+    }
+
+    /// The plan's routed and excluded services as gauges (set, not added:
+    /// each round's plan is the whole truth).
+    fn record_plan(&self, plan: &crate::plan::Plan) {
+        let routed = &self.metrics.routed_services;
+        routed.clear();
+        for (name, cluster) in &plan.clusters {
+            let services: BTreeSet<&str> = cluster
+                .input
+                .hosts
+                .iter()
+                .flat_map(|h| {
+                    h.upstream
+                        .iter()
+                        .chain(h.context_roots.iter().map(|c| &c.upstream))
+                })
+                .chain(cluster.input.default_backend.iter())
+                .flat_map(|u| u.servers.iter().map(|s| s.service.as_str()))
+                .collect();
+            routed
+                .get_or_create(&Metrics::cluster(name))
+                .set(services.len() as i64);
+        }
+        let mut excluded: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for d in plan
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::plan::Severity::Error)
+        {
+            if let Some(service) = &d.service {
+                // Only the table's names: a label name a user made up must
+                // not become a series.
+                let label = d
+                    .label
+                    .as_deref()
+                    .filter(|l| crate::plan::labels::table::find(l).is_some())
+                    .unwrap_or("other");
+                excluded.entry(label).or_default().insert(service);
+            }
+        }
+        let gauge = &self.metrics.excluded_services;
+        gauge.clear();
+        for (label, services) in excluded {
+            gauge
+                .get_or_create(&ExcludedLabels {
+                    label: label.to_owned(),
+                })
+                .set(services.len() as i64);
+        }
     }
 
     /// Take in a new config (SIGHUP): see [`super::reload::merge`]. Only the

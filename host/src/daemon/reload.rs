@@ -40,6 +40,7 @@ pub fn merge(
             "EndpointOverride",
             old.endpoint_override != new.endpoint_override,
         ),
+        ("MetricsAddr", old.metrics_addr != new.metrics_addr),
     ] {
         if changed {
             messages.push(format!(
@@ -54,6 +55,7 @@ pub fn merge(
     config.tls_key = old.tls_key.clone();
     config.allow_insecure = old.allow_insecure;
     config.endpoint_override = old.endpoint_override.clone();
+    config.metrics_addr = old.metrics_addr.clone();
 
     let mut changed = Vec::new();
     for (name, ext) in &new.extensions {

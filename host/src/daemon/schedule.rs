@@ -51,6 +51,7 @@ pub(super) async fn run(
                 Instant::now() + period
             }
             Err(e) => {
+                reconciler.metrics().round_failures.inc();
                 // The engine is away: proxies keep what they run; try again.
                 tracing::warn!(error = %format!("{e:#}"), retry_in = ?retry, "reconcile round failed");
                 let at = Instant::now() + retry;
@@ -72,6 +73,9 @@ pub(super) async fn run(
                     anyhow::bail!("the Docker event watcher stopped; the daemon cannot follow the Swarm");
                 };
                 swarm_changed = true;
+                if matches!(t, Trigger::Resubscribed) {
+                    reconciler.metrics().event_stream_reconnects.inc();
+                }
                 let mut fast = t.wants_fast_poll();
                 // Coalesce a burst into one round.
                 sleep(COALESCE).await;

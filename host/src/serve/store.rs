@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::wire::{
     AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, TlsPair, TlsProblem, now_ms,
 };
+use crate::metrics::Metrics;
 use crate::trust::Signer;
 
 /// Replicas not heard of for this long are dropped from the status (their
@@ -47,6 +48,9 @@ struct Cluster {
     /// The TLS pairs of every revision published for this cluster: an agent
     /// may report only those broken (never another cluster's).
     tls: std::collections::BTreeSet<TlsPair>,
+    /// Per replica, the revision whose convergence latency was recorded
+    /// (each replica and revision once; bounded as `replicas` is).
+    measured: BTreeMap<String, String>,
 }
 
 impl Cluster {
@@ -63,6 +67,7 @@ pub struct Store {
     /// Woken when an agent reports broken TLS pairs: the reconcile loop
     /// leaves their services out at once rather than at its next poll.
     tls_reported: tokio::sync::Notify,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Store {
@@ -74,11 +79,17 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// A store whose revisions `signer` signs.
     pub fn new(signer: Arc<Signer>) -> Store {
+        Store::with_metrics(signer, Arc::new(Metrics::new()))
+    }
+
+    /// A store that records agents' reports into `metrics`.
+    pub fn with_metrics(signer: Arc<Signer>, metrics: Arc<Metrics>) -> Store {
         Store {
             clusters: Mutex::default(),
             signer,
             seq: Mutex::new(0),
             tls_reported: tokio::sync::Notify::new(),
+            metrics,
         }
     }
 
@@ -230,8 +241,32 @@ impl Store {
     }
 
     pub fn report(&self, cluster: &str, report: AgentReport) {
+        let label = Metrics::cluster(cluster);
+        self.metrics.agent_reports.get_or_create(&label).inc();
         let mut clusters = self.lock();
         let entry = clusters.entry(cluster.to_owned()).or_default();
+        // A replica that now runs the newest revision, and did not before:
+        // the time from its publication is the real convergence latency.
+        let newest = entry.tx.as_ref().and_then(|tx| tx.borrow().clone());
+        if let (Some(p), Some(running)) = (&newest, &report.running)
+            && *running == p.hash
+            && entry.measured.get(&report.replica) != Some(running)
+        {
+            entry
+                .measured
+                .insert(report.replica.clone(), running.clone());
+            if entry.measured.len() > MAX_REPLICAS {
+                let Cluster {
+                    measured, replicas, ..
+                } = &mut *entry;
+                measured.retain(|name, _| replicas.contains_key(name));
+            }
+            let seconds = now_ms().saturating_sub(p.published_ms) as f64 / 1000.0;
+            self.metrics
+                .publish_to_applied
+                .get_or_create(&label)
+                .observe(seconds);
+        }
         let mut bad_tls = report.bad_tls;
         bad_tls.retain(|p| entry.tls.contains(&p.pair));
         let r = replica_entry(entry, &report.replica);

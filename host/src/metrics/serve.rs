@@ -1,0 +1,67 @@
+//! `GET /metrics` on `MetricsAddr`: plain HTTP, no credentials (metrics say
+//! nothing secret: cluster names, counts and times), so Prometheus scrapes
+//! it as it scrapes anything else. The operator turns it on by setting
+//! `MetricsAddr`, and chooses where it listens.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::Metrics;
+
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+pub fn router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(metrics)
+}
+
+async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode())
+}
+
+/// Serve until `shutdown` completes.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(metrics))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn scraped_over_http() {
+        let metrics = Arc::new(Metrics::new());
+        metrics.rounds.inc();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(run(listener, metrics, async move {
+            let _ = stopped.await;
+        }));
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).await.unwrap();
+        assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+        assert!(reply.contains("application/openmetrics-text"), "{reply}");
+        assert!(reply.contains("sluice_reconcile_rounds_total 1"), "{reply}");
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,188 @@
+//! The daemon's `/metrics` scraped by a real Prometheus (Debian's
+//! `prometheus`) on the real two-node Swarm, and read back through
+//! Prometheus's HTTP API: rounds, renders, routed services, and the
+//! convergence histogram (publication → a proxy replica applied it) after a
+//! route change under hitless delivery.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sluice_tests::ports::free_port;
+use sluice_tests::swarm::config::{self, Seed};
+use sluice_tests::swarm::http;
+use sluice_tests::swarm::images;
+use sluice_tests::swarm::poll::until;
+use sluice_tests::swarm::{Node, Scenario, serial, swarm};
+
+const PORT: u16 = 18099;
+const SSL_PORT: u16 = 18499;
+
+/// Prometheus, stopped when dropped.
+struct Prometheus {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Prometheus {
+    fn start(target: &str) -> Prometheus {
+        let dir = std::env::temp_dir().join(format!("sluice-prometheus-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sluice\n    \
+                 static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run prometheus (Debian package `prometheus`)");
+        Prometheus { child, port, dir }
+    }
+
+    /// The value of an instant query's single sample, or why there is none.
+    fn query(&self, promql: &str) -> Result<f64, String> {
+        let path = format!("/api/v1/query?query={}", encode(promql));
+        let r = http::get("127.0.0.1", self.port, "127.0.0.1", &path)?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&r.body).map_err(|e| format!("{e}: {}", r.body))?;
+        let result = &doc["data"]["result"];
+        match result.as_array().map(Vec::as_slice) {
+            Some([one]) => one["value"][1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("no value in {one}")),
+            _ => Err(format!("{promql}: {result}")),
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Percent-encoding for a query parameter.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_scrapes_rounds_routes_and_convergence() {
+    let _serial = serial();
+    let Some(env) = swarm("metrics") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-metrics");
+    let p = s.prefix.clone();
+    let agent_image = s.step("agent image", || {
+        images::nginx_agent(env!("CARGO_BIN_EXE_test-agent"))
+    });
+    let (api_port, metrics_port) = (free_port(), free_port());
+    let listen = format!(":{api_port}");
+    let config = format!(
+        "MetricsAddr = \"127.0.0.1:{metrics_port}\"\n{}",
+        config::seed_with(
+            env,
+            &p,
+            PORT,
+            SSL_PORT,
+            Seed {
+                proxy_image: Some(&agent_image),
+                delivery: Some("hitless"),
+                listen: Some(&listen),
+            },
+        )
+    );
+    let (demoeast, _) = s.seed_services();
+    let prometheus = Prometheus::start(&format!("127.0.0.1:{metrics_port}"));
+    s.start_daemon(&config);
+    let t = s.wait_served(
+        Node::East,
+        PORT,
+        "demo.A",
+        &demoeast,
+        Duration::from_secs(120),
+    );
+    s.timing("daemon start -> demo.A 200 via east", t);
+
+    // A route change: its revision's convergence is measured by the agent's report.
+    let late = s.whoami(
+        "late",
+        &format!("{p}-eastnet"),
+        "east",
+        1,
+        &[
+            ("hosts", "late.test"),
+            ("port", "8000"),
+            ("service_cluster", &format!("{p}-east")),
+        ],
+    );
+    let t = s.wait_served(
+        Node::East,
+        PORT,
+        "late.test",
+        &late,
+        Duration::from_secs(60),
+    );
+    s.timing("new service -> late.test 200", t);
+
+    let east = "{cluster=\"east\"}";
+    let want = |promql: String, ok: fn(f64) -> bool| {
+        let (v, took) = until(&promql, Duration::from_secs(60), || {
+            let v = prometheus.query(&promql)?;
+            if ok(v) {
+                Ok(v)
+            } else {
+                Err(format!("{promql} = {v}"))
+            }
+        });
+        println!(
+            "[metrics] {promql} = {v} (in Prometheus after {:.1} s)",
+            took.as_secs_f64()
+        );
+        v
+    };
+    want("sluice_reconcile_rounds_total".into(), |v| v > 0.0);
+    want(format!("sluice_routed_services{east}"), |v| v == 2.0);
+    want(format!("sluice_render_duration_seconds_count{east}"), |v| {
+        v >= 2.0
+    });
+    // The first revision and the route change, on the east proxy's replica.
+    let applied = want(
+        format!("sluice_publish_to_applied_seconds_count{east}"),
+        |v| v >= 2.0,
+    );
+    let sum = want(
+        format!("sluice_publish_to_applied_seconds_sum{east}"),
+        |v| v > 0.0,
+    );
+    println!(
+        "[metrics] convergence, publication -> applied: {applied} observations, mean {:.3} s",
+        sum / applied
+    );
+    want(format!("sluice_agent_reports_total{east}"), |v| v > 0.0);
+}
