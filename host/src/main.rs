@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    cli::init_tracing(args.debug);
+    cli::init_tracing(args.debug, args.log_format);
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -192,3 +192,42 @@ fn rotate_key_moves_each_key_one_step() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2"), "{err}");
 }
+
+/// `--log-format json`: every log line is one JSON object, with the
+/// cluster as a field (what a log shipper indexes).
+#[test]
+fn json_log_lines_carry_their_fields() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "DockerURL = \"unix:///nonexistent/docker.sock\"\n[Extensions.east]\n  ProxyServiceName = \"p\"\n",
+    )
+    .unwrap();
+    let key = dir.path().join("agent.key");
+    std::fs::write(&key, "a key for this test, long enough\n").unwrap();
+    let out = sluice(&[
+        "--log-format",
+        "json",
+        "run",
+        "-c",
+        config.to_str().unwrap(),
+        "--agent-key-file",
+        key.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let ready = logs
+        .iter()
+        .find(|l| l["fields"]["message"] == "plugin ready")
+        .unwrap_or_else(|| panic!("no `plugin ready` line:\n{stderr}"));
+    assert_eq!(ready["fields"]["cluster"], "east", "{ready}");
+    assert_eq!(ready["level"], "INFO", "{ready}");
+    // The failure itself names the socket, for a person, after the logs.
+    assert!(stderr.contains("/nonexistent/docker.sock"), "{stderr}");
+}

@@ -26,6 +26,10 @@ pub struct Args {
     /// Debug logging (as Interlock's -D).
     #[arg(short = 'D', long = "debug", global = true)]
     pub debug: bool,
+    /// Log lines as text for a person, or as JSON objects (one per line,
+    /// span fields such as cluster included) for a log shipper.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -146,19 +150,35 @@ pub enum Command {
     },
 }
 
-pub fn init_tracing(debug: bool) {
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn init_tracing(debug: bool, format: LogFormat) {
     use std::io::IsTerminal;
     // -D is about Sluice's own decisions; dependencies (bollard dumps whole
     // API responses at debug) stay at info unless RUST_LOG says otherwise.
     let default = if debug { "info,sluice=debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    match format {
         // Colour codes only for a person at a terminal, not in log files.
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+        LogFormat::Text => fmt
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .init(),
+        // One object per line; the spans' fields (round, cluster) ride along
+        // in `spans`, the event's own (service, label, ...) in `fields`.
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
