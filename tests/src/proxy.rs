@@ -185,10 +185,17 @@ fn two_free_ports() -> (u16, u16) {
 impl Proxy {
     /// Renders `routes` with the bundled plugin and starts the proxy on them.
     pub fn start(kind: Kind, dir: Workdir, routes: Routes) -> Proxy {
+        Proxy::start_with(kind, dir, routes, Vec::new())
+    }
+
+    /// [`Proxy::start`] with `extra` plugin settings.
+    pub fn start_with(kind: Kind, dir: Workdir, routes: Routes, extra: Vec<Setting>) -> Proxy {
         require_binary(kind);
         let (http_port, https_port) = two_free_ports();
         let config = dir.file(kind.config_file());
-        let mut cluster = inputs::cluster(&config, settings(kind, &dir));
+        let mut settings = settings(kind, &dir);
+        settings.extend(extra);
+        let mut cluster = inputs::cluster(&config, settings);
         cluster.http_port = http_port;
         cluster.https_port = https_port;
         let uses_tls = routes

@@ -47,6 +47,14 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         return Err(RenderError::InvalidInput(bad));
     }
     let c = &input.cluster;
+    if let Some(port) = config.metrics_port
+        && (port == c.http_port || port == c.https_port)
+    {
+        return Err(RenderError::InvalidSettings(vec![crate::check::invalid(
+            "MetricsPort",
+            format!("{port} is the cluster's HTTP or TLS port (TargetPort/TargetSSLPort)"),
+        )]));
+    }
     let (dir, file_name) = c
         .config_path
         .rsplit_once('/')
@@ -67,7 +75,11 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     let terminates = tls::terminated(&input.hosts).next().is_some();
     let tls_port =
         (terminates || tls::passthrough(&input.hosts).next().is_some()).then_some(c.https_port);
-    let loopback = terminates.then(|| tls::loopback_port(&[c.http_port, c.https_port]));
+    let taken: Vec<u16> = [c.http_port, c.https_port]
+        .into_iter()
+        .chain(config.metrics_port)
+        .collect();
+    let loopback = terminates.then(|| tls::loopback_port(&taken));
     let fallback = input
         .default_backend
         .as_ref()
@@ -126,6 +138,15 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     }
     if input.default_backend.is_none() {
         global::render_no_host_backend(&mut cfg);
+    }
+    if let Some(port) = config.metrics_port {
+        // HAProxy's built-in exporter: per frontend and per backend (one per
+        // routed host and path) request, response-class and error counters.
+        cfg.section("frontend prometheus");
+        cfg.line(format!("bind :{port}"));
+        cfg.line("mode http");
+        cfg.line("no log");
+        cfg.line("http-request use-service prometheus-exporter if { path /metrics }");
     }
     let mut tcp: Vec<&Upstream> = tls::passthrough(&input.hosts)
         .filter_map(|h| h.upstream.as_ref())

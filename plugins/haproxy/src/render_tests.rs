@@ -338,3 +338,41 @@ fn config_path_cannot_take_a_vhost_map_name() {
     let d = refused(&all_features("/etc/haproxy/wildcards-https.map", "/c.pem"));
     assert_eq!(d[0].key.as_deref(), Some("ProxyConfigPath"), "{d:?}");
 }
+
+/// `MetricsPort`: HAProxy's exporter on its own frontend; a port the cluster
+/// serves on is refused by name, and the TLS loopback port steps around it.
+#[test]
+fn metrics_port_serves_the_exporter() {
+    let metrics = |port: i64| {
+        setting(
+            "MetricsPort",
+            sluice_plugin_kit::SettingValue::Integer(port),
+        )
+    };
+    let mut inp = all_features(CFG, "/c.pem");
+    inp.cluster.settings = vec![metrics(10443)];
+    let cfg = render(&inp).unwrap().files.remove(0).contents;
+    assert!(
+        cfg.contains(
+            "frontend prometheus\n    bind :10443\n    mode http\n    no log\n    \
+             http-request use-service prometheus-exporter if { path /metrics }\n"
+        ),
+        "{cfg}"
+    );
+    assert!(cfg.contains("bind 127.0.0.1:10444 "), "{cfg}");
+    assert!(!all_features_rendered_without(&inp).contains("prometheus"));
+
+    inp.cluster.settings = vec![metrics(i64::from(inp.cluster.http_port))];
+    match render(&inp) {
+        Err(RenderError::InvalidSettings(d)) => {
+            assert_eq!(d[0].key.as_deref(), Some("MetricsPort"), "{d:?}")
+        }
+        other => panic!("expected invalid settings, got {other:?}"),
+    }
+}
+
+fn all_features_rendered_without(inp: &RenderInput) -> String {
+    let mut inp = inp.clone();
+    inp.cluster.settings.clear();
+    render(&inp).unwrap().files.remove(0).contents
+}

@@ -18,6 +18,7 @@
 //! | `SSLCAFile`             | string    | `/etc/ssl/certs/ca-certificates.crt` | `ca-file` of `ssl_backend_tls_verify=required`     |
 //! | `HideInfoHeaders`       | bool      | `false`                              | drops `x-request-id`, `x-proxy-id`, `x-server-info`, `x-upstream-addr` response headers |
 //! | `SyslogAddr`            | string    | `stdout`                             | global `log <addr> [format raw] local0`            |
+//! | `MetricsPort`           | int       | unset                                | `frontend prometheus` on that port: HAProxy's Prometheus exporter at `/metrics` (per-backend, i.e. per-host, traffic) |
 //! | `GlobalOptions`         | [string]  | `[]`                                 | raw lines at the end of `global`                   |
 //! | `DefaultOptions`        | [string]  | `[]`                                 | raw lines at the end of `defaults`                 |
 //!
@@ -49,6 +50,7 @@ pub const KEYS: &[Key] = &[
     Key::new("SSLCAFile", Kind::Text),
     Key::new("HideInfoHeaders", Kind::Boolean),
     Key::new("SyslogAddr", Kind::Text),
+    Key::new("MetricsPort", Kind::Integer),
     Key::new("GlobalOptions", Kind::TextList),
     Key::new("DefaultOptions", Kind::TextList),
 ];
@@ -98,6 +100,8 @@ pub struct Config {
     pub ca_file: String,
     pub hide_info_headers: bool,
     pub log_target: String,
+    /// Where HAProxy's Prometheus exporter listens, if anywhere.
+    pub metrics_port: Option<u16>,
     pub global_options: Vec<String>,
     pub default_options: Vec<String>,
 }
@@ -131,6 +135,10 @@ pub fn parse(settings: &[Setting]) -> (Config, Vec<Diagnostic>) {
         ca_file: p.path("SSLCAFile", "/etc/ssl/certs/ca-certificates.crt"),
         hide_info_headers: p.read.bool("HideInfoHeaders", false),
         log_target: p.log_target(),
+        metrics_port: p
+            .read
+            .has("MetricsPort")
+            .then(|| p.int_in("MetricsPort", 9101, 1, 65535) as u16),
         global_options: p.lines("GlobalOptions"),
         default_options: p.lines("DefaultOptions"),
     };
