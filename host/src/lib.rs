@@ -19,6 +19,7 @@ pub use sluice_agent as agent;
 pub mod apply;
 pub mod config;
 pub mod daemon;
+pub mod dashboard;
 pub mod metrics;
 pub mod migrate;
 pub mod observe;

@@ -186,3 +186,136 @@ fn prometheus_scrapes_rounds_routes_and_convergence() {
     );
     want(format!("sluice_agent_reports_total{east}"), |v| v > 0.0);
 }
+
+/// The DOM of `url` after its scripts ran, from a real headless Chromium.
+fn browser_dom(url: &str) -> String {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=4000",
+            "--dump-dom",
+            url,
+        ])
+        .output()
+        .expect("run chromium (Debian package `chromium`)");
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn status_page_shows_routes_exclusions_and_new_services_in_a_browser() {
+    let _serial = serial();
+    let Some(env) = swarm("status_page") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-page");
+    let p = s.prefix.clone();
+    let net = s.network("net");
+    let cluster = config::Cluster {
+        name: "east".into(),
+        plugin: "nginx",
+        proxy_image: env.nginx_image.clone(),
+        networks: vec![net.clone()],
+        region: "east",
+        port: 18100,
+        ssl_port: 18500,
+    };
+    let sc = cluster.service_cluster(&p);
+    let web = s.whoami(
+        "web",
+        &net,
+        "east",
+        1,
+        &[
+            ("hosts", "page.test"),
+            ("port", "8000"),
+            ("service_cluster", &sc),
+        ],
+    );
+    // A label value that would be markup if the page ever wrote it as HTML.
+    let payload = "<img src=x onerror=alert(1)>";
+    let bad = s.whoami(
+        "bad",
+        &net,
+        "east",
+        1,
+        &[
+            ("hosts", "bad.test"),
+            ("port", payload),
+            ("service_cluster", &sc),
+        ],
+    );
+    let metrics_port = free_port();
+    let config = format!(
+        "MetricsAddr = \"127.0.0.1:{metrics_port}\"\nStatusPage = true\n{}",
+        config::build(env, &p, std::slice::from_ref(&cluster))
+    );
+    s.start_daemon(&config);
+    let t = s.wait_served(
+        Node::East,
+        18100,
+        "page.test",
+        &web,
+        Duration::from_secs(120),
+    );
+    s.timing("daemon start -> page.test 200", t);
+
+    let url = format!("http://127.0.0.1:{metrics_port}/status");
+    let dom = browser_dom(&url);
+    for want in [
+        "Cluster east",
+        "page.test",
+        web.as_str(),
+        bad.as_str(),
+        "com.docker.lb.port",
+    ] {
+        assert!(dom.contains(want), "{want} not on the page:\n{dom}");
+    }
+    // The payload is text on the page, never an element.
+    assert!(
+        dom.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "the bad label's value is not shown as text:\n{dom}"
+    );
+    assert!(
+        !dom.contains("<img"),
+        "the label value became markup:\n{dom}"
+    );
+
+    // A new service: in the page's data within a second of its creation,
+    // and on the page the browser shows.
+    let late = s.whoami(
+        "late",
+        &net,
+        "east",
+        1,
+        &[
+            ("hosts", "late.test"),
+            ("port", "8000"),
+            ("service_cluster", &sc),
+        ],
+    );
+    let (_, took) = until("late.test in status.json", Duration::from_secs(30), || {
+        let r = http::get("127.0.0.1", metrics_port, "127.0.0.1", "/status.json")?;
+        if r.body.contains("late.test") && r.body.contains(&late) {
+            Ok(())
+        } else {
+            Err("not yet".to_string())
+        }
+    });
+    println!(
+        "[status page] a new service was in status.json {:.2} s after `docker service create` returned (the page polls it every second)",
+        took.as_secs_f64()
+    );
+    let dom = browser_dom(&url);
+    assert!(
+        dom.contains("late.test"),
+        "late.test not on the page:\n{dom}"
+    );
+}

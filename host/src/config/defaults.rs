@@ -52,6 +52,7 @@ impl Config {
             poll_interval: POLL_INTERVAL,
             endpoint_override: None,
             metrics_addr: None,
+            status_page: false,
             extensions: BTreeMap::new(),
         }
     }

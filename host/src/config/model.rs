@@ -26,6 +26,9 @@ pub struct Config {
     /// `MetricsAddr` (Sluice's own): where `GET /metrics` is served, plain
     /// HTTP without credentials; none (the default) serves no metrics.
     pub metrics_addr: Option<String>,
+    /// `StatusPage` (Sluice's own): also serve the status page on
+    /// `MetricsAddr` (`/status`).
+    pub status_page: bool,
     /// `[Extensions.NAME]`, by name.
     pub extensions: BTreeMap<String, Extension>,
 }

@@ -89,6 +89,7 @@ pub(super) const CORE_KEYS: &[&str] = &[
     "PollInterval",
     "EndpointOverride",
     "MetricsAddr",
+    "StatusPage",
     "Extensions",
 ];
 
@@ -201,6 +202,7 @@ impl Parser<'_> {
             match key.get_ref().as_ref() {
                 "ListenAddr" => config.listen_addr = r.string(&path, item)?,
                 "MetricsAddr" => config.metrics_addr = Some(r.string(&path, item)?),
+                "StatusPage" => config.status_page = r.bool(&path, item)?,
                 "DockerURL" => config.docker_url = r.string(&path, item)?,
                 "TLSCACert" => config.tls_ca_cert = Some(r.path(&path, item)?),
                 "TLSCert" => config.tls_cert = Some(r.path(&path, item)?),

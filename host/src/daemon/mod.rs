@@ -24,6 +24,7 @@ use anyhow::Context;
 
 use crate::apply::SwarmApi;
 use crate::config::{Config, Delivery};
+use crate::dashboard::Dashboard;
 use crate::metrics::Metrics;
 use crate::observe::{connect, raw::RawClient, watch};
 use crate::render::{PluginHost, load_plugin};
@@ -99,26 +100,36 @@ pub async fn run_reloading(
         Err(_) => String::new(),
     };
     let metrics = Arc::new(Metrics::new());
+    let store = Arc::new(Store::with_metrics(keys.signer().clone(), metrics.clone()));
+    let dashboard = config
+        .status_page
+        .then(|| Arc::new(Dashboard::new(store.clone())));
     let metrics_server = match &config.metrics_addr {
         Some(listen) => {
             let addr = serve::listen_addr(listen)?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("MetricsAddr {listen:?}: binding {addr}"))?;
-            tracing::info!(listen = %addr, "metrics serving (GET /metrics, plain HTTP)");
+            let mut router = crate::metrics::serve::router(metrics.clone());
+            if let Some(d) = &dashboard {
+                router = router.merge(d.clone().router());
+            }
+            tracing::info!(listen = %addr, status_page = dashboard.is_some(), "metrics serving (GET /metrics, plain HTTP)");
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let task = tokio::spawn(crate::metrics::serve::run(
-                listener,
-                metrics.clone(),
-                async move {
-                    let _ = stopped.await;
-                },
-            ));
+            let task = tokio::spawn(crate::metrics::serve::run(listener, router, async move {
+                let _ = stopped.await;
+            }));
             Some((stop, task))
         }
-        None => None,
+        None => {
+            if dashboard.is_some() {
+                tracing::warn!(
+                    "StatusPage = true has no effect without MetricsAddr (where it is served)"
+                );
+            }
+            None
+        }
     };
-    let store = Arc::new(Store::with_metrics(keys.signer().clone(), metrics.clone()));
     let keys = Arc::new(keys);
     let names = agents::server_names(&endpoint);
     let tls = keys
@@ -145,6 +156,7 @@ pub async fn run_reloading(
     };
     let mut reconciler =
         reconcile::Reconciler::new(config, instance, host, raw, swarm, agents, metrics);
+    reconciler.show_on(dashboard);
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
     watcher.abort();
     let _ = api_stop.send(());

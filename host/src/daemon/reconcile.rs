@@ -14,6 +14,7 @@ use super::findings::Findings;
 use super::retry::{self, Class, Failing};
 use crate::apply::{self, Outcome, SwarmApi};
 use crate::config::{Config, Delivery};
+use crate::dashboard::Dashboard;
 use crate::metrics::{ExcludedLabels, FailureLabels, Metrics};
 use crate::observe::{fetch, raw::RawClient};
 use crate::plan::{ClusterPlan, plan_with};
@@ -62,6 +63,8 @@ pub(super) struct Reconciler {
     plugins: BTreeMap<String, LoadedPlugin>,
     round: u64,
     metrics: Arc<Metrics>,
+    /// The status page, when `StatusPage` is on.
+    dashboard: Option<Arc<Dashboard>>,
 }
 
 #[derive(Clone)]
@@ -111,12 +114,18 @@ impl Reconciler {
             plugins: BTreeMap::new(),
             round: 0,
             metrics,
+            dashboard: None,
         }
     }
 
     /// The API's store: it tells when agents report broken TLS pairs.
     pub(super) fn store(&self) -> Arc<Store> {
         self.agents.store()
+    }
+
+    /// Show each round on `dashboard` (the status page).
+    pub(super) fn show_on(&mut self, dashboard: Option<Arc<Dashboard>>) {
+        self.dashboard = dashboard;
     }
 
     pub(super) fn metrics(&self) -> &Metrics {
@@ -325,6 +334,9 @@ impl Reconciler {
                 span.in_scope(|| tracing::info!("cluster recovered"));
             }
         }
+        if let Some(d) = &self.dashboard {
+            d.update(self.view(&plan));
+        }
         let keep: BTreeSet<String> = self.config.extensions.keys().cloned().collect();
         match apply::remove_orphans(&self.swarm, &self.instance, &keep).await {
             Ok(removed) if !removed.is_empty() => tracing::info!(
@@ -370,6 +382,34 @@ impl Reconciler {
             });
         }
         self.failing.insert(name.to_string(), verdict.failing);
+    }
+
+    /// What the status page shows of this round.
+    fn view(&self, plan: &crate::plan::Plan) -> crate::dashboard::view::View {
+        let rendered = plan
+            .clusters
+            .keys()
+            .map(|name| {
+                let r = crate::dashboard::view::Rendered {
+                    plugin: self
+                        .plugins
+                        .get(name)
+                        .map(|l| l.plugin.id().to_string())
+                        .unwrap_or_default(),
+                    revision: self
+                        .rendered
+                        .get(name)
+                        .and_then(|r| r.result.as_ref().ok())
+                        .map(|rev| rev.hash.chars().take(12).collect()),
+                    failing: self.failing.get(name).map(|f| f.message.clone()),
+                };
+                (name.clone(), r)
+            })
+            .collect();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        crate::dashboard::view::view(plan, &rendered, now_ms)
     }
 
     /// The plan's routed and excluded services as gauges (set, not added:

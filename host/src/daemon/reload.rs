@@ -41,6 +41,7 @@ pub fn merge(
             old.endpoint_override != new.endpoint_override,
         ),
         ("MetricsAddr", old.metrics_addr != new.metrics_addr),
+        ("StatusPage", old.status_page != new.status_page),
     ] {
         if changed {
             messages.push(format!(
@@ -56,6 +57,7 @@ pub fn merge(
     config.allow_insecure = old.allow_insecure;
     config.endpoint_override = old.endpoint_override.clone();
     config.metrics_addr = old.metrics_addr.clone();
+    config.status_page = old.status_page;
 
     let mut changed = Vec::new();
     for (name, ext) in &new.extensions {

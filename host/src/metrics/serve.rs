@@ -26,13 +26,13 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode())
 }
 
-/// Serve until `shutdown` completes.
+/// Serve `router` until `shutdown` completes.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    metrics: Arc<Metrics>,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(metrics))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -48,7 +48,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(run(listener, metrics, async move {
+        let server = tokio::spawn(run(listener, router(metrics), async move {
             let _ = stopped.await;
         }));
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
