@@ -26,6 +26,10 @@ install_packages() {
     command -v curl >/dev/null || missing+=(curl)
     command -v nginx >/dev/null || missing+=(nginx)
     command -v haproxy >/dev/null || missing+=(haproxy)
+    # The metrics tests scrape with a real Prometheus and read the status
+    # page in a real headless browser.
+    command -v prometheus >/dev/null || missing+=(prometheus)
+    command -v chromium >/dev/null || missing+=(chromium)
     # Only the static build can be copied into an image without libraries.
     [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
     # Rendered configs with a `stream {}` block (TLS passthrough) need this
