@@ -162,7 +162,14 @@ pub async fn run_reloading(
     let _ = api_stop.send(());
     if let Some((stop, task)) = metrics_server {
         let _ = stop.send(());
-        let _ = task.await;
+        // The server gives its answers 5 s; never wait longer than that.
+        let abort = task.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(6), task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
     }
     match api.await {
         Ok(Err(e)) => tracing::warn!("API server: {e}"),

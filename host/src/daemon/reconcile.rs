@@ -65,6 +65,13 @@ pub(super) struct Reconciler {
     metrics: Arc<Metrics>,
     /// The status page, when `StatusPage` is on.
     dashboard: Option<Arc<Dashboard>>,
+    /// Clusters that have a `routed_services` series: one dropped from the
+    /// config loses its series (gauges are set, never cleared, so a scrape
+    /// during a round never sees them missing).
+    gauged: BTreeSet<String>,
+    /// Each cluster's last good revision hash, for `revision_timestamp` (a
+    /// failed render in between does not make the same revision new).
+    revision_seen: BTreeMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -115,6 +122,8 @@ impl Reconciler {
             round: 0,
             metrics,
             dashboard: None,
+            gauged: BTreeSet::new(),
+            revision_seen: BTreeMap::new(),
         }
     }
 
@@ -206,10 +215,10 @@ impl Reconciler {
                         .render_duration
                         .get_or_create(&Metrics::cluster(name))
                         .observe(started.elapsed().as_secs_f64());
-                    let previous = self.rendered.get(name).and_then(|r| r.result.as_ref().ok());
                     if let Ok(rev) = &result
-                        && previous.is_none_or(|p| p.hash != rev.hash)
+                        && self.revision_seen.get(name) != Some(&rev.hash)
                     {
+                        self.revision_seen.insert(name.clone(), rev.hash.clone());
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0.0, |d| d.as_secs_f64());
@@ -414,9 +423,16 @@ impl Reconciler {
 
     /// The plan's routed and excluded services as gauges (set, not added:
     /// each round's plan is the whole truth).
-    fn record_plan(&self, plan: &crate::plan::Plan) {
+    fn record_plan(&mut self, plan: &crate::plan::Plan) {
         let routed = &self.metrics.routed_services;
-        routed.clear();
+        for gone in self
+            .gauged
+            .iter()
+            .filter(|c| !plan.clusters.contains_key(*c))
+        {
+            routed.remove(&Metrics::cluster(gone));
+        }
+        self.gauged = plan.clusters.keys().cloned().collect();
         for (name, cluster) in &plan.clusters {
             let services: BTreeSet<&str> = cluster
                 .input
@@ -451,14 +467,20 @@ impl Reconciler {
                 excluded.entry(label).or_default().insert(service);
             }
         }
+        // Every label's series always exists (0 when nothing is excluded
+        // for it): set in place, so no scrape sees one missing.
         let gauge = &self.metrics.excluded_services;
-        gauge.clear();
-        for (label, services) in excluded {
+        let names = crate::plan::labels::table::TABLE
+            .iter()
+            .map(|l| l.name)
+            .chain(["other"]);
+        for label in names {
+            let n = excluded.get(label).map_or(0, BTreeSet::len);
             gauge
                 .get_or_create(&ExcludedLabels {
                     label: label.to_owned(),
                 })
-                .set(services.len() as i64);
+                .set(n as i64);
         }
     }
 

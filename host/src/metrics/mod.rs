@@ -34,8 +34,8 @@ pub struct FailureLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ExcludedLabels {
-    /// The label at fault (`com.docker.lb.port`), or `none` when the reason
-    /// names no label.
+    /// The label at fault (`com.docker.lb.port`), or `other` when the reason
+    /// names none of the labels table's.
     pub label: String,
 }
 

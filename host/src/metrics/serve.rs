@@ -1,20 +1,37 @@
-//! `GET /metrics` on `MetricsAddr`: plain HTTP, no credentials (metrics say
-//! nothing secret: cluster names, counts and times), so Prometheus scrapes
-//! it as it scrapes anything else. The operator turns it on by setting
-//! `MetricsAddr`, and chooses where it listens.
+//! `GET /metrics` (and the status page, when on) on `MetricsAddr`: plain
+//! HTTP without credentials (metrics say nothing secret: cluster names,
+//! counts and times), so Prometheus scrapes it as it scrapes anything else.
+//! The operator turns it on by setting `MetricsAddr`, and chooses where it
+//! listens.
+//!
+//! Whoever can reach it gets little of the daemon: a few connections at a
+//! time, one request each, cut after a short lifetime, so it can never take
+//! the file descriptors or time the agents' API needs.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use super::Metrics;
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Open connections at once; more are closed as they arrive.
+const MAX_CONNECTIONS: usize = 32;
+/// To send the request head.
+const REQUEST_HEAD: Duration = Duration::from_secs(5);
+/// A connection's whole life, slow reads of the answer included.
+const LIFETIME: Duration = Duration::from_secs(30);
 
 pub fn router(metrics: Arc<Metrics>) -> Router {
     Router::new()
@@ -26,17 +43,50 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode())
 }
 
-/// Serve `router` until `shutdown` completes.
+/// Serve `router` until `shutdown` completes (then at most 5 s more for the
+/// answers being written).
 pub async fn run(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    tracing::warn!("metrics: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            continue;
+        };
+        let app = router.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                app.clone().oneshot(req)
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(REQUEST_HEAD)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(tcp), service);
+            let _ = tokio::time::timeout(LIFETIME, watcher.watch(conn)).await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,9 @@ struct Cluster {
     /// Per replica, the revision whose convergence latency was recorded
     /// (each replica and revision once; bounded as `replicas` is).
     measured: BTreeMap<String, String>,
+    /// Per replica, when the daemon first heard of it: a replica born after
+    /// a revision's publication did not converge to it, it started with it.
+    first_seen: BTreeMap<String, u64>,
 }
 
 impl Cluster {
@@ -235,9 +238,12 @@ impl Store {
     /// A poll from `replica`, which serves `running` ("" for nothing): it is alive.
     pub fn seen(&self, cluster: &str, replica: &str, running: &str) {
         let mut clusters = self.lock();
-        let r = replica_entry(clusters.entry(cluster.to_owned()).or_default(), replica);
+        let entry = clusters.entry(cluster.to_owned()).or_default();
+        born(entry, replica);
+        let r = replica_entry(entry, replica);
         r.running = Some(running.to_owned()).filter(|h| !h.is_empty());
         r.last_seen_ms = now_ms();
+        forget_gone(entry);
     }
 
     pub fn report(&self, cluster: &str, report: AgentReport) {
@@ -245,8 +251,9 @@ impl Store {
         self.metrics.agent_reports.get_or_create(&label).inc();
         let mut clusters = self.lock();
         let entry = clusters.entry(cluster.to_owned()).or_default();
-        // A replica that now runs the newest revision, and did not before:
-        // the time from its publication is the real convergence latency.
+        born(entry, &report.replica);
+        // A replica that now runs the newest revision, and was there before
+        // it was published: the time since is the real convergence latency.
         let newest = entry.tx.as_ref().and_then(|tx| tx.borrow().clone());
         if let (Some(p), Some(running)) = (&newest, &report.running)
             && *running == p.hash
@@ -255,17 +262,13 @@ impl Store {
             entry
                 .measured
                 .insert(report.replica.clone(), running.clone());
-            if entry.measured.len() > MAX_REPLICAS {
-                let Cluster {
-                    measured, replicas, ..
-                } = &mut *entry;
-                measured.retain(|name, _| replicas.contains_key(name));
+            if entry.first_seen.get(&report.replica).copied() < Some(p.published_ms) {
+                let seconds = now_ms().saturating_sub(p.published_ms) as f64 / 1000.0;
+                self.metrics
+                    .publish_to_applied
+                    .get_or_create(&label)
+                    .observe(seconds);
             }
-            let seconds = now_ms().saturating_sub(p.published_ms) as f64 / 1000.0;
-            self.metrics
-                .publish_to_applied
-                .get_or_create(&label)
-                .observe(seconds);
         }
         let mut bad_tls = report.bad_tls;
         bad_tls.retain(|p| entry.tls.contains(&p.pair));
@@ -276,6 +279,7 @@ impl Store {
         r.last_seen_ms = now_ms();
         let broken = !bad_tls.is_empty();
         r.bad_tls = bad_tls;
+        forget_gone(entry);
         drop(clusters);
         if broken {
             self.tls_reported.notify_one();
@@ -342,6 +346,28 @@ impl Store {
 }
 
 /// `replica`'s entry, making room when the cluster has [`MAX_REPLICAS`].
+/// Note when `replica` was first heard of.
+fn born(cluster: &mut Cluster, replica: &str) {
+    if !cluster.first_seen.contains_key(replica) {
+        cluster.first_seen.insert(replica.to_owned(), now_ms());
+    }
+}
+
+/// Keep the per-replica bookkeeping to the replicas kept (after
+/// [`replica_entry`] made room, so a newcomer is not forgotten at once).
+fn forget_gone(cluster: &mut Cluster) {
+    if cluster.first_seen.len() > MAX_REPLICAS || cluster.measured.len() > MAX_REPLICAS {
+        let Cluster {
+            measured,
+            first_seen,
+            replicas,
+            ..
+        } = cluster;
+        measured.retain(|name, _| replicas.contains_key(name));
+        first_seen.retain(|name, _| replicas.contains_key(name));
+    }
+}
+
 fn replica_entry<'a>(cluster: &'a mut Cluster, replica: &str) -> &'a mut ReplicaStatus {
     let replicas = &mut cluster.replicas;
     if !replicas.contains_key(replica) && replicas.len() >= MAX_REPLICAS {

@@ -234,3 +234,35 @@ fn agents_report_broken_pairs_of_their_own_cluster_only() {
         [("east".to_string(), "/run/secrets/east.pem".to_string())]
     );
 }
+
+/// Convergence is measured for replicas that were there when the revision
+/// was published, once per replica and revision; a replica started later
+/// (a scale-up, a reschedule) began with it and is not counted.
+#[test]
+fn convergence_counts_replicas_that_were_there_before_the_publication() {
+    let metrics = Arc::new(Metrics::new());
+    let store = Store::with_metrics(signer(), metrics.clone());
+    let report = |replica: &str, running: &str| AgentReport {
+        replica: replica.into(),
+        running: Some(running.into()),
+        failed: None,
+        time_ms: 1,
+        reloads: 0,
+        bad_tls: Vec::new(),
+    };
+    store.seen("east", "old", "");
+    std::thread::sleep(Duration::from_millis(5));
+    store.publish(&doc("east", "r1"));
+    store.report("east", report("old", "r1"));
+    store.report("east", report("old", "r1"));
+    std::thread::sleep(Duration::from_millis(5));
+    store.report("east", report("new", "r1"));
+    let count = |m: &Metrics| {
+        let text = m.encode();
+        text.lines()
+            .find(|l| l.starts_with("sluice_publish_to_applied_seconds_count{cluster=\"east\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(count(&metrics), 1, "{}", metrics.encode());
+}
