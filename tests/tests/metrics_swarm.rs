@@ -130,17 +130,7 @@ fn prometheus_scrapes_rounds_routes_and_convergence() {
     s.timing("daemon start -> demo.A 200 via east", t);
 
     // A route change: its revision's convergence is measured by the agent's report.
-    let late = s.whoami(
-        "late",
-        &format!("{p}-eastnet"),
-        "east",
-        1,
-        &[
-            ("hosts", "late.test"),
-            ("port", "8000"),
-            ("service_cluster", &format!("{p}-east")),
-        ],
-    );
+    let late = s.seed_service("late", "east", "late.test");
     let t = s.wait_served(
         Node::East,
         PORT,

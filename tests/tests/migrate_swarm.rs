@@ -88,6 +88,20 @@ fn served_by_sluice(s: &Scenario) -> Result<(), String> {
     }
 }
 
+/// The replica count in `service`'s spec.
+fn replicas(s: &Scenario, service: &str) -> String {
+    s.manager
+        .run(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Spec.Mode.Replicated.Replicas}}",
+            service,
+        ])
+        .trim()
+        .to_owned()
+}
+
 fn task_ids(s: &Scenario, service: &str) -> Vec<String> {
     s.manager.lines(&[
         "service",
@@ -238,14 +252,7 @@ fn interlock_is_taken_over_in_place_and_rolled_back() {
         tasks_before,
         "the take-over restarted the proxy's task"
     );
-    let core_replicas = s.manager.run(&[
-        "service",
-        "inspect",
-        "--format",
-        "{{.Spec.Mode.Replicated.Replicas}}",
-        &core,
-    ]);
-    assert_eq!(core_replicas.trim(), "0", "the core is scaled to 0");
+    assert_eq!(replicas(&s, &core), "0", "the core is scaled to 0");
     let through_takeover = load.finish();
     println!(
         "[migrate] during the take-over: {} failed of {} requests",
@@ -316,14 +323,7 @@ fn interlock_is_taken_over_in_place_and_rolled_back() {
         back.seconds,
         t.elapsed().as_secs_f64()
     );
-    let core_replicas = s.manager.run(&[
-        "service",
-        "inspect",
-        "--format",
-        "{{.Spec.Mode.Replicated.Replicas}}",
-        &core,
-    ]);
-    assert_eq!(core_replicas.trim(), "1", "the core's replicas are back");
+    assert_eq!(replicas(&s, &core), "1", "the core's replicas are back");
     let backups = s.manager.lines(&[
         "config",
         "ls",

@@ -242,17 +242,7 @@ fn stack_deployed_daemon_serves_the_seed_and_restarts_without_loss() {
     );
     s.timing("forced update -> no daemon container runs", t);
     // A service created while the daemon is down.
-    let late = s.whoami(
-        "late",
-        &format!("{p}-eastnet"),
-        "east",
-        1,
-        &[
-            ("hosts", "late.test"),
-            ("port", "8000"),
-            ("service_cluster", &format!("{p}-east")),
-        ],
-    );
+    let late = s.seed_service("late", "east", "late.test");
     assert!(
         stack.running_containers().is_empty(),
         "the daemon came back before the service was created"

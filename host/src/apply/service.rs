@@ -7,7 +7,8 @@ use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::{Service, ServiceSpec};
 use bollard::query_parameters::{
-    InspectServiceOptions, ListServicesOptionsBuilder, UpdateServiceOptionsBuilder,
+    InspectServiceOptions, ListServicesOptionsBuilder, UpdateServiceOptions,
+    UpdateServiceOptionsBuilder,
 };
 
 use super::config_object;
@@ -81,16 +82,8 @@ pub async fn reconcile_proxy_keeping(
         {
             return Ok(Outcome::Unchanged);
         }
-        let version = current
-            .version
-            .as_ref()
-            .and_then(|v| v.index)
-            .unwrap_or_default();
-        let options = UpdateServiceOptionsBuilder::default()
-            .version(i32::try_from(version).unwrap_or(i32::MAX))
-            .build();
         match docker
-            .update_service(&name, desired.clone(), options, None)
+            .update_service(&name, desired.clone(), update_options(&current), None)
             .await
         {
             Ok(response) => {
@@ -209,14 +202,27 @@ fn orphans(
     out
 }
 
-fn status(e: &BollardError) -> Option<u16> {
+/// An update of `current`: Swarm refuses one that names another version.
+pub(crate) fn update_options(current: &Service) -> UpdateServiceOptions {
+    let version = current
+        .version
+        .as_ref()
+        .and_then(|v| v.index)
+        .unwrap_or_default();
+    UpdateServiceOptionsBuilder::default()
+        .version(i32::try_from(version).unwrap_or(i32::MAX))
+        .build()
+}
+
+pub(crate) fn status(e: &BollardError) -> Option<u16> {
     match e {
         BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
     }
 }
 
-fn out_of_sequence(e: &BollardError) -> bool {
+/// Another writer updated the service between our read and our write.
+pub(crate) fn out_of_sequence(e: &BollardError) -> bool {
     matches!(e, BollardError::DockerResponseServerError { message, .. } if message.contains("update out of sequence"))
 }
 

@@ -55,14 +55,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
-                Err(e) => {
-                    tracing::warn!("metrics: accepting a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+            tcp = crate::serve::accept(&listener, "metrics") => tcp,
             () = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {

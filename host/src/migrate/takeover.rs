@@ -15,13 +15,12 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bollard::models::{Config as ConfigObject, ConfigSpec, ServiceSpec, TaskState};
-use bollard::query_parameters::{
-    InspectServiceOptions, ListTasksOptionsBuilder, UpdateServiceOptionsBuilder,
-};
+use bollard::query_parameters::{InspectServiceOptions, ListTasksOptionsBuilder};
 use sha2::{Digest, Sha256};
 
 use super::assess::{Assessment, ProxyState};
 use super::{BACKUP, BACKUP_ROLE, BACKUP_SERVICE};
+use crate::apply::service::{out_of_sequence, status, update_options};
 use crate::apply::{SwarmApi, owner};
 
 /// What a take-over did, a line each.
@@ -179,9 +178,7 @@ async fn restore(swarm: &SwarmApi, instance: &str, b: &ConfigObject) -> anyhow::
             .await
         {
             Ok(s) => s,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {
+            Err(e) if status(&e) == Some(404) => {
                 swarm
                     .docker
                     .create_service(saved, None)
@@ -191,17 +188,13 @@ async fn restore(swarm: &SwarmApi, instance: &str, b: &ConfigObject) -> anyhow::
             }
             Err(e) => return Err(e).with_context(|| format!("reading service {service:?}")),
         };
-        let version = current.version.and_then(|v| v.index).unwrap_or_default();
-        let options = UpdateServiceOptionsBuilder::default()
-            .version(i32::try_from(version).unwrap_or(i32::MAX))
-            .build();
         match swarm
             .docker
-            .update_service(&service, saved.clone(), options, None)
+            .update_service(&service, saved.clone(), update_options(&current), None)
             .await
         {
             Ok(_) => return Ok(service),
-            Err(e) if attempt == 0 && e.to_string().contains("out of sequence") => continue,
+            Err(e) if attempt == 0 && out_of_sequence(&e) => continue,
             Err(e) => return Err(e).with_context(|| format!("restoring service {service:?}")),
         }
     }
@@ -225,13 +218,9 @@ async fn update(
     let current = inspect(swarm, service).await?;
     let mut spec = current.spec.clone().unwrap_or_default();
     change(&mut spec);
-    let version = current.version.and_then(|v| v.index).unwrap_or_default();
-    let options = UpdateServiceOptionsBuilder::default()
-        .version(i32::try_from(version).unwrap_or(i32::MAX))
-        .build();
     swarm
         .docker
-        .update_service(service, spec, options, None)
+        .update_service(service, spec, update_options(&current), None)
         .await
         .with_context(|| format!("updating service {service:?}"))?;
     Ok(())

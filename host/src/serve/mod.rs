@@ -117,15 +117,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
-                Err(e) => {
-                    // Out of file descriptors and the like: let some close.
-                    tracing::warn!("API: accepting a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+            tcp = accept(&listener, "API") => tcp,
             () = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -202,6 +194,23 @@ pub async fn run(
     // Long-polls answer at once; anything slower is cut.
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
     Ok(())
+}
+
+/// The next connection; a failed accept (out of file descriptors and the
+/// like) is said and retried after a pause that lets some close.
+pub(crate) async fn accept(
+    listener: &tokio::net::TcpListener,
+    what: &str,
+) -> tokio::net::TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => return tcp,
+            Err(e) => {
+                tracing::warn!("{what}: accepting a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -151,37 +151,32 @@ impl Scenario {
     /// The seed scenario's services under this prefix: demoeast (demo.A) on
     /// PREFIX-eastnet in cluster PREFIX-east, demowest (demo.B) likewise west.
     pub fn seed_services(&self) -> (String, String) {
-        let (eastnet, westnet) = self.step("networks", || {
+        self.step("networks", || {
             (self.network("eastnet"), self.network("westnet"))
         });
         self.step("whoami services", || {
-            let east_cluster = format!("{}-east", self.prefix);
-            let west_cluster = format!("{}-west", self.prefix);
             (
-                self.whoami(
-                    "demoeast",
-                    &eastnet,
-                    "east",
-                    1,
-                    &[
-                        ("hosts", "demo.A"),
-                        ("port", "8000"),
-                        ("service_cluster", &east_cluster),
-                    ],
-                ),
-                self.whoami(
-                    "demowest",
-                    &westnet,
-                    "west",
-                    1,
-                    &[
-                        ("hosts", "demo.B"),
-                        ("port", "8000"),
-                        ("service_cluster", &west_cluster),
-                    ],
-                ),
+                self.seed_service("demoeast", "east", "demo.A"),
+                self.seed_service("demowest", "west", "demo.B"),
             )
         })
+    }
+
+    /// A whoami service `PREFIX-short` routed as `host` by the seed's
+    /// `region` cluster, on its network (after [`Scenario::seed_services`]).
+    pub fn seed_service(&self, short: &str, region: &str, host: &str) -> String {
+        let cluster = format!("{}-{region}", self.prefix);
+        self.whoami(
+            short,
+            &format!("{}-{region}net", self.prefix),
+            region,
+            1,
+            &[
+                ("hosts", host),
+                ("port", "8000"),
+                ("service_cluster", &cluster),
+            ],
+        )
     }
 
     pub fn start_daemon(&mut self, config: &str) {
