@@ -107,4 +107,47 @@ mod tests {
         let _ = stop.send(());
         server.await.unwrap().unwrap();
     }
+
+    /// Whoever reaches the listener holds at most MAX_CONNECTIONS: one more
+    /// is closed unanswered, and the slots come back when they are let go.
+    #[tokio::test]
+    async fn idle_connections_cannot_take_more_than_their_share() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(run(
+            listener,
+            router(Arc::new(Metrics::new())),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let scrape = || async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let _ = s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await;
+            let mut reply = String::new();
+            let _ = s.read_to_string(&mut reply).await;
+            reply
+        };
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        // Let the server take them all before the next one arrives.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            scrape().await,
+            "",
+            "a connection beyond the limit was served"
+        );
+        drop(idle);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            scrape().await.starts_with("HTTP/1.0 200"),
+            "the slots did not come back"
+        );
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
 }
