@@ -151,6 +151,8 @@ struct Site {
     secrets: TempDir,
     http_port: u16,
     https_port: u16,
+    /// The nginx plugin's `TrafficMetrics`.
+    traffic_metrics: bool,
 }
 
 impl Site {
@@ -175,6 +177,7 @@ impl Site {
                 .unwrap(),
             http_port,
             https_port,
+            traffic_metrics: false,
         }
     }
 
@@ -247,18 +250,33 @@ impl Site {
         if unsafe { libc::geteuid() } == 0 {
             settings.push(Site::text("User", "root"));
         }
+        if self.traffic_metrics {
+            settings.push(Setting {
+                key: "TrafficMetrics".into(),
+                value: SettingValue::Boolean(true),
+            });
+        }
         settings
     }
 
     /// The plugin's rendering of `hosts` (name, backend) for this site.
     fn revision(&self, hosts: &[(&str, &Backend)]) -> RevisionDoc {
+        let to: Vec<(&str, String, u16)> = hosts
+            .iter()
+            .map(|(name, b)| (*name, b.ip(), b.port()))
+            .collect();
+        self.revision_to(&to)
+    }
+
+    /// The same, each host to one address (name, ip, port).
+    fn revision_to(&self, hosts: &[(&str, String, u16)]) -> RevisionDoc {
         let mut cluster = inputs::cluster(&self.config(), self.settings());
         cluster.http_port = self.http_port;
         cluster.https_port = self.https_port;
         let hosts: Vec<VirtualHost> = hosts
             .iter()
-            .map(|(name, b)| {
-                let up = inputs::upstream(&name.replace('.', "_"), &[(&b.ip(), b.port())]);
+            .map(|(name, ip, port)| {
+                let up = inputs::upstream(&name.replace('.', "_"), &[(ip.as_str(), *port)]);
                 inputs::host(name, up)
             })
             .collect();
@@ -301,6 +319,17 @@ struct Agent {
 
 impl Agent {
     fn start(site: &Site, daemon_url: &str, creds: &Credentials, replica: &str) -> Agent {
+        Agent::start_with(site, daemon_url, creds, replica, &[])
+    }
+
+    /// With more env, e.g. `SLUICE_METRICS_ADDR`.
+    fn start_with(
+        site: &Site,
+        daemon_url: &str,
+        creds: &Credentials,
+        replica: &str,
+        env: &[(&str, String)],
+    ) -> Agent {
         // Outside the config root: a revision can never overwrite it.
         let creds_file = site.secrets.path().join(format!("credentials-{replica}"));
         std::fs::write(&creds_file, creds.to_json()).unwrap();
@@ -321,6 +350,7 @@ impl Agent {
                 .env("SLUICE_RELOAD", site.reload())
                 .env("SLUICE_CONFIG_ROOT", site.dir.path())
                 .env("RUST_LOG", "info")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
                 .process_group(0)
                 .stdin(Stdio::null())
                 .stdout(std::fs::File::create(&log).unwrap())
@@ -1062,4 +1092,180 @@ fn proxy_dying_makes_the_agent_exit_non_zero() {
         "agent exit {exit:?}\n{}",
         agent.logs()
     );
+}
+
+/// How many child processes `pid` has (an nginx master: its workers).
+fn children(pid: i32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .map(|c| c.split_whitespace().count())
+        .sum()
+}
+
+/// The agent's `/metrics`, or "" while it does not answer.
+fn scrape(port: u16) -> String {
+    let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply
+}
+
+/// The value of the sample `series` (name and labels as written), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// nginx with `TrafficMetrics` logs each request to the agent's socket; the
+/// agent's `/metrics` then counts them per host and upstream, with the
+/// upstream failures, and its own reloads. Junk on the socket is counted as
+/// refused, and a flood of made-up hosts cannot grow the series past the cap.
+#[test]
+fn nginx_traffic_per_host_is_counted_by_the_agent() {
+    let (a, b) = (
+        Backend::http("a", "127.0.0.1"),
+        Backend::http("b", "127.0.0.1"),
+    );
+    let mut site = Site::new(Kind::Nginx, "traffic");
+    site.traffic_metrics = true;
+    let daemon = Daemon::start(0, store());
+    daemon.publish(&site.revision(&[("t1.test", &a)]));
+    let metrics_port = free_port();
+    let agent = Agent::start_with(
+        &site,
+        &daemon.url(),
+        &daemon.credentials(),
+        "r1",
+        &[("SLUICE_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))],
+    );
+    assert!(
+        wait_served(site.http_port, "t1.test", "a", Duration::from_secs(10)).is_some(),
+        "t1.test never served\n--- agent ---\n{}",
+        agent.logs()
+    );
+    // A second revision: t2.test, and t3.test whose only server is closed.
+    let closed = free_port();
+    daemon.publish(&site.revision_to(&[
+        ("t1.test", a.ip(), a.port()),
+        ("t2.test", b.ip(), b.port()),
+        ("t3.test", "127.0.0.1".into(), closed),
+    ]));
+    assert!(
+        wait_served(site.http_port, "t2.test", "b", Duration::from_secs(5)).is_some(),
+        "t2.test never served\n--- agent ---\n{}",
+        agent.logs()
+    );
+    // Until the old worker has gone, it still takes connections with the
+    // old config (and t2.test is unknown there).
+    let master = agent.proxy_pid().expect("the agent runs nginx");
+    assert!(
+        wait_until(Duration::from_secs(10), || children(master) == 1),
+        "nginx's old worker did not exit"
+    );
+    let before = scrape(metrics_port);
+    let count = |text: &str, host: &str, upstream: &str, code: &str| {
+        sample(
+            text,
+            &format!(
+                "sluice_proxy_http_requests_total{{host=\"{host}\",upstream=\"{upstream}\",code=\"{code}\"}}"
+            ),
+        )
+        .unwrap_or(0.0)
+    };
+    let sent = [("t1.test", 5), ("t2.test", 3), ("t3.test", 2)];
+    for (host, n) in sent {
+        for _ in 0..n {
+            let _ = get(site.http_port, host);
+        }
+    }
+    let want = [
+        ("t1.test", "t1_test", "2xx", 5.0),
+        ("t2.test", "t2_test", "2xx", 3.0),
+        ("t3.test", "t3_test", "5xx", 2.0),
+    ];
+    let mut text = String::new();
+    let counted = wait_until(Duration::from_secs(5), || {
+        text = scrape(metrics_port);
+        want.iter()
+            .all(|(h, u, c, n)| count(&text, h, u, c) - count(&before, h, u, c) == *n)
+    });
+    assert!(
+        counted,
+        "per-host counts never matched {want:?}\n--- metrics ---\n{text}\n--- agent ---\n{}\n--- nginx ---\n{}",
+        agent.logs(),
+        std::fs::read_to_string(site.file("error.log")).unwrap_or_default()
+    );
+    let errors = sample(
+        &text,
+        "sluice_proxy_upstream_errors_total{host=\"t3.test\",upstream=\"t3_test\"}",
+    );
+    assert!(
+        errors >= Some(2.0),
+        "upstream errors for t3.test: {errors:?}\n{text}"
+    );
+    assert_eq!(
+        sample(&text, "sluice_agent_reloads_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "sluice_agent_reload_duration_seconds_count"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("sluice_agent_info{cluster=\"east\"} 1"),
+        "{text}"
+    );
+    eprintln!(
+        "[traffic] counted per host: t1 {} t2 {} t3 {} (5xx), upstream errors t3 {errors:?}",
+        count(&text, "t1.test", "t1_test", "2xx") - count(&before, "t1.test", "t1_test", "2xx"),
+        count(&text, "t2.test", "t2_test", "2xx") - count(&before, "t2.test", "t2_test", "2xx"),
+        count(&text, "t3.test", "t3_test", "5xx") - count(&before, "t3.test", "t3_test", "5xx"),
+    );
+
+    // Hostile senders: junk, and more made-up hosts than the cap.
+    let socket = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    let path = "/run/sluice-agent/traffic.sock";
+    for junk in [&b"junk"[..], b"sluice: a\tb", &[0xff; 100]] {
+        socket.send_to(junk, path).unwrap();
+    }
+    let flood = 20_000 + 500;
+    for i in 0..flood {
+        let line = format!("<190>Dec  3 00:00:00 sluice: flood{i}.test\tu\t200\t0.001\t200\t1");
+        socket.send_to(line.as_bytes(), path).unwrap();
+    }
+    let settled = wait_until(Duration::from_secs(20), || {
+        text = scrape(metrics_port);
+        sample(&text, "sluice_proxy_traffic_lines_refused_total") == Some(3.0)
+            && sample(
+                &text,
+                "sluice_proxy_http_requests_total{host=\"_other\",upstream=\"_other\",code=\"2xx\"}",
+            )
+            .is_some()
+    });
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("sluice_proxy_http_requests_total{"))
+        .count();
+    assert!(
+        settled,
+        "junk not refused or flood not capped ({series} request series)\n{}",
+        &text[..text.len().min(3000)]
+    );
+    assert!(series <= 20_001, "{series} request series past the cap");
+    eprintln!(
+        "[traffic] after {flood} made-up hosts: {series} request series (cap 20000 + _other)"
+    );
+    // nginx kept serving throughout.
+    assert!(served_by(site.http_port, "t1.test", "a"));
+    drop(agent);
 }

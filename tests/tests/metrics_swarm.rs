@@ -1,10 +1,15 @@
-//! The daemon's `/metrics` scraped by a real Prometheus (Debian's
-//! `prometheus`) on the real two-node Swarm, and read back through
-//! Prometheus's HTTP API: rounds, renders, routed services, and the
-//! convergence histogram (publication → a proxy replica applied it) after a
-//! route change under hitless delivery.
+//! Sluice's metrics scraped by a real Prometheus (Debian's `prometheus`,
+//! run as a Swarm service on the real two-node Swarm with the scrape config
+//! of examples/monitoring), and read back through Prometheus's HTTP API:
+//! - the proxy replicas, found by Swarm service discovery and scraped on
+//!   their overlay network: reloads, and the requests the test sent, per host
+//!   (nginx's traffic counted by the agent);
+//! - the daemon: rounds, renders, routed services, and the convergence
+//!   histogram (publication → a proxy replica applied it) after a route
+//!   change under hitless delivery;
+//! - every query of examples/monitoring's Grafana dashboard.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use sluice_tests::ports::free_port;
@@ -16,65 +21,109 @@ use sluice_tests::swarm::{Node, Scenario, serial, swarm};
 
 const PORT: u16 = 18099;
 const SSL_PORT: u16 = 18499;
+/// The agents' metrics port (`AgentMetricsPort`).
+const AGENT_METRICS_PORT: u16 = 9102;
 
-/// Prometheus, stopped when dropped.
+fn example(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/monitoring")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Prometheus as a Swarm service `PREFIX-prometheus` on the manager (the
+/// scenario removes it), with the Docker socket for service discovery.
 struct Prometheus {
-    child: Child,
+    addr: String,
     port: u16,
-    dir: std::path::PathBuf,
 }
 
 impl Prometheus {
-    fn start(target: &str) -> Prometheus {
-        let dir = std::env::temp_dir().join(format!("sluice-prometheus-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sluice\n    \
-                 static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
+    fn start(s: &Scenario, network: &str, config: &str) -> Prometheus {
+        let image = s.step("prometheus image", images::prometheus);
+        let file = std::env::temp_dir().join(format!("{}-prometheus.yml", s.prefix));
+        std::fs::write(&file, config).unwrap();
+        let config_name = format!("{}-prometheus-yml", s.prefix);
+        s.manager
+            .run(&["config", "create", &config_name, file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
         let port = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run prometheus (Debian package `prometheus`)");
-        Prometheus { child, port, dir }
+        let name = format!("{}-prometheus", s.prefix);
+        let publish = format!("mode=host,published={port},target=9090");
+        let docker_sock = format!(
+            "type=bind,source={},target=/var/run/docker.sock",
+            s.env.manager_sock
+        );
+        let config_mount = format!("source={config_name},target=/etc/prometheus/prometheus.yml");
+        s.manager.run(&[
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--name",
+            &name,
+            "--label",
+            "sluice.test=1",
+            "--network",
+            network,
+            "--constraint",
+            "node.role==manager",
+            "--mount",
+            &docker_sock,
+            "--config",
+            &config_mount,
+            "--publish",
+            &publish,
+            &image,
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/tmp/prometheus",
+            "--web.listen-address=:9090",
+        ]);
+        Prometheus {
+            addr: s.env.manager_addr.clone(),
+            port,
+        }
+    }
+
+    fn api(&self, path: &str) -> Result<serde_json::Value, String> {
+        let r = http::get(&self.addr, self.port, &self.addr, path)?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&r.body).map_err(|e| format!("{e}: {}", r.body))?;
+        if doc["status"] != "success" {
+            return Err(format!("{path}: {}", r.body));
+        }
+        Ok(doc)
+    }
+
+    /// An instant query's samples.
+    fn samples(&self, promql: &str) -> Result<Vec<serde_json::Value>, String> {
+        let doc = self.api(&format!("/api/v1/query?query={}", encode(promql)))?;
+        Ok(doc["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// The value of an instant query's single sample, or why there is none.
     fn query(&self, promql: &str) -> Result<f64, String> {
-        let path = format!("/api/v1/query?query={}", encode(promql));
-        let r = http::get("127.0.0.1", self.port, "127.0.0.1", &path)?;
-        let doc: serde_json::Value =
-            serde_json::from_str(&r.body).map_err(|e| format!("{e}: {}", r.body))?;
-        let result = &doc["data"]["result"];
-        match result.as_array().map(Vec::as_slice) {
-            Some([one]) => one["value"][1]
+        match self.samples(promql)?.as_slice() {
+            [one] => one["value"][1]
                 .as_str()
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(|| format!("no value in {one}")),
-            _ => Err(format!("{promql}: {result}")),
+            more => Err(format!("{promql}: {more:?}")),
         }
     }
-}
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+    /// Every metric name Prometheus has.
+    fn names(&self) -> Result<Vec<String>, String> {
+        let doc = self.api("/api/v1/label/__name__/values")?;
+        Ok(doc["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect())
     }
 }
 
@@ -91,7 +140,7 @@ fn encode(s: &str) -> String {
 }
 
 #[test]
-fn prometheus_scrapes_rounds_routes_and_convergence() {
+fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
     let _serial = serial();
     let Some(env) = swarm("metrics") else {
         return;
@@ -103,22 +152,59 @@ fn prometheus_scrapes_rounds_routes_and_convergence() {
     });
     let (api_port, metrics_port) = (free_port(), free_port());
     let listen = format!(":{api_port}");
+    // The daemon listens on the manager's bridge address, which Prometheus's
+    // container reaches through its gateway.
+    let seed = config::seed_with(
+        env,
+        &p,
+        PORT,
+        SSL_PORT,
+        Seed::hitless(&agent_image, &listen),
+    );
+    let east_cluster = format!("ServiceCluster=\"{p}-east\"\n");
+    let east_config = "[Extensions.east.Config]\n";
+    assert!(seed.contains(&east_cluster) && seed.contains(east_config));
     let config = format!(
-        "MetricsAddr = \"127.0.0.1:{metrics_port}\"\n{}",
-        config::seed_with(
-            env,
-            &p,
-            PORT,
-            SSL_PORT,
-            Seed {
-                proxy_image: Some(&agent_image),
-                delivery: Some("hitless"),
-                listen: Some(&listen),
-            },
+        "MetricsAddr = \"{}:{metrics_port}\"\n{}",
+        env.manager_addr,
+        seed.replace(
+            &east_cluster,
+            &format!("{east_cluster}    AgentMetricsPort = {AGENT_METRICS_PORT}\n"),
+        )
+        .replace(
+            east_config,
+            &format!("{east_config}      TrafficMetrics = true\n")
         )
     );
     let (demoeast, _) = s.seed_services();
-    let prometheus = Prometheus::start(&format!("127.0.0.1:{metrics_port}"));
+
+    // examples/monitoring's scrape config, for this scenario's network, with
+    // a fast scrape, and the daemon (a process here, not a Swarm service) as
+    // a static target.
+    let eastnet = format!("{p}-eastnet");
+    let scrape = example("prometheus.yml");
+    for from in [
+        "regex: 'eastnet|westnet|sluice_default'",
+        "scrape_interval: 15s",
+        "refresh_interval: 15s",
+    ] {
+        assert!(
+            scrape.contains(from),
+            "examples/monitoring/prometheus.yml lost {from:?}"
+        );
+    }
+    let scrape = scrape
+        .replace(
+            "regex: 'eastnet|westnet|sluice_default'",
+            &format!("regex: '{eastnet}'"),
+        )
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace("refresh_interval: 15s", "refresh_interval: 1s")
+        + &format!(
+            "\n  - job_name: sluice-daemon\n    static_configs:\n      - targets: ['{}:{metrics_port}']\n",
+            env.manager_addr
+        );
+    let prometheus = Prometheus::start(&s, &eastnet, &scrape);
     s.start_daemon(&config);
     let t = s.wait_served(
         Node::East,
@@ -139,10 +225,20 @@ fn prometheus_scrapes_rounds_routes_and_convergence() {
         Duration::from_secs(60),
     );
     s.timing("new service -> late.test 200", t);
+    // Traffic the test counts: demo.A and late.test answered by the
+    // services, and one host nobody routes (the default server's 503).
+    let sent = 12;
+    for host in ["demo.A", "late.test"] {
+        for _ in 0..sent {
+            let r = s.get(Node::East, PORT, host).expect(host);
+            assert_eq!(r.status, 200, "{host}: {r:?}");
+        }
+    }
+    let r = s.get(Node::East, PORT, "nobody.test").expect("nobody.test");
+    assert_eq!(r.status, 503, "{r:?}");
 
-    let east = "{cluster=\"east\"}";
-    let want = |promql: String, ok: fn(f64) -> bool| {
-        let (v, took) = until(&promql, Duration::from_secs(60), || {
+    let want = |promql: String, ok: &dyn Fn(f64) -> bool| {
+        let (v, took) = until(&promql, Duration::from_secs(90), || {
             let v = prometheus.query(&promql)?;
             if ok(v) {
                 Ok(v)
@@ -156,26 +252,142 @@ fn prometheus_scrapes_rounds_routes_and_convergence() {
         );
         v
     };
-    want("sluice_reconcile_rounds_total".into(), |v| v > 0.0);
-    want(format!("sluice_routed_services{east}"), |v| v == 2.0);
-    want(format!("sluice_render_duration_seconds_count{east}"), |v| {
-        v >= 2.0
+    // The proxy replica, found by Swarm discovery and scraped on eastnet.
+    want("sum(sluice_agent_info{cluster=\"east\"})".into(), &|v| {
+        v == 1.0
     });
+    // Host names are lower-cased as the proxy's config holds them.
+    for host in ["demo.a", "late.test"] {
+        want(
+            format!(
+                "sum(sluice_proxy_http_requests_total{{cluster=\"east\",host=\"{host}\",code=\"2xx\"}})"
+            ),
+            &|v| v >= f64::from(sent),
+        );
+    }
+    want(
+        "sum(sluice_proxy_http_requests_total{cluster=\"east\",code=\"5xx\"})".into(),
+        &|v| v >= 1.0,
+    );
+    want(
+        "sum(sluice_agent_reloads_total{cluster=\"east\"})".into(),
+        &|v| v >= 1.0,
+    );
+    let targets = prometheus.api("/api/v1/targets").expect("targets");
+    let agents: Vec<String> = targets["data"]["activeTargets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["labels"]["job"] == "sluice")
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["labels"]["service"], t["scrapeUrl"], t["health"]
+            )
+        })
+        .collect();
+    println!("[metrics] replicas found by Swarm discovery: {agents:?}");
+    assert_eq!(
+        agents.len(),
+        1,
+        "one east replica, scraped once: {agents:?}"
+    );
+
+    // The daemon.
+    let east = "{cluster=\"east\"}";
+    want("sluice_reconcile_rounds_total".into(), &|v| v > 0.0);
+    want(format!("sluice_routed_services{east}"), &|v| v == 2.0);
+    want(
+        format!("sluice_render_duration_seconds_count{east}"),
+        &|v| v >= 2.0,
+    );
     // The route change, on the east proxy's replica (which started with the
     // first revision, so that one is not convergence and not counted).
     let applied = want(
         format!("sluice_publish_to_applied_seconds_count{east}"),
-        |v| v >= 1.0,
+        &|v| v >= 1.0,
     );
     let sum = want(
         format!("sluice_publish_to_applied_seconds_sum{east}"),
-        |v| v > 0.0,
+        &|v| v > 0.0,
     );
     println!(
         "[metrics] convergence, publication -> applied: {applied} observations, mean {:.3} s",
         sum / applied
     );
-    want(format!("sluice_agent_reports_total{east}"), |v| v > 0.0);
+    want(format!("sluice_agent_reports_total{east}"), &|v| v > 0.0);
+
+    dashboard_queries_answer(&prometheus);
+}
+
+/// Metrics that exist only once something failed (or on HAProxy clusters,
+/// which this scenario has none of), and filters that are empty while
+/// nothing is wrong.
+fn may_be_empty(expr: &str) -> bool {
+    [
+        "sluice_cluster_failures_total",
+        "sluice_proxy_upstream_errors_total",
+        "haproxy_",
+        "> 0",
+    ]
+    .iter()
+    .any(|m| expr.contains(m))
+}
+
+/// Every query of the Grafana dashboard runs, names metrics Prometheus has
+/// (a renamed metric breaks this), and answers with data.
+fn dashboard_queries_answer(prometheus: &Prometheus) {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&example("grafana-dashboard.json")).expect("dashboard JSON");
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+        .collect();
+    assert!(exprs.len() > 15, "{} queries", exprs.len());
+    let names = prometheus.names().expect("metric names");
+    for expr in &exprs {
+        let promql = expr
+            .replace("$__rate_interval", "1m")
+            .replace("$cluster", ".*")
+            .replace("$host", ".*");
+        for name in metric_names(&promql) {
+            assert!(
+                names.contains(&name) || may_be_empty(&name),
+                "the dashboard's {expr:?} names {name}, which Prometheus does not have"
+            );
+        }
+        // rate() needs two scrapes of a series in its window.
+        until(
+            &format!("the dashboard's {expr:?} to answer"),
+            Duration::from_secs(30),
+            || {
+                let samples = prometheus
+                    .samples(&promql)
+                    .unwrap_or_else(|e| panic!("the dashboard's {expr:?} does not run: {e}"));
+                if !samples.is_empty() || may_be_empty(expr) {
+                    Ok(())
+                } else {
+                    Err("no data".to_owned())
+                }
+            },
+        );
+    }
+    println!(
+        "[metrics] all {} dashboard queries run and answer",
+        exprs.len()
+    );
+}
+
+/// The metric names in a query: words starting `sluice_` or `haproxy_`.
+fn metric_names(promql: &str) -> Vec<String> {
+    promql
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("sluice_") || w.starts_with("haproxy_"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The DOM of `url` after its scripts ran, from a real headless Chromium.

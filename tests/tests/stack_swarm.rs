@@ -141,11 +141,7 @@ fn stack_deployed_daemon_serves_the_seed_and_restarts_without_loss() {
         &p,
         PORT,
         SSL_PORT,
-        Seed {
-            proxy_image: Some(&agent_image),
-            delivery: Some("hitless"),
-            listen: Some(&listen),
-        },
+        Seed::hitless(&agent_image, &listen),
     );
     // The shipped stack file, with this checkout's image and this test's names.
     let mut yml = std::fs::read_to_string(repo_root().join("examples/deploy/stack.yml")).unwrap();

@@ -24,6 +24,7 @@ mod beneath;
 pub mod client;
 pub mod files;
 pub mod install;
+pub mod metrics;
 pub mod proxy;
 pub mod settings;
 pub mod staging;
@@ -42,6 +43,7 @@ use tokio::sync::watch;
 pub use settings::Settings;
 
 use self::client::DaemonClient;
+use self::metrics::{AgentMetrics, Refusal};
 use self::proxy::Proxy;
 use self::sync::{Fetched, Gate};
 use sluice_wire::credentials::Credentials;
@@ -108,6 +110,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     let validate = settings.validate_cmd.0.clone();
     tracing::info!(endpoint = %settings.endpoint, cluster = %cluster, replica = %replica, config_root = %root.display(), "agent starting");
 
+    let metrics = Arc::new(AgentMetrics::new(&cluster));
+    if let Some(addr) = settings.metrics_addr {
+        serve_metrics(addr, &settings.traffic_socket, metrics.clone()).await?;
+    }
+
     let (newest_tx, mut newest) = watch::channel(None::<Fetched>);
     let (running_tx, running_rx) = watch::channel(None::<String>);
     let (reports_tx, reports_rx) = watch::channel(None::<AgentReport>);
@@ -166,6 +173,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 let doc = match newest.borrow_and_update().clone() {
                     None => continue,
                     Some(Fetched::Refused { revision, reason }) => {
+                        metrics.refused(Refusal::Unverified);
                         tracing::error!(revision = %short(&revision), "refused: {reason}; waiting for a valid revision");
                         report(None, Some((&revision, reason)), reloads);
                         continue;
@@ -175,6 +183,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 match install::install_valid(&root, &validate, &doc, None).await {
                     Ok(()) => break doc,
                     Err(e) => {
+                        metrics.refused(Refusal::Invalid);
                         tracing::error!(revision = %short(&doc.hash), "{e}; waiting for a valid revision");
                         report_refused(None, &doc, &e, reloads);
                     }
@@ -188,6 +197,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     tracing::info!(pid = proxy.pid(), ?argv, revision = %short(&installed.hash), "proxy started");
     let mut serving = installed.hash.clone();
     running_tx.send_replace(Some(serving.clone()));
+    metrics.applied(None);
     report(Some(&serving), None, reloads);
 
     let mut stopping = false;
@@ -223,6 +233,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                 let doc = match newest.borrow_and_update().clone() {
                     None => continue,
                     Some(Fetched::Refused { revision, reason }) => {
+                        metrics.refused(Refusal::Unverified);
                         tracing::error!(revision = %short(&revision), "refused: {reason}; the proxy keeps serving {}", short(&serving));
                         report(Some(&serving), Some((&revision, reason)), reloads);
                         continue;
@@ -244,11 +255,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                     Ok(()) => {
                         serving = doc.hash.clone();
                         reloads += 1;
+                        metrics.applied(Some(started.elapsed()));
                         tracing::info!(revision = %short(&serving), took = ?started.elapsed(), "proxy reloaded");
                         running_tx.send_replace(Some(serving.clone()));
                         report(Some(&serving), None, reloads);
                     }
                     Err(e) => {
+                        metrics.refused(Refusal::Invalid);
                         tracing::error!(revision = %short(&doc.hash), "{e}; the proxy keeps serving {}", short(&serving));
                         report_refused(Some(&serving), &doc, &e, reloads);
                     }
@@ -256,6 +269,28 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
             }
         }
     }
+}
+
+/// Start the metrics listener and the traffic socket; a port or socket
+/// that cannot be had stops the agent before the proxy starts, naming it.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    traffic_socket: &std::path::Path,
+    metrics: Arc<AgentMetrics>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("SLUICE_METRICS_ADDR {addr}"))?;
+    let socket = metrics::socket::bind(traffic_socket)?;
+    tracing::info!(%addr, traffic_socket = %traffic_socket.display(), "serving metrics");
+    tokio::spawn(metrics::socket::receive(socket, metrics.clone()));
+    // Lives as long as the agent (the process ends with the proxy).
+    tokio::spawn(metrics::serve::run(
+        listener,
+        metrics,
+        std::future::pending::<()>(),
+    ));
+    Ok(())
 }
 
 fn short(hash: &str) -> &str {

@@ -44,6 +44,18 @@ pub struct Settings {
     /// The only directory revisions may write under (absolute).
     #[arg(long, env = "SLUICE_CONFIG_ROOT", value_parser = parse_root)]
     pub config_root: PathBuf,
+    /// Serve this replica's Prometheus metrics (`GET /metrics`, plain HTTP)
+    /// on this address, e.g. 0.0.0.0:9102. Off when unset.
+    #[arg(long, env = "SLUICE_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Where the proxy logs its requests for per-host traffic metrics (with
+    /// metrics on): a Unix datagram socket the agent binds.
+    #[arg(
+        long,
+        env = "SLUICE_TRAFFIC_SOCKET",
+        default_value = "/run/sluice-agent/traffic.sock"
+    )]
+    pub traffic_socket: PathBuf,
 }
 
 /// A parsed argv (a newtype so clap takes it as one value).

@@ -152,19 +152,23 @@ pub fn agent_delivery(
         ProxyReload::Signal(name) => name.clone(),
         ProxyReload::Command(argv) => json(argv),
     };
+    let mut env = vec![
+        format!("SLUICE_ENDPOINT={}", access.endpoint),
+        format!("SLUICE_CLUSTER={}", ext.name),
+        // Swarm expands the template per task.
+        "SLUICE_REPLICA={{.Task.Name}}".to_owned(),
+        format!("SLUICE_CREDENTIALS_FILE=/run/secrets/{CREDENTIALS_TARGET}"),
+        format!("SLUICE_PROXY_CMD={}", json(&commands.proxy)),
+        format!("SLUICE_VALIDATE_CMD={}", json(&commands.validate)),
+        format!("SLUICE_RELOAD={reload}"),
+        format!("SLUICE_CONFIG_ROOT={}", commands.config_root),
+    ];
+    if let Some(port) = ext.agent_metrics_port {
+        env.push(format!("SLUICE_METRICS_ADDR=0.0.0.0:{port}"));
+    }
     Ok(ProxyDelivery::Agent {
         command: vec![AGENT_BINARY.to_owned()],
-        env: vec![
-            format!("SLUICE_ENDPOINT={}", access.endpoint),
-            format!("SLUICE_CLUSTER={}", ext.name),
-            // Swarm expands the template per task.
-            "SLUICE_REPLICA={{.Task.Name}}".to_owned(),
-            format!("SLUICE_CREDENTIALS_FILE=/run/secrets/{CREDENTIALS_TARGET}"),
-            format!("SLUICE_PROXY_CMD={}", json(&commands.proxy)),
-            format!("SLUICE_VALIDATE_CMD={}", json(&commands.validate)),
-            format!("SLUICE_RELOAD={reload}"),
-            format!("SLUICE_CONFIG_ROOT={}", commands.config_root),
-        ],
+        env,
         token: credentials,
     })
 }
@@ -511,6 +515,21 @@ mod tests {
             !env.iter()
                 .any(|e| e.contains("pwned") || e.contains("BEGIN")),
             "no plugin command and no key material in env: {env:?}"
+        );
+        assert!(
+            !env.iter().any(|e| e.starts_with("SLUICE_METRICS_ADDR")),
+            "metrics are off unless asked for: {env:?}"
+        );
+        let mut with_metrics = ext(&[]);
+        with_metrics.agent_metrics_port = Some(9102);
+        let Ok(ProxyDelivery::Agent { env, .. }) =
+            agent_delivery(&with_metrics, &info("nginx"), &access, None)
+        else {
+            panic!("agent delivery expected");
+        };
+        assert!(
+            env.iter().any(|e| e == "SLUICE_METRICS_ADDR=0.0.0.0:9102"),
+            "{env:?}"
         );
     }
 }

@@ -17,6 +17,10 @@ pub const SPEC_HASH: &str = "com.docker.sluice.spec-hash";
 pub const REVISION: &str = "com.docker.sluice.revision";
 /// Path of the rendered file a config object holds.
 pub const PATH: &str = "com.docker.sluice.path";
+/// The port each proxy replica's agent serves `/metrics` on
+/// (`AgentMetricsPort`): Prometheus's Swarm discovery keeps and addresses
+/// the replicas by it (examples/monitoring).
+pub const METRICS_PORT: &str = "com.docker.sluice.metrics-port";
 /// Interlock's proxy label, kept so tooling that looks for it still works.
 pub const PROXY_TYPE: (&str, &str) = ("type", "com.docker.interlock.core.proxy");
 

@@ -144,6 +144,9 @@ pub fn proxy_service_spec(
             container.command = non_empty(command.clone());
             container.args = None;
             container.env = non_empty(env.clone());
+            if let Some(port) = ext.agent_metrics_port {
+                labels.insert(owner::METRICS_PORT.to_owned(), port.to_string());
+            }
             if let Some(t) = token {
                 container
                     .secrets

@@ -573,6 +573,18 @@ fn agent_delivery_mounts_nothing_per_revision() {
         "the revision is not part of a hitless spec"
     );
     assert_ne!(hash(&spec), hash(&build(&ext(), &plan())));
+    assert_eq!(label(&spec, owner::METRICS_PORT), None);
+    let mut with_metrics = ext();
+    with_metrics.agent_metrics_port = Some(9102);
+    let spec = proxy_service_spec(&with_metrics, &plan(), &agent, &ctx()).unwrap();
+    assert_eq!(
+        label(&spec, owner::METRICS_PORT),
+        Some("9102"),
+        "Prometheus finds the replicas by this label"
+    );
+    // Rolling delivery runs no agent: nothing to scrape, no label.
+    let spec = proxy_service_spec(&with_metrics, &plan(), &rolling("r1"), &ctx()).unwrap();
+    assert_eq!(label(&spec, owner::METRICS_PORT), None);
 }
 
 #[test]

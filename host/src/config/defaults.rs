@@ -107,6 +107,7 @@ impl Extension {
             plugin: PluginRef::Builtin(PLUGIN.to_owned()),
             plugin_sha256: None,
             delivery: Delivery::Hitless,
+            agent_metrics_port: None,
         }
     }
 }

@@ -126,4 +126,7 @@ pub struct Extension {
     pub plugin_sha256: Option<String>,
     /// `Delivery` (Sluice): "hitless" (default) or "rolling".
     pub delivery: Delivery,
+    /// `AgentMetricsPort` (Sluice): each proxy replica's agent serves
+    /// `/metrics` on this container port (hitless delivery).
+    pub agent_metrics_port: Option<u16>,
 }

@@ -132,6 +132,7 @@ pub(super) const EXTENSION_KEYS: &[&str] = &[
     "Plugin",
     "PluginSha256",
     "Delivery",
+    "AgentMetricsPort",
 ];
 
 /// Why a stored-but-ignored Interlock key does nothing here.
@@ -330,6 +331,7 @@ impl Parser<'_> {
                         Some(parse_sha256(&value).map_err(|m| r.bad(&path, item, m))?);
                 }
                 "Delivery" => delivery_set = Some(delivery(r, &path, item)?),
+                "AgentMetricsPort" => ext.agent_metrics_port = Some(r.port(&path, item)?),
                 _ => {
                     self.unknown(&path, key, EXTENSION_KEYS);
                     continue;
@@ -356,6 +358,11 @@ impl Parser<'_> {
                 Delivery::Rolling
             }
         };
+        if ext.agent_metrics_port.is_some() && ext.delivery == Delivery::Rolling {
+            self.warnings.push(format!(
+                "`{ext_path}.AgentMetricsPort` has no effect: with `Delivery = \"rolling\"` no agent runs beside the proxy"
+            ));
+        }
         Ok(ext)
     }
 

@@ -155,6 +155,9 @@ fn extension_keys() {
             e.networks == Some(strings(&["eastnet", "shared"]))
         }),
         ("Networks = []", |e| e.networks.is_none()),
+        ("AgentMetricsPort = 9102", |e| {
+            e.agent_metrics_port == Some(9102)
+        }),
         ("ProxyImage = \"nginx:1.27\"", |e| {
             e.proxy_image == "nginx:1.27"
         }),
@@ -484,6 +487,16 @@ fn bad_values_name_key_and_line() {
             "TargetSSLPort = 80",
             "Extensions.east.TargetSSLPort",
             "different ports",
+        ),
+        (
+            "AgentMetricsPort = 443",
+            "Extensions.east.AgentMetricsPort",
+            "AgentMetricsPort equals TargetSSLPort (443)",
+        ),
+        (
+            "AgentMetricsPort = 0",
+            "Extensions.east.AgentMetricsPort",
+            "out of range",
         ),
     ];
     for (body, key, part) in cases {
@@ -829,4 +842,17 @@ fn delivery_follows_the_image_unless_set() {
             loaded.notes
         );
     }
+}
+
+#[test]
+fn agent_metrics_port_without_an_agent_is_a_warning() {
+    let warned = |keys: &str| {
+        parse(&one(keys))
+            .unwrap()
+            .warnings
+            .iter()
+            .any(|w| w.contains("`Extensions.east.AgentMetricsPort` has no effect"))
+    };
+    assert!(warned("AgentMetricsPort = 9102\nDelivery = \"rolling\""));
+    assert!(!warned("AgentMetricsPort = 9102"));
 }

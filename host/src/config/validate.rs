@@ -28,6 +28,21 @@ pub(crate) fn validate(
     };
     for ext in config.extensions.values() {
         check_service_name(ext, at(ext, "ProxyServiceName"))?;
+        // The agent listens in the proxy's container, beside the proxy.
+        if let Some(metrics) = ext.agent_metrics_port {
+            for other in ["TargetPort", "TargetSSLPort"] {
+                if port(ext, other) == metrics {
+                    let (key, pos) = at(ext, "AgentMetricsPort");
+                    return Err(ConfigError::Value {
+                        key,
+                        pos,
+                        message: format!(
+                            "AgentMetricsPort equals {other} ({metrics}); the agent listens in the proxy's container and needs a port of its own"
+                        ),
+                    });
+                }
+            }
+        }
         for (a, b) in [
             ("PublishedPort", "PublishedSSLPort"),
             ("TargetPort", "TargetSSLPort"),

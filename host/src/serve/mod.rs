@@ -117,7 +117,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
-            tcp = accept(&listener, "API") => tcp,
+            tcp = sluice_scrape::accept(&listener, "API") => tcp,
             () = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -194,23 +194,6 @@ pub async fn run(
     // Long-polls answer at once; anything slower is cut.
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
     Ok(())
-}
-
-/// The next connection; a failed accept (out of file descriptors and the
-/// like) is said and retried after a pause that lets some close.
-pub(crate) async fn accept(
-    listener: &tokio::net::TcpListener,
-    what: &str,
-) -> tokio::net::TcpStream {
-    loop {
-        match listener.accept().await {
-            Ok((tcp, _)) => return tcp,
-            Err(e) => {
-                tracing::warn!("{what}: accepting a connection: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

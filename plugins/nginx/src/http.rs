@@ -27,6 +27,35 @@ pub fn access_log_args(path: &str, format: &str) -> Vec<String> {
     }
 }
 
+/// Where the agent listens for traffic lines (its default
+/// `SLUICE_TRAFFIC_SOCKET`).
+pub const TRAFFIC_SOCKET: &str = "/run/sluice-agent/traffic.sock";
+
+/// The line the agent parses: fields of the proxy's own config and numbers,
+/// tab-separated; `escape=json` keeps tabs out of every value.
+const TRAFFIC_FORMAT: &str = "escape=json \
+'$server_name\\t$proxy_host\\t$status\\t$request_time\\t$upstream_status\\t$connections_active'";
+
+/// The main access log, and with `TrafficMetrics` one datagram per request
+/// to the agent. `off` would cancel every `access_log` of the level, so it
+/// is left out when the traffic log is there (which replaces nginx's
+/// default log as well).
+fn write_access_logs(c: &mut Conf, cfg: &Config) {
+    if !(cfg.traffic_metrics && cfg.access_log_path == "off") {
+        c.directive("access_log", access_log_args(&cfg.access_log_path, "main"));
+    }
+    if cfg.traffic_metrics {
+        c.line(&format!("log_format sluice_traffic {TRAFFIC_FORMAT};"));
+        c.directive(
+            "access_log",
+            [
+                format!("syslog:server=unix:{TRAFFIC_SOCKET},nohostname,tag=sluice"),
+                "sluice_traffic".into(),
+            ],
+        );
+    }
+}
+
 /// Hash sizing the http{} context needs for the cluster's server names.
 pub struct NameHash {
     pub bucket_size: i64,
@@ -48,7 +77,7 @@ pub fn write_settings(c: &mut Conf, cfg: &Config, server_info: &str, names: &Nam
     c.block("map $request_id $reqid", |c| {
         c.directive("default", ["$request_id"])
     });
-    c.directive("access_log", access_log_args(&cfg.access_log_path, "main"));
+    write_access_logs(c, cfg);
     c.directive("sendfile", ["on"]);
     // Redirects stay relative: the listen ports are container-internal.
     c.directive("absolute_redirect", ["off"]);
@@ -213,6 +242,11 @@ mod tests {
                 true,
             ),
             (
+                setting("TrafficMetrics", Boolean(true)),
+                "access_log syslog:server=unix:/run/sluice-agent/traffic.sock,nohostname,tag=sluice sluice_traffic;",
+                true,
+            ),
+            (
                 setting("SSLProtocols", Text("TLSv1.2  TLSv1.3".into())),
                 "ssl_protocols TLSv1.2 TLSv1.3;",
                 true,
@@ -237,6 +271,22 @@ mod tests {
                 "{key}: {line:?} in\n{text}"
             );
         }
+    }
+
+    /// With the main log off, the traffic log must not be cancelled by it.
+    #[test]
+    fn traffic_log_survives_access_log_off() {
+        use SettingValue::{Boolean, Text};
+        let text = render(&[
+            setting("TrafficMetrics", Boolean(true)),
+            setting("AccessLogPath", Text("off".into())),
+        ]);
+        assert!(!text.contains("access_log off;"), "{text}");
+        assert!(text.contains("sluice_traffic;"), "{text}");
+        assert!(
+            text.contains(r"'$server_name\t$proxy_host\t$status\t$request_time\t$upstream_status\t$connections_active'"),
+            "{text}"
+        );
     }
 
     #[test]

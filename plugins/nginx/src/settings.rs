@@ -94,6 +94,9 @@ const SPECS: &[Spec] = &[
     spec("AdminPass", Kind::Text, Check::None),
     // Sluice addition: CA bundle for backends with tls-verify = required.
     spec("SSLTrustedCertificate", Kind::Text, Text(values::path)),
+    // Sluice addition: log each request to the agent's traffic socket, for
+    // per-host metrics (the agent serves them; see docs/metrics.md).
+    spec("TrafficMetrics", Boolean, Check::None),
 ];
 
 pub const DEFAULT_MAIN_LOG_FORMAT: &str = "'$remote_addr - $remote_user [$time_local] \"$request\" ' \
@@ -203,6 +206,7 @@ pub struct Config {
     pub main_log_format: String,
     pub trace_log_format: String,
     pub trusted_certificate: String,
+    pub traffic_metrics: bool,
 }
 
 impl Config {
@@ -250,6 +254,7 @@ impl Config {
                 "SSLTrustedCertificate",
                 "/etc/ssl/certs/ca-certificates.crt",
             ),
+            traffic_metrics: s.bool("TrafficMetrics", false),
         }
     }
 }
@@ -408,6 +413,7 @@ mod tests {
             (text("AdminUser", "admin"), None),
             (text("AdminPass", "secret"), None),
             (text("SSLTrustedCertificate", "/etc/ssl/ca.pem"), None),
+            (boolean("TrafficMetrics", true), None),
             (text("NoSuchKey", "x"), Some(Warning)),
         ]
     }

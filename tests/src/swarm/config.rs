@@ -26,6 +26,17 @@ pub struct Seed<'a> {
     pub listen: Option<&'a str>,
 }
 
+impl<'a> Seed<'a> {
+    /// Hitless delivery with `agent_image`, the API on `listen`.
+    pub fn hitless(agent_image: &'a str, listen: &'a str) -> Seed<'a> {
+        Seed {
+            proxy_image: Some(agent_image),
+            delivery: Some("hitless"),
+            listen: Some(listen),
+        }
+    }
+}
+
 /// [`seed`] with the image, delivery and API address of `how`.
 pub fn seed_with(env: &SwarmEnv, prefix: &str, port: u16, ssl_port: u16, how: Seed) -> String {
     let path = repo_root().join("examples/seed/config.local.toml.in");

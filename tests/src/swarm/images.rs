@@ -33,3 +33,12 @@ pub fn daemon(sluice_binary: &str) -> String {
 pub fn nginx_agent(agent_binary: &str) -> String {
     built(&["agents", agent_binary], "NGINX_AGENT_IMAGE")
 }
+
+/// `sluice/prometheus`: this machine's Prometheus binary (Debian's package),
+/// for scraping on the test Swarm: its image ID.
+pub fn prometheus() -> String {
+    built(
+        &["any", "sluice/prometheus", "/usr/bin/prometheus"],
+        "IMAGE",
+    )
+}

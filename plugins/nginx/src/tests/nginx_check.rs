@@ -255,6 +255,7 @@ fn nondefault_settings() -> Vec<Setting> {
         text("AdminUser", "admin"),
         text("AdminPass", "secret"),
         text("SSLTrustedCertificate", &c.cert),
+        boolean("TrafficMetrics", true),
     ]
 }
 

@@ -1,0 +1,114 @@
+//! The traffic socket: a Unix datagram socket the proxy logs one line per
+//! request to (nginx: `access_log syslog:server=unix:PATH`). Datagrams, so
+//! the proxy never waits on the agent: when the agent is slow the kernel
+//! drops lines, never requests.
+//!
+//! Whatever can write to the socket (the proxy's workers run unprivileged,
+//! so it is writable by every user in the container) can send anything:
+//! lines are parsed as hostile ([`super::traffic`]), and at most
+//! [`MAX_DATAGRAM`] bytes of each are read.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::UnixDatagram;
+
+use super::AgentMetrics;
+
+/// A traffic line is ~100 bytes; longer datagrams are cut (and refused).
+const MAX_DATAGRAM: usize = 2048;
+
+/// Bind `path`: its directory is made if missing, and a socket left there
+/// by an earlier agent is replaced; any other file there is an error (the
+/// agent never deletes what is not its own).
+pub fn bind(path: &Path) -> anyhow::Result<UnixDatagram> {
+    let what = || format!("SLUICE_TRAFFIC_SOCKET {}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(what)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            std::fs::remove_file(path).with_context(what)?;
+        }
+        Ok(_) => anyhow::bail!("{}: exists and is not a socket", what()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(what),
+    }
+    let socket = UnixDatagram::bind(path).with_context(what)?;
+    // The proxy's workers (nginx: nobody, www-data) must be able to send.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).with_context(what)?;
+    Ok(socket)
+}
+
+/// Count every datagram until the socket fails.
+pub async fn receive(socket: UnixDatagram, metrics: Arc<AgentMetrics>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match socket.recv(&mut buf).await {
+            Ok(n) if n == buf.len() => metrics.traffic_line(&[]),
+            Ok(n) => metrics.traffic_line(&buf[..n]),
+            Err(e) => {
+                tracing::warn!("traffic socket: {e}; per-host traffic is no longer counted");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn lines_sent_to_the_socket_are_counted_and_junk_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sluice-traffic-{}", std::process::id()));
+        let path = dir.join("run/traffic.sock");
+        let _ = std::fs::remove_dir_all(&dir);
+        let metrics = Arc::new(AgentMetrics::new("east"));
+        // A leftover socket from an earlier agent is replaced.
+        drop(bind(&path).unwrap());
+        let socket = bind(&path).unwrap();
+        tokio::spawn(receive(socket, metrics.clone()));
+        let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        let send = |b: &[u8]| sender.send_to(b, &path).unwrap();
+        send(b"<190>Dec  3 16:28:11 sluice: a.test\tup_a\t200\t0.004\t200\t3");
+        send(&vec![b'x'; 64 * 1024]);
+        let mut long = b"<190>Dec  3 16:28:11 sluice: a.test\tup_a\t200\t0.004\t200\t3".to_vec();
+        long.extend(std::iter::repeat_n(b'0', MAX_DATAGRAM));
+        send(&long);
+        let mut text = String::new();
+        for _ in 0..50 {
+            text = metrics.encode();
+            if text.contains("sluice_proxy_traffic_lines_refused_total 2") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            text.contains(
+                r#"sluice_proxy_http_requests_total{host="a.test",upstream="up_a",code="2xx"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_proxy_traffic_lines_refused_total 2"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_socket_is_left_alone() {
+        let dir = std::env::temp_dir().join(format!("sluice-traffic-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("traffic.sock");
+        std::fs::write(&path, "precious").unwrap();
+        let err = bind(&path).unwrap_err();
+        assert!(format!("{err:#}").contains("not a socket"), "{err:#}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
