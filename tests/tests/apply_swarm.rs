@@ -289,6 +289,7 @@ fn revision(ext: &Extension, contents: &str) -> Revision {
         files,
         warnings: vec![],
         refused: vec![],
+        peak_memory_bytes: 0,
     }
 }
 

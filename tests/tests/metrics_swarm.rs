@@ -316,6 +316,17 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
         sum / applied
     );
     want(format!("sluice_agent_reports_total{east}"), &|v| v > 0.0);
+    want("sluice_swarm_read_duration_seconds_count".into(), &|v| {
+        v > 0.0
+    });
+    want(format!("sluice_apply_duration_seconds_count{east}"), &|v| {
+        v > 0.0
+    });
+    // nginx's plugin grows its memory while rendering: more than nothing,
+    // less than the 512 MiB limit.
+    want(format!("sluice_plugin_memory_peak_bytes{east}"), &|v| {
+        v > 0.0 && v < 512.0 * 1024.0 * 1024.0
+    });
 
     dashboard_queries_answer(&prometheus);
 }

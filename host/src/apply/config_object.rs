@@ -256,6 +256,7 @@ mod tests {
             files,
             warnings: vec![],
             refused: vec![],
+            peak_memory_bytes: 0,
         }
     }
 

@@ -159,9 +159,13 @@ impl Reconciler {
         self.metrics.rounds.inc();
         let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
+        let reading = Instant::now();
         let snapshot = fetch::snapshot(&self.docker, &self.raw)
             .instrument(span.clone())
             .await?;
+        self.metrics
+            .swarm_read_duration
+            .observe(reading.elapsed().as_secs_f64());
         self.quarantine.learn(self.agents.tls_problems());
         self.quarantine.forget_unused(&snapshot);
         let plan = plan_with(&snapshot, &self.config, &self.quarantine.broken);
@@ -215,6 +219,12 @@ impl Reconciler {
                         .render_duration
                         .get_or_create(&Metrics::cluster(name))
                         .observe(started.elapsed().as_secs_f64());
+                    if let Ok(rev) = &result {
+                        self.metrics
+                            .plugin_memory
+                            .get_or_create(&Metrics::cluster(name))
+                            .set(i64::try_from(rev.peak_memory_bytes).unwrap_or(i64::MAX));
+                    }
                     if let Ok(rev) = &result
                         && self.revision_seen.get(name) != Some(&rev.hash)
                     {
@@ -283,6 +293,7 @@ impl Reconciler {
                 done.waiting.push(name.clone());
                 continue;
             }
+            let applying = Instant::now();
             let applied = match ext.delivery {
                 Delivery::Rolling => {
                     apply::apply_cluster(
@@ -321,6 +332,10 @@ impl Reconciler {
                     }
                 }
             };
+            self.metrics
+                .apply_duration
+                .get_or_create(&Metrics::cluster(name))
+                .observe(applying.elapsed().as_secs_f64());
             match applied {
                 Ok(Outcome::Unchanged) => {}
                 Ok(outcome) => {
@@ -431,6 +446,7 @@ impl Reconciler {
             .filter(|c| !plan.clusters.contains_key(*c))
         {
             routed.remove(&Metrics::cluster(gone));
+            self.metrics.plugin_memory.remove(&Metrics::cluster(gone));
         }
         self.gauged = plan.clusters.keys().cloned().collect();
         for (name, cluster) in &plan.clusters {

@@ -22,6 +22,9 @@ pub struct Revision {
     pub warnings: Vec<Diagnostic>,
     /// Hosts the plugin refused, left out of `files` ([`super::isolate`]).
     pub refused: Vec<RefusedHost>,
+    /// The largest linear memory the plugin grew to in the renders that
+    /// made this revision.
+    pub peak_memory_bytes: usize,
 }
 
 impl Revision {
@@ -87,7 +90,12 @@ pub fn render_with(
             }),
         set => set,
     };
-    let render = |input: &RenderInput| plugin.render_measured(input, config_path).0;
+    let peak = std::cell::Cell::new(0usize);
+    let render = |input: &RenderInput| {
+        let (result, stats) = plugin.render_measured(input, config_path);
+        peak.set(peak.get().max(stats.peak_memory_bytes));
+        result
+    };
     let (files, refused) = match render(input) {
         Ok(files) => (files, Vec::new()),
         Err(e) => isolate(render, input, e)?,
@@ -107,6 +115,7 @@ pub fn render_with(
         files,
         warnings,
         refused,
+        peak_memory_bytes: peak.get(),
     })
 }
 
