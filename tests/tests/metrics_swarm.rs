@@ -273,6 +273,55 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
         "sum(sluice_agent_reloads_total{cluster=\"east\"})".into(),
         &|v| v >= 1.0,
     );
+
+    // Under load every request is counted: the proxy service sets the
+    // traffic socket's queue (net.unix.max_dgram_qlen) in its container.
+    let container = s.manager.lines(&[
+        "ps",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={p}-proxy-east"),
+        "--format",
+        "{{.ID}}",
+    ]);
+    let qlen = s.manager.run(&[
+        "exec",
+        &container[0],
+        "cat",
+        "/proc/sys/net/unix/max_dgram_qlen",
+    ]);
+    assert_eq!(qlen.trim(), "1024", "the proxy container's datagram queue");
+    let demo = "sum(sluice_proxy_http_requests_total{cluster=\"east\",host=\"demo.a\"})";
+    // Settled: the same value over two scrapes.
+    let (before, _) = until("a settled count", Duration::from_secs(30), || {
+        let a = prometheus.query(demo)?;
+        std::thread::sleep(Duration::from_millis(2500));
+        let b = prometheus.query(demo)?;
+        if a == b {
+            Ok(b)
+        } else {
+            Err(format!("{a} then {b}"))
+        }
+    });
+    let (threads, each) = (4, 500);
+    let started = std::time::Instant::now();
+    let clients: Vec<_> = (0..threads)
+        .map(|_| {
+            let addr = env.manager_addr.clone();
+            std::thread::spawn(move || {
+                for _ in 0..each {
+                    let r = http::get(&addr, PORT, "demo.A", "/").expect("demo.A");
+                    assert_eq!(r.status, 200, "{r:?}");
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let rate = f64::from(threads * each) / started.elapsed().as_secs_f64();
+    let burst = f64::from(threads * each);
+    want(format!("{demo} - {before}"), &move |v| v == burst);
+    println!("[metrics] {burst} requests at {rate:.0}/s through the east proxy: all counted");
     let targets = prometheus.api("/api/v1/targets").expect("targets");
     let agents: Vec<String> = targets["data"]["activeTargets"]
         .as_array()

@@ -283,7 +283,8 @@ async fn serve_metrics(
         .with_context(|| format!("SLUICE_METRICS_ADDR {addr}"))?;
     let socket = metrics::socket::bind(traffic_socket)?;
     tracing::info!(%addr, traffic_socket = %traffic_socket.display(), "serving metrics");
-    tokio::spawn(metrics::socket::receive(socket, metrics.clone()));
+    metrics::socket::receive(socket, metrics.clone())
+        .context("starting the traffic socket's thread")?;
     // Lives as long as the agent (the process ends with the proxy).
     tokio::spawn(metrics::serve::run(
         listener,

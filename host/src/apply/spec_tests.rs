@@ -582,6 +582,15 @@ fn agent_delivery_mounts_nothing_per_revision() {
         Some("9102"),
         "Prometheus finds the replicas by this label"
     );
+    assert_eq!(
+        container(&spec)
+            .sysctls
+            .as_ref()
+            .and_then(|s| s.get("net.unix.max_dgram_qlen"))
+            .map(String::as_str),
+        Some("1024"),
+        "the traffic socket's queue"
+    );
     // Rolling delivery runs no agent: nothing to scrape, no label.
     let spec = proxy_service_spec(&with_metrics, &plan(), &rolling("r1"), &ctx()).unwrap();
     assert_eq!(label(&spec, owner::METRICS_PORT), None);
