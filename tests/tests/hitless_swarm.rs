@@ -316,6 +316,33 @@ PollInterval = "3s"
         .expect("a replica reported");
     assert_eq!(replica.running, cluster.revision, "{status:?}");
     assert_eq!(replica.failed, None);
+    // `sluice status` (the real CLI, admin view) shows the plan too: the
+    // routes per host, as the status page does.
+    let out = std::process::Command::new(sluice_tests::sluice_bin::sluice_bin())
+        .args([
+            "status",
+            "--endpoint",
+            &format!("https://127.0.0.1:{api_port}"),
+        ])
+        .arg("--agent-key-file")
+        .arg(&key_file)
+        .output()
+        .expect("run sluice status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("plan (made "), "{text}");
+    // Each change moved app b to the next host: the last one is routed.
+    for host in ["a.hitless", hosts[hosts.len() - 1]] {
+        assert!(
+            text.contains(&format!("    {host} -> ")),
+            "{host} missing:\n{text}"
+        );
+    }
+    println!("[hitless swarm] sluice status:\n{text}");
 
     // `sluice rotate-key`, then the daemon restarted on the rotated file:
     // the agent keeps its channel with the secret it mounts, and neither the

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sluice::agent::client::DaemonClient;
+use sluice::plan::view::View;
 use sluice::serve::Keyring;
 use sluice::serve::wire::{StatusDoc, now_ms};
 use sluice::trust::Credentials;
@@ -87,7 +88,74 @@ fn table(status: &StatusDoc, now: u64) -> String {
             }
         }
     }
+    if let Some(view) = status
+        .plan
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<View>(v.clone()).ok())
+    {
+        out.push_str(&plan_table(&view, now));
+    }
     out
+}
+
+/// The daemon's plan as the status page shows it: routes per host, and each
+/// excluded service with the label at fault.
+fn plan_table(view: &View, now: u64) -> String {
+    let mut out = format!(
+        "plan (made {:.1}s ago):\n",
+        now.saturating_sub(view.updated_ms) as f64 / 1000.0
+    );
+    for c in &view.clusters {
+        out.push_str(&format!(
+            "  cluster {}: plugin {}, revision {}\n",
+            c.name,
+            c.plugin.as_deref().unwrap_or("-"),
+            c.revision.as_deref().unwrap_or("-"),
+        ));
+        if let Some(why) = &c.failing {
+            out.push_str(&format!("    failing: {why}\n"));
+        }
+        for r in &c.routes {
+            let services: Vec<String> = r
+                .services
+                .iter()
+                .map(|s| {
+                    let plural = if s.servers == 1 { "" } else { "s" };
+                    format!(
+                        "{} ({} server{plural}, weight {})",
+                        s.service, s.servers, s.weight
+                    )
+                })
+                .collect();
+            let to = if services.is_empty() {
+                "no running task (503)".to_owned()
+            } else {
+                services.join(", ")
+            };
+            out.push_str(&format!("    {}{} -> {to}\n", r.host, shown_path(&r.path)));
+        }
+    }
+    if !view.excluded.is_empty() {
+        out.push_str("excluded services:\n");
+    }
+    for e in &view.excluded {
+        out.push_str(&format!(
+            "  {}{}{}: {}\n",
+            e.service,
+            e.cluster
+                .as_deref()
+                .map_or(String::new(), |c| format!(" (cluster {c})")),
+            e.label
+                .as_deref()
+                .map_or(String::new(), |l| format!(", {l}")),
+            e.message.replace('\n', "\n    ")
+        ));
+    }
+    out
+}
+
+fn shown_path(path: &str) -> &str {
+    if path == "/" { "" } else { path }
 }
 
 #[cfg(test)]
@@ -134,6 +202,56 @@ mod tests {
              \x20 proxy.1: runs aaaaaaaaaaaa (current), seen 1.0s ago\n\
              \x20 proxy.2: runs bbbbbbbbbbbb (behind), seen 2.0s ago\n\
              \x20   refused aaaaaaaaaaaa: nginx: [emerg] bad\n"
+        );
+    }
+
+    #[test]
+    fn table_shows_the_plans_routes_and_exclusions() {
+        use sluice::plan::view::{ClusterView, Excluded, RouteView, ServiceView};
+        let view = View {
+            updated_ms: 9_500,
+            clusters: vec![ClusterView {
+                name: "east".into(),
+                plugin: Some("nginx".into()),
+                revision: Some("aaaaaaaaaaaa".into()),
+                failing: None,
+                routes: vec![
+                    RouteView {
+                        host: "a.test".into(),
+                        path: "/".into(),
+                        services: vec![ServiceView {
+                            service: "web".into(),
+                            servers: 2,
+                            weight: 200,
+                        }],
+                    },
+                    RouteView {
+                        host: "a.test".into(),
+                        path: "/api".into(),
+                        services: Vec::new(),
+                    },
+                ],
+            }],
+            excluded: vec![Excluded {
+                cluster: Some("east".into()),
+                service: "bad".into(),
+                label: Some("com.docker.lb.port".into()),
+                message: "must be a port number".into(),
+            }],
+        };
+        let status = StatusDoc {
+            plan: Some(serde_json::to_value(&view).unwrap()),
+            ..StatusDoc::default()
+        };
+        assert_eq!(
+            table(&status, 10_000),
+            "no clusters published yet\n\
+             plan (made 0.5s ago):\n\
+             \x20 cluster east: plugin nginx, revision aaaaaaaaaaaa\n\
+             \x20   a.test -> web (2 servers, weight 200)\n\
+             \x20   a.test/api -> no running task (503)\n\
+             excluded services:\n\
+             \x20 bad (cluster east), com.docker.lb.port: must be a port number\n"
         );
     }
 }

@@ -358,9 +358,12 @@ impl Reconciler {
                 span.in_scope(|| tracing::info!("cluster recovered"));
             }
         }
+        // Small beside the plan (a line per route and per exclusion).
+        let view = self.view(&plan);
         if let Some(d) = &self.dashboard {
-            d.update(self.view(&plan));
+            d.update(view.clone());
         }
+        self.agents.store().set_view(Arc::new(view));
         let keep: BTreeSet<String> = self.config.extensions.keys().cloned().collect();
         match apply::remove_orphans(&self.swarm, &self.instance, &keep).await {
             Ok(removed) if !removed.is_empty() => tracing::info!(
@@ -409,12 +412,12 @@ impl Reconciler {
     }
 
     /// What the status page shows of this round.
-    fn view(&self, plan: &crate::plan::Plan) -> crate::dashboard::view::View {
+    fn view(&self, plan: &crate::plan::Plan) -> crate::plan::view::View {
         let rendered = plan
             .clusters
             .keys()
             .map(|name| {
-                let r = crate::dashboard::view::Rendered {
+                let r = crate::plan::view::Rendered {
                     plugin: self
                         .plugins
                         .get(name)
@@ -433,7 +436,7 @@ impl Reconciler {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        crate::dashboard::view::view(plan, &rendered, now_ms)
+        crate::plan::view::view(plan, &rendered, now_ms)
     }
 
     /// The plan's routed and excluded services as gauges (set, not added:

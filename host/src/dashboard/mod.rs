@@ -10,8 +10,6 @@
 //! and writes every value with `textContent`, so a label value can never
 //! become markup.
 
-pub mod view;
-
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
@@ -22,9 +20,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Serialize;
 
+use crate::plan::view::View;
 use crate::serve::Store;
 use sluice_wire::docs::StatusDoc;
-use view::View;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("page.js");

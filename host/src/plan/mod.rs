@@ -25,6 +25,7 @@ pub mod partition;
 pub mod secrets;
 mod shown;
 pub mod targets;
+pub mod view;
 pub mod weights;
 
 use std::collections::{BTreeMap, BTreeSet};

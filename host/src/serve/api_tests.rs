@@ -290,7 +290,48 @@ async fn status_is_scoped_to_the_callers_cluster() {
         )
         .await
         .unwrap();
+    // The plan's view: each cluster's routes, and its excluded services.
+    use crate::plan::view::{ClusterView, Excluded, View};
+    let cluster = |name: &str| ClusterView {
+        name: name.into(),
+        ..ClusterView::default()
+    };
+    let excluded = |cluster: Option<&str>, service: &str| Excluded {
+        cluster: cluster.map(str::to_owned),
+        service: service.into(),
+        label: None,
+        message: "bad".into(),
+    };
+    s.store.set_view(std::sync::Arc::new(View {
+        updated_ms: 1,
+        clusters: vec![cluster("east"), cluster("west")],
+        excluded: vec![
+            excluded(Some("east"), "e1"),
+            excluded(Some("west"), "w1"),
+            excluded(None, "nowhere"),
+        ],
+    }));
+    let shown = |doc: &wire::StatusDoc| {
+        let view: View = serde_json::from_value(doc.plan.clone().expect("a plan")).unwrap();
+        (
+            view.clusters
+                .into_iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>(),
+            view.excluded
+                .into_iter()
+                .map(|e| e.service)
+                .collect::<Vec<_>>(),
+        )
+    };
     let admin = s.anonymous(&s.keys.admin_token()).status().await.unwrap();
+    assert_eq!(
+        shown(&admin),
+        (
+            vec!["east".to_owned(), "west".to_owned()],
+            vec!["e1".to_owned(), "w1".to_owned(), "nowhere".to_owned()]
+        )
+    );
     assert_eq!(admin.clusters.keys().collect::<Vec<_>>(), ["east", "west"]);
     let east = &admin.clusters["east"];
     assert_eq!(east.revision.as_deref(), Some("h2"));
@@ -308,6 +349,11 @@ async fn status_is_scoped_to_the_callers_cluster() {
         own.clusters.keys().collect::<Vec<_>>(),
         ["east"],
         "a cluster sees only itself"
+    );
+    assert_eq!(
+        shown(&own),
+        (vec!["east".to_owned()], vec!["e1".to_owned()]),
+        "nor other clusters' routes and exclusions"
     );
     let table = [
         (String::new(), 401),

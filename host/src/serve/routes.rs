@@ -171,7 +171,7 @@ async fn status(
         return unauthorised();
     };
     if api.keys.verify_admin(token) {
-        return Json(api.store.status(None)).into_response();
+        return Json(api.store.status_with_plan(None)).into_response();
     }
     let own = api
         .store
@@ -181,7 +181,7 @@ async fn status(
     match own {
         Some(cluster) => match refuse(api, &headers, &peer, &cluster) {
             Some(denied) => denied,
-            None => Json(api.store.status(Some(&cluster))).into_response(),
+            None => Json(api.store.status_with_plan(Some(&cluster))).into_response(),
         },
         None => forbidden("/v2/status"),
     }

@@ -3,6 +3,7 @@
 //! is published; only the newest is kept, so a replica that missed some
 //! revisions gets the newest.
 
+use crate::plan::view::View;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,6 +72,8 @@ pub struct Store {
     /// leaves their services out at once rather than at its next poll.
     tls_reported: tokio::sync::Notify,
     metrics: Arc<Metrics>,
+    /// The last round's view of the plan, for `/v2/status`.
+    view: Mutex<Option<Arc<View>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -93,6 +96,7 @@ impl Store {
             seq: Mutex::new(0),
             tls_reported: tokio::sync::Notify::new(),
             metrics,
+            view: Mutex::default(),
         }
     }
 
@@ -313,6 +317,26 @@ impl Store {
 
     pub fn cluster_names(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
+    }
+
+    /// The last round's plan, as `/v2/status` shows it.
+    pub fn set_view(&self, view: Arc<View>) {
+        *self.view.lock().unwrap_or_else(|e| e.into_inner()) = Some(view);
+    }
+
+    /// Every cluster's status, or only `only`'s (with the plan's view: all
+    /// of it, or only that cluster's part).
+    pub fn status_with_plan(&self, only: Option<&str>) -> StatusDoc {
+        let mut doc = self.status(only);
+        let view = self.view.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        doc.plan = view.map(|v| {
+            let shown = match only {
+                Some(cluster) => serde_json::to_value(v.only(cluster)),
+                None => serde_json::to_value(&*v),
+            };
+            shown.expect("the view serialises")
+        });
+        doc
     }
 
     /// Every cluster's status, or only `only`'s.

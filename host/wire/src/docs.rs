@@ -106,6 +106,11 @@ pub struct Failure {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusDoc {
     pub clusters: BTreeMap<String, ClusterStatus>,
+    /// The daemon's last plan as the status page shows it (routes per host,
+    /// excluded services with the label at fault), for the clusters the
+    /// caller may see. Its shape is the daemon's (`plan::view::View`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

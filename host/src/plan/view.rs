@@ -1,13 +1,16 @@
-//! Pure: what the status page shows, from a round's plan and renders.
+//! Pure: what the daemon says about a round's plan, as the status page,
+//! `/v2/status` and `sluice status` show it: each cluster's plugin,
+//! revision and routes per host, and every excluded service with the label
+//! at fault.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::plan::{Plan, Severity};
+use super::{Plan, Severity};
 use crate::wit::latest::Upstream;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct View {
     /// When the daemon last planned, ms since the Unix epoch.
     pub updated_ms: u64,
@@ -16,7 +19,7 @@ pub struct View {
     pub excluded: Vec<Excluded>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterView {
     pub name: String,
     pub plugin: Option<String>,
@@ -27,7 +30,7 @@ pub struct ClusterView {
     pub routes: Vec<RouteView>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RouteView {
     pub host: String,
     /// `/` for the host's root, else the context root.
@@ -35,7 +38,7 @@ pub struct RouteView {
     pub services: Vec<ServiceView>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceView {
     pub service: String,
     /// Servers (tasks, or the VIP) it contributes.
@@ -44,12 +47,33 @@ pub struct ServiceView {
     pub weight: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Excluded {
     pub cluster: Option<String>,
     pub service: String,
     pub label: Option<String>,
     pub message: String,
+}
+
+impl View {
+    /// Only what concerns `cluster` (what its own credentials may see).
+    pub fn only(&self, cluster: &str) -> View {
+        View {
+            updated_ms: self.updated_ms,
+            clusters: self
+                .clusters
+                .iter()
+                .filter(|c| c.name == cluster)
+                .cloned()
+                .collect(),
+            excluded: self
+                .excluded
+                .iter()
+                .filter(|e| e.cluster.as_deref() == Some(cluster))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// What a cluster's last render gave, as the page shows it.
