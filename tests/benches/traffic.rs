@@ -92,7 +92,8 @@ fn main() {
     let metrics = Arc::new(AgentMetrics::new("bench"));
     let socket =
         sluice_agent::metrics::socket::bind(std::path::Path::new(SOCKET)).expect("bind the socket");
-    sluice_agent::metrics::socket::receive(socket, metrics.clone()).expect("receiver thread");
+    sluice_agent::metrics::socket::receive(socket, std::path::Path::new(SOCKET), metrics.clone())
+        .expect("receiver thread");
 
     let backend = Backend::http("a", "127.0.0.1");
     let start = |traffic: bool| {

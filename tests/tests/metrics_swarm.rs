@@ -177,6 +177,16 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
         )
     );
     let (demoeast, _) = s.seed_services();
+    // A service that carries Sluice's label without being one of its
+    // proxies: the example's NAMES rule keeps it out of the scrape.
+    s.whoami_labelled(
+        "impostor",
+        &format!("{p}-eastnet"),
+        "east",
+        1,
+        &[],
+        &[("com.docker.sluice.metrics-port", "8000")],
+    );
 
     // examples/monitoring's scrape config, for this scenario's network, with
     // a fast scrape, and the daemon (a process here, not a Swarm service) as
@@ -184,6 +194,7 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
     let eastnet = format!("{p}-eastnet");
     let scrape = example("prometheus.yml");
     for from in [
+        "regex: 'sluice_sluice|ucp-interlock-proxy.*'",
         "regex: 'eastnet|westnet|sluice_default'",
         "scrape_interval: 15s",
         "refresh_interval: 15s",
@@ -197,6 +208,10 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
         .replace(
             "regex: 'eastnet|westnet|sluice_default'",
             &format!("regex: '{eastnet}'"),
+        )
+        .replace(
+            "regex: 'sluice_sluice|ucp-interlock-proxy.*'",
+            &format!("regex: '{p}-proxy-.*'"),
         )
         .replace("scrape_interval: 15s", "scrape_interval: 1s")
         .replace("refresh_interval: 15s", "refresh_interval: 1s")
@@ -339,7 +354,7 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
     assert_eq!(
         agents.len(),
         1,
-        "one east replica, scraped once: {agents:?}"
+        "one east replica, scraped once, and not the impostor: {agents:?}"
     );
 
     // The daemon.

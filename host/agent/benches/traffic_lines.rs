@@ -17,6 +17,10 @@ fn main() {
                 .into_bytes()
         })
         .collect();
+    let config: String = (0..1000)
+        .map(|i| format!("server_name host{i}.example.com; upstream host{i}_example_com {{}}\n"))
+        .collect();
+    metrics.installed([config.as_str()]);
     let lines = 2_000_000;
     for round in 0..3 {
         let started = Instant::now();

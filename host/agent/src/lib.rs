@@ -198,6 +198,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     let mut serving = installed.hash.clone();
     running_tx.send_replace(Some(serving.clone()));
     metrics.applied(None);
+    if settings.metrics_addr.is_some() {
+        metrics.installed(installed.files.iter().map(|f| f.contents.as_str()));
+    }
     report(Some(&serving), None, reloads);
 
     let mut stopping = false;
@@ -256,6 +259,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                         serving = doc.hash.clone();
                         reloads += 1;
                         metrics.applied(Some(started.elapsed()));
+                        if settings.metrics_addr.is_some() {
+                            metrics.installed(doc.files.iter().map(|f| f.contents.as_str()));
+                        }
                         tracing::info!(revision = %short(&serving), took = ?started.elapsed(), "proxy reloaded");
                         running_tx.send_replace(Some(serving.clone()));
                         report(Some(&serving), None, reloads);
@@ -283,7 +289,7 @@ async fn serve_metrics(
         .with_context(|| format!("SLUICE_METRICS_ADDR {addr}"))?;
     let socket = metrics::socket::bind(traffic_socket)?;
     tracing::info!(%addr, traffic_socket = %traffic_socket.display(), "serving metrics");
-    metrics::socket::receive(socket, metrics.clone())
+    metrics::socket::receive(socket, traffic_socket, metrics.clone())
         .context("starting the traffic socket's thread")?;
     // Lives as long as the agent (the process ends with the proxy).
     tokio::spawn(metrics::serve::run(

@@ -2,8 +2,8 @@
 //! page on `MetricsAddr`, and a proxy agent's `/metrics`.
 //!
 //! They answer without credentials, so whoever reaches the address is a
-//! stranger, and gets little: [`MAX_CONNECTIONS`] at a time (more are
-//! closed as they arrive), one request each, [`REQUEST_HEAD`] to send it and
+//! stranger, and gets little: a few connections at a time (the caller's
+//! limit; more are closed as they arrive), one request each, [`REQUEST_HEAD`] to send it and
 //! [`LIFETIME`] in all. A scrape can so never take the file descriptors or
 //! the time the rest of the process needs.
 
@@ -19,8 +19,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-/// Open connections at once; more are closed as they arrive.
-pub const MAX_CONNECTIONS: usize = 32;
 /// To send the request head.
 pub const REQUEST_HEAD: Duration = Duration::from_secs(5);
 /// A connection's whole life, slow reads of the answer included.
@@ -28,11 +26,13 @@ pub const LIFETIME: Duration = Duration::from_secs(30);
 /// After shutdown, for the answers being written.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Serve `service` on `listener` until `shutdown` completes (then at most
-/// 5 s more for the answers being written).
+/// Serve `service` on `listener`, at most `max_connections` at once, until
+/// `shutdown` completes (then at most 5 s more for the answers being
+/// written).
 pub async fn serve<S, B>(
     listener: TcpListener,
     what: &'static str,
+    max_connections: usize,
     service: S,
     shutdown: impl Future<Output = ()>,
 ) where
@@ -45,7 +45,7 @@ pub async fn serve<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let permits = Arc::new(Semaphore::new(max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -55,7 +55,7 @@ pub async fn serve<S, B>(
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::debug!(
-                limit = MAX_CONNECTIONS,
+                limit = max_connections,
                 "{what}: connection limit reached, closing a new connection"
             );
             continue;
@@ -97,6 +97,8 @@ mod tests {
     use http_body_util::Full;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    const MAX_CONNECTIONS: usize = 32;
+
     async fn start() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -104,9 +106,15 @@ mod tests {
         let service = hyper::service::service_fn(|_req: Request<Incoming>| async {
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
         });
-        tokio::spawn(serve(listener, "test", service, async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(serve(
+            listener,
+            "test",
+            MAX_CONNECTIONS,
+            service,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         (addr, stop)
     }
 

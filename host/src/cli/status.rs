@@ -88,14 +88,24 @@ fn table(status: &StatusDoc, now: u64) -> String {
             }
         }
     }
-    if let Some(view) = status
-        .plan
-        .as_ref()
-        .and_then(|v| serde_json::from_value::<View>(v.clone()).ok())
-    {
-        out.push_str(&plan_table(&view, now));
+    if let Some(plan) = &status.plan {
+        match serde_json::from_value::<View>(plan.clone()) {
+            Ok(view) => out.push_str(&plan_table(&view, now)),
+            Err(e) => out.push_str(&format!(
+                "the daemon's plan is in a shape this sluice does not read ({e}); --json shows it\n"
+            )),
+        }
     }
-    out
+    // Messages carry plugin and Docker text: no control sequence reaches
+    // the operator's terminal.
+    printable(&out)
+}
+
+/// `text` with every control character but the line break shown as `?`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+        .collect()
 }
 
 /// The daemon's plan as the status page shows it: routes per host, and each
@@ -203,6 +213,34 @@ mod tests {
              \x20 proxy.2: runs bbbbbbbbbbbb (behind), seen 2.0s ago\n\
              \x20   refused aaaaaaaaaaaa: nginx: [emerg] bad\n"
         );
+    }
+
+    #[test]
+    fn control_sequences_never_reach_the_terminal() {
+        let view = View {
+            excluded: vec![sluice::plan::view::Excluded {
+                cluster: None,
+                service: "bad".into(),
+                label: None,
+                message: "\u{1b}]0;owned\u{7}\u{1b}[2Jgone".into(),
+            }],
+            ..View::default()
+        };
+        let status = StatusDoc {
+            plan: Some(serde_json::to_value(&view).unwrap()),
+            ..StatusDoc::default()
+        };
+        let text = table(&status, 0);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("?]0;owned??[2Jgone"), "{text:?}");
+        let odd = StatusDoc {
+            plan: Some(serde_json::json!({"clusters": 3})),
+            ..StatusDoc::default()
+        };
+        assert!(table(&odd, 0).contains("does not read"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::plugin_choice::{default_proxy_image, derive_plugin, parse_plugin, par
 use super::settings::read_settings;
 use super::validate::{ExtensionSpans, validate};
 use super::values::{Item, Reader, join_key};
+use crate::wit::latest::SettingValue;
 
 /// A parsed config and what the caller should tell the user about it.
 #[derive(Clone, Debug, PartialEq)]
@@ -361,6 +362,16 @@ impl Parser<'_> {
         if ext.agent_metrics_port.is_some() && ext.delivery == Delivery::Rolling {
             self.warnings.push(format!(
                 "`{ext_path}.AgentMetricsPort` has no effect: with `Delivery = \"rolling\"` no agent runs beside the proxy"
+            ));
+        }
+        // The nginx plugin's key: its traffic lines need the agent listening.
+        let traffic = ext
+            .config
+            .iter()
+            .any(|s| s.key == "TrafficMetrics" && s.value == SettingValue::Boolean(true));
+        if traffic && (ext.agent_metrics_port.is_none() || ext.delivery == Delivery::Rolling) {
+            self.warnings.push(format!(
+                "`{ext_path}.Config.TrafficMetrics` needs the agent to count the requests: set `{ext_path}.AgentMetricsPort` with hitless delivery, or nginx logs an error per request"
             ));
         }
         Ok(ext)

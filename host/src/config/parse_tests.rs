@@ -498,6 +498,16 @@ fn bad_values_name_key_and_line() {
             "Extensions.east.AgentMetricsPort",
             "out of range",
         ),
+        (
+            "AgentMetricsPort = 10443",
+            "Extensions.east.AgentMetricsPort",
+            "choose a port below 10443",
+        ),
+        (
+            "AgentMetricsPort = 9101\n[Extensions.east.Config]\nMetricsPort = 9101",
+            "Extensions.east.AgentMetricsPort",
+            "equals the plugin's MetricsPort",
+        ),
     ];
     for (body, key, part) in cases {
         let err = parse(&one(body)).expect_err(body).to_string();
@@ -855,4 +865,19 @@ fn agent_metrics_port_without_an_agent_is_a_warning() {
     };
     assert!(warned("AgentMetricsPort = 9102\nDelivery = \"rolling\""));
     assert!(!warned("AgentMetricsPort = 9102"));
+    let traffic_warned = |keys: &str| {
+        parse(&one(keys))
+            .unwrap()
+            .warnings
+            .iter()
+            .any(|w| w.contains("`Extensions.east.Config.TrafficMetrics` needs the agent"))
+    };
+    let traffic = "[Extensions.east.Config]\nTrafficMetrics = true";
+    assert!(traffic_warned(traffic));
+    assert!(traffic_warned(&format!(
+        "AgentMetricsPort = 9102\nDelivery = \"rolling\"\n{traffic}"
+    )));
+    assert!(!traffic_warned(&format!(
+        "AgentMetricsPort = 9102\n{traffic}"
+    )));
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::error::{ConfigError, Pos};
 use super::model::{Config, Extension, PublishMode};
 use super::values::join_key;
+use crate::wit::latest::SettingValue;
 
 /// Where an extension's table and keys are, for errors about defaulted or
 /// combined values.
@@ -30,6 +31,27 @@ pub(crate) fn validate(
         check_service_name(ext, at(ext, "ProxyServiceName"))?;
         // The agent listens in the proxy's container, beside the proxy.
         if let Some(metrics) = ext.agent_metrics_port {
+            let refuse = |message: String| {
+                let (key, pos) = at(ext, "AgentMetricsPort");
+                Err(ConfigError::Value { key, pos, message })
+            };
+            if metrics >= FIRST_LOOPBACK_PORT {
+                return refuse(format!(
+                    "AgentMetricsPort {metrics}: the bundled plugins listen on loopback ports from {FIRST_LOOPBACK_PORT} up (one per TLS host) in the proxy's container; choose a port below {FIRST_LOOPBACK_PORT}"
+                ));
+            }
+            let plugin_port = ext
+                .config
+                .iter()
+                .find_map(|s| match (&s.key[..], &s.value) {
+                    ("MetricsPort", SettingValue::Integer(p)) => Some(*p),
+                    _ => None,
+                });
+            if plugin_port == Some(i64::from(metrics)) {
+                return refuse(format!(
+                    "AgentMetricsPort equals the plugin's MetricsPort ({metrics}) in [Config]; the agent and the proxy's exporter need ports of their own"
+                ));
+            }
             for other in ["TargetPort", "TargetSSLPort"] {
                 if port(ext, other) == metrics {
                     let (key, pos) = at(ext, "AgentMetricsPort");
@@ -109,6 +131,10 @@ pub(crate) fn validate(
     }
     Ok(())
 }
+
+/// The bundled plugins' first loopback port (nginx: one per TLS host
+/// upwards; HAProxy: its TLS frontend).
+const FIRST_LOOPBACK_PORT: u16 = 10443;
 
 fn port(ext: &Extension, key: &str) -> u16 {
     match key {

@@ -33,6 +33,9 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode())
 }
 
+/// Scrapers (and status page readers) at once.
+const MAX_CONNECTIONS: usize = 32;
+
 /// Serve `router` until `shutdown` completes, with the limits of
 /// [`sluice_scrape`] (32 connections, one request each, 30 s in all).
 pub async fn run(
@@ -43,7 +46,7 @@ pub async fn run(
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         router.clone().oneshot(req)
     });
-    sluice_scrape::serve(listener, "metrics", service, shutdown).await;
+    sluice_scrape::serve(listener, "metrics", MAX_CONNECTIONS, service, shutdown).await;
     Ok(())
 }
 #[cfg(test)]

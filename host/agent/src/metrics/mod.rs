@@ -8,8 +8,9 @@
 //!   `TrafficMetrics = true`).
 //!
 //! Labels are bounded: the cluster, a refusal reason, a status class, and
-//! the hosts and upstreams of the proxy's own config (capped). Never a
-//! client address, a task or a revision hash.
+//! the hosts and upstreams of the installed config (capped; a removed
+//! route's series go with it). Never a client address, a task or a revision
+//! hash.
 
 pub mod serve;
 pub mod socket;
@@ -17,8 +18,9 @@ pub mod traffic;
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hyper::body::Bytes;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -89,7 +91,14 @@ pub struct AgentMetrics {
     connections_active: Gauge,
     lines_refused: Counter,
     routes: Mutex<traffic::Routes>,
+    /// The last encoding and when it was made: scrapes within a second
+    /// share it, so any number of them costs one encoding.
+    encoded: Mutex<Option<(Instant, Bytes)>>,
 }
+
+/// How long one encoding serves scrapes.
+const ENCODING_LIFETIME: Duration = Duration::from_secs(1);
+const CODES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 impl AgentMetrics {
     pub fn new(cluster: &str) -> AgentMetrics {
@@ -177,6 +186,7 @@ impl AgentMetrics {
             connections_active,
             lines_refused,
             routes: Mutex::new(traffic::Routes::default()),
+            encoded: Mutex::new(None),
         }
     }
 
@@ -191,6 +201,32 @@ impl AgentMetrics {
             .unwrap_or_default()
             .as_secs_f64();
         self.applied_timestamp.set(now);
+    }
+
+    /// A revision is installed: traffic gets labels only for the hosts and
+    /// upstreams its files name, and the series of those it no longer names
+    /// go.
+    pub fn installed<'f>(&self, files: impl IntoIterator<Item = &'f str>) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let gone = routes.install(files);
+        if gone.is_empty() {
+            return;
+        }
+        let hosts = routes.hosts();
+        for (host, upstream) in gone {
+            for code in CODES {
+                self.requests.remove(&RequestLabels {
+                    host: host.clone(),
+                    upstream: upstream.clone(),
+                    code,
+                });
+            }
+            if !hosts.contains(host.as_str()) {
+                self.request_duration
+                    .remove(&HostLabel { host: host.clone() });
+            }
+            self.upstream_errors.remove(&RouteLabels { host, upstream });
+        }
     }
 
     pub fn refused(&self, why: Refusal) {
@@ -238,6 +274,19 @@ impl AgentMetrics {
         }
     }
 
+    /// The OpenMetrics text, made at most once a second.
+    pub fn encode_shared(&self) -> Bytes {
+        let mut slot = self.encoded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, text)) = slot.as_ref()
+            && at.elapsed() < ENCODING_LIFETIME
+        {
+            return text.clone();
+        }
+        let text = Bytes::from(self.encode());
+        *slot = Some((Instant::now(), text.clone()));
+        text
+    }
+
     /// The OpenMetrics text.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -254,11 +303,14 @@ mod tests {
     #[test]
     fn traffic_lines_become_series() {
         let m = AgentMetrics::new("east");
+        m.installed(["server_name a.test; upstream up_a {} server_name b.test;"]);
         let line = |rest: &str| format!("<190>Dec  3 16:28:11 sluice: {rest}");
         m.traffic_line(line("a.test\tup_a\t200\t0.004\t200\t3").as_bytes());
         m.traffic_line(line("a.test\tup_a\t200\t0.2\t502, 200\t2").as_bytes());
         m.traffic_line(line("b.test\t\t503\t0.000\t\t1").as_bytes());
         m.traffic_line(b"garbage");
+        // A host the config does not name.
+        m.traffic_line(line("evil.test\tup_a\t200\t0.1\t200\t1").as_bytes());
         let text = m.encode();
         for want in [
             r#"sluice_agent_info{cluster="east"} 1"#,
@@ -270,9 +322,16 @@ mod tests {
             "sluice_proxy_connections_active 1",
             "sluice_proxy_traffic_lines_refused_total 1",
             r#"sluice_agent_refused_revisions_total{reason="invalid"} 0"#,
+            r#"sluice_proxy_http_requests_total{host="_other",upstream="_other",code="2xx"} 1"#,
         ] {
             assert!(text.contains(want), "missing {want} in\n{text}");
         }
+        assert!(!text.contains("evil.test"), "{text}");
+        // The next revision drops b.test: its series go, a.test's stay.
+        m.installed(["server_name a.test; upstream up_a {}"]);
+        let text = m.encode();
+        assert!(!text.contains("b.test"), "{text}");
+        assert!(text.contains(r#"host="a.test""#), "{text}");
     }
 
     #[test]

@@ -21,14 +21,35 @@ pub async fn run(
 ) {
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let metrics = metrics.clone();
-        async move { Ok::<_, Infallible>(answer(&req, &metrics)) }
+        async move {
+            let wanted = req.method() == hyper::Method::GET && req.uri().path() == "/metrics";
+            // Encoding thousands of series is CPU work: off the runtime
+            // that applies revisions.
+            let text = match wanted {
+                true => tokio::task::spawn_blocking(move || metrics.encode_shared())
+                    .await
+                    .ok(),
+                false => None,
+            };
+            Ok::<_, Infallible>(answer(text))
+        }
     });
-    sluice_scrape::serve(listener, "agent metrics", service, shutdown).await;
+    sluice_scrape::serve(
+        listener,
+        "agent metrics",
+        MAX_CONNECTIONS,
+        service,
+        shutdown,
+    )
+    .await;
 }
 
-fn answer(req: &Request<Incoming>, metrics: &AgentMetrics) -> Response<Full<Bytes>> {
-    let mut response = if req.method() == hyper::Method::GET && req.uri().path() == "/metrics" {
-        let mut r = Response::new(Full::new(Bytes::from(metrics.encode())));
+/// Scrapers at once: one Prometheus (or two) per replica.
+const MAX_CONNECTIONS: usize = 8;
+
+fn answer(text: Option<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = if let Some(text) = text {
+        let mut r = Response::new(Full::new(text));
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static(CONTENT_TYPE),

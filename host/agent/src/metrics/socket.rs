@@ -8,7 +8,7 @@
 //! lines are parsed as hostile ([`super::traffic`]), and at most
 //! [`MAX_DATAGRAM`] bytes of each are read.
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,11 +22,26 @@ const MAX_DATAGRAM: usize = 2048;
 
 /// Bind `path`: its directory is made if missing, and a socket left there
 /// by an earlier agent is replaced; any other file there is an error (the
-/// agent never deletes what is not its own).
+/// agent never deletes what is not its own). The directory must be the
+/// agent's own and writable by nobody else, so that nobody can swap the
+/// socket for a link between the bind and the chmod.
 pub fn bind(path: &Path) -> anyhow::Result<UnixDatagram> {
     let what = || format!("SLUICE_TRAFFIC_SOCKET {}", path.display());
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(what)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .with_context(what)?;
+        let meta = std::fs::symlink_metadata(dir).with_context(what)?;
+        let own = meta.uid() == nix::unistd::geteuid().as_raw();
+        if !meta.is_dir() || !own || meta.mode() & 0o022 != 0 {
+            anyhow::bail!(
+                "{}: its directory {} must be a directory of the agent's user that no one else can write to",
+                what(),
+                dir.display()
+            );
+        }
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
@@ -45,11 +60,17 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixDatagram> {
 /// Count every datagram until the socket fails, on a thread of its own:
 /// a blocking read per datagram costs less than waking an async task for
 /// each, and the proxy's request rate is what it must keep up with.
-pub fn receive(socket: UnixDatagram, metrics: Arc<AgentMetrics>) -> std::io::Result<()> {
+pub fn receive(
+    socket: UnixDatagram,
+    path: &Path,
+    metrics: Arc<AgentMetrics>,
+) -> std::io::Result<()> {
+    let path = path.display().to_string();
     std::thread::Builder::new()
         .name("traffic".into())
         .spawn(move || {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
+            // One byte more than a line may have: a full buffer is a longer one.
+            let mut buf = vec![0u8; MAX_DATAGRAM + 1];
             loop {
                 match socket.recv(&mut buf) {
                     Ok(n) if n == buf.len() => metrics.traffic_line(&[]),
@@ -57,7 +78,7 @@ pub fn receive(socket: UnixDatagram, metrics: Arc<AgentMetrics>) -> std::io::Res
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         tracing::warn!(
-                            "traffic socket: {e}; per-host traffic is no longer counted"
+                            "traffic socket {path}: {e}; per-host traffic is no longer counted"
                         );
                         return;
                     }
@@ -78,10 +99,11 @@ mod tests {
         let path = dir.join("run/traffic.sock");
         let _ = std::fs::remove_dir_all(&dir);
         let metrics = Arc::new(AgentMetrics::new("east"));
+        metrics.installed(["server_name a.test; upstream up_a {}"]);
         // A leftover socket from an earlier agent is replaced.
         drop(bind(&path).unwrap());
         let socket = bind(&path).unwrap();
-        receive(socket, metrics.clone()).unwrap();
+        receive(socket, &path, metrics.clone()).unwrap();
         let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
         let send = |b: &[u8]| sender.send_to(b, &path).unwrap();
         send(b"<190>Dec  3 16:28:11 sluice: a.test\tup_a\t200\t0.004\t200\t3");
@@ -107,6 +129,26 @@ mod tests {
             text.contains("sluice_proxy_traffic_lines_refused_total 2"),
             "{text}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_directory_others_can_write_to_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sluice-traffic-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = bind(&dir.join("traffic.sock")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no one else can write"),
+            "{err:#}"
+        );
+        // A link to a directory is not the directory.
+        let link = dir.with_extension("link");
+        let _ = std::fs::remove_file(&link);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(bind(&link.join("traffic.sock")).is_err());
+        let _ = std::fs::remove_file(&link);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

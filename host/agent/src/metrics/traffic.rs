@@ -4,9 +4,10 @@
 //!
 //! A line is whatever reached the socket, so it is parsed as hostile: six
 //! tab-separated fields of bounded size and known shape, anything else is
-//! counted as refused and dropped. Hosts and upstreams become labels, so
-//! their number is capped ([`MAX_ROUTES`]): beyond it, traffic is counted
-//! under `_other`, and no sender can grow the series without bound.
+//! counted as refused and dropped. Hosts and upstreams become labels only
+//! when the installed revision names them ([`Routes::install`]), and at
+//! most [`MAX_ROUTES`] pairs: any other traffic is counted under `_other`,
+//! so no sender can take or grow the series.
 
 use std::collections::HashSet;
 
@@ -19,8 +20,8 @@ pub const TAG: &str = "sluice: ";
 /// Distinct (host, upstream) pairs kept as labels; a 10k-service cluster
 /// with a context root per service stays under it.
 pub const MAX_ROUTES: usize = 20_000;
-/// Longer hosts or upstreams are not names the proxy's config can hold.
-const MAX_NAME: usize = 512;
+/// Longer hosts are not DNS names (upstream names are shorter still).
+const MAX_NAME: usize = 253;
 /// The label for traffic beyond [`MAX_ROUTES`].
 pub const OTHER: &str = "_other";
 
@@ -41,7 +42,7 @@ pub struct Request<'l> {
     pub connections_active: Option<i64>,
 }
 
-/// Why a line was dropped (a label of `sluice_proxy_traffic_lines_refused_total`).
+/// Why a line was dropped (counted in `sluice_proxy_traffic_lines_refused_total`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refused {
     /// Not a traffic line: no tag, wrong field count, bad values.
@@ -103,16 +104,46 @@ fn name(s: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\'))
 }
 
-/// The (host, upstream) pairs given labels so far.
+/// The (host, upstream) pairs given labels, and the names of the installed
+/// revision that may become labels.
 #[derive(Default)]
 pub struct Routes {
+    names: HashSet<String>,
     known: HashSet<(String, String)>,
 }
 
 impl Routes {
-    /// The labels for `request`'s host and upstream: their own while there
-    /// is room, else [`OTHER`].
-    pub fn labels<'r>(&mut self, request: &Request<'r>) -> (String, String) {
+    /// A new revision is installed: only the names in its `files` get
+    /// labels from now on. The pairs that lost theirs are returned (their
+    /// series go).
+    pub fn install<'f>(
+        &mut self,
+        files: impl IntoIterator<Item = &'f str>,
+    ) -> Vec<(String, String)> {
+        self.names = names_in(files);
+        let (keep, gone): (HashSet<_>, HashSet<_>) = std::mem::take(&mut self.known)
+            .into_iter()
+            .partition(|(host, upstream)| self.named(host, upstream));
+        self.known = keep;
+        gone.into_iter().collect()
+    }
+
+    /// The hosts of the labelled pairs.
+    pub fn hosts(&self) -> HashSet<&str> {
+        self.known.iter().map(|(h, _)| h.as_str()).collect()
+    }
+
+    fn named(&self, host: &str, upstream: &str) -> bool {
+        self.names.contains(host) && (upstream.is_empty() || self.names.contains(upstream))
+    }
+
+    /// The labels for `request`'s host and upstream: their own when the
+    /// installed config names them and there is room, else [`OTHER`].
+    pub fn labels(&mut self, request: &Request<'_>) -> (String, String) {
+        let other = || (OTHER.to_owned(), OTHER.to_owned());
+        if !self.named(request.host, request.upstream) {
+            return other();
+        }
         let key = (request.host.to_owned(), request.upstream.to_owned());
         if self.known.contains(&key) {
             return key;
@@ -121,8 +152,20 @@ impl Routes {
             self.known.insert(key.clone());
             return key;
         }
-        (OTHER.to_owned(), OTHER.to_owned())
+        other()
     }
+}
+
+/// The words of a config that could be a server or upstream name.
+fn names_in<'f>(files: impl IntoIterator<Item = &'f str>) -> HashSet<String> {
+    files
+        .into_iter()
+        .flat_map(|text| {
+            text.split(|c: char| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '"' | '\''))
+        })
+        .filter(|w| !w.is_empty() && w.len() <= MAX_NAME && *w != OTHER && name(w))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -203,9 +246,51 @@ mod tests {
     }
 
     #[test]
+    fn only_names_of_the_installed_config_become_labels() {
+        let mut routes = Routes::default();
+        let request = |host: &'static str, upstream: &'static str| Request {
+            host,
+            upstream,
+            code: "2xx",
+            seconds: 0.0,
+            upstream_errors: 0,
+            connections_active: None,
+        };
+        let config = "upstream a_test {\n server 10.0.0.1:80;\n}\nserver {\n server_name a.test;\n location / { proxy_pass http://a_test; }\n}\nserver { server_name _; }";
+        assert!(routes.install([config]).is_empty());
+        let own = |h: &str, u: &str| (h.to_owned(), u.to_owned());
+        assert_eq!(
+            routes.labels(&request("a.test", "a_test")),
+            own("a.test", "a_test")
+        );
+        assert_eq!(routes.labels(&request("a.test", "")), own("a.test", ""));
+        assert_eq!(routes.labels(&request("_", "")), own("_", ""));
+        // A sender's made-up names take no label.
+        assert_eq!(
+            routes.labels(&request("evil.test", "a_test")),
+            own(OTHER, OTHER)
+        );
+        assert_eq!(routes.labels(&request("a.test", "evil")), own(OTHER, OTHER));
+        // The next revision drops a.test: its pairs are returned, to remove.
+        let mut gone = routes.install(["server { server_name b.test; }"]);
+        gone.sort();
+        assert_eq!(
+            gone,
+            [own("_", ""), own("a.test", ""), own("a.test", "a_test")]
+        );
+        assert_eq!(routes.labels(&request("a.test", "")), own(OTHER, OTHER));
+    }
+
+    #[test]
     fn routes_beyond_the_cap_share_one_label() {
         let mut routes = Routes::default();
         let hosts: Vec<String> = (0..MAX_ROUTES + 5).map(|i| format!("h{i}")).collect();
+        let config: String = hosts
+            .iter()
+            .map(|h| format!("server_name {h}; "))
+            .collect::<String>()
+            + "u";
+        routes.install([config.as_str()]);
         fn request(host: &str) -> Request<'_> {
             Request {
                 host,
