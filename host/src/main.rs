@@ -13,12 +13,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    cli::init_tracing(args.debug, args.log_format);
-    match cli::run(args) {
+    if let Err(e) = cli::init_tracing(args.debug, args.log_format, args.otlp_endpoint.as_deref()) {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    let code = match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    cli::finish_tracing();
+    code
 }

@@ -496,15 +496,7 @@ fn status_page_shows_routes_exclusions_and_new_services_in_a_browser() {
     let mut s = Scenario::new(env, "e2e-page");
     let p = s.prefix.clone();
     let net = s.network("net");
-    let cluster = config::Cluster {
-        name: "east".into(),
-        plugin: "nginx",
-        proxy_image: env.nginx_image.clone(),
-        networks: vec![net.clone()],
-        region: "east",
-        port: 18100,
-        ssl_port: 18500,
-    };
+    let cluster = config::Cluster::nginx_east(env, "east", &net, 18100, 18500);
     let sc = cluster.service_cluster(&p);
     let web = s.whoami(
         "web",

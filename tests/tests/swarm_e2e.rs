@@ -202,7 +202,7 @@ fn routes_follow_scaling_label_updates_and_removal() {
     let p = s.prefix.clone();
     let port = 18083;
     let net = s.step("network", || s.network("net"));
-    let cluster = web_on_east(env, &net, port, 18446);
+    let cluster = Cluster::nginx_east(env, "web", &net, port, 18446);
     let sc = cluster.service_cluster(&p);
     let app = s.step("whoami service", || {
         s.whoami(
@@ -399,7 +399,7 @@ fn a_bad_label_excludes_its_service_only_and_is_named_in_the_log() {
     let p = s.prefix.clone();
     let port = 18087;
     let net = s.step("network", || s.network("net"));
-    let cluster = web_on_east(env, &net, port, 18450);
+    let cluster = Cluster::nginx_east(env, "web", &net, port, 18450);
     let sc = cluster.service_cluster(&p);
     let (good, broken) = s.step("whoami services", || {
         (
@@ -603,7 +603,7 @@ fn snapshot_captures_the_live_swarm_for_a_dry_run_without_secrets() {
     let s = Scenario::new(env, "e2e-snap");
     let p = s.prefix.clone();
     let net = s.network("net");
-    let cluster = web_on_east(env, &net, 18089, 18452);
+    let cluster = Cluster::nginx_east(env, "web", &net, 18089, 18452);
     let sc = cluster.service_cluster(&p);
     let app = s.whoami(
         "app",
@@ -718,24 +718,6 @@ fn snapshot_captures_the_live_swarm_for_a_dry_run_without_secrets() {
     }
 }
 
-/// One nginx cluster "web" on the east node, joined to `net`.
-fn web_on_east(
-    env: &sluice_tests::swarm::SwarmEnv,
-    net: &str,
-    port: u16,
-    ssl_port: u16,
-) -> Cluster {
-    Cluster {
-        name: "web".into(),
-        plugin: "nginx",
-        proxy_image: env.nginx_image.clone(),
-        networks: vec![net.to_owned()],
-        region: "east",
-        port,
-        ssl_port,
-    }
-}
-
 #[test]
 fn a_cluster_that_cannot_be_applied_backs_off_says_so_once_and_recovers() {
     let _serial = serial();
@@ -746,7 +728,7 @@ fn a_cluster_that_cannot_be_applied_backs_off_says_so_once_and_recovers() {
     let p = s.prefix.clone();
     let net = s.network("net");
     let port = 18091;
-    let cluster = web_on_east(env, &net, port, 18454);
+    let cluster = Cluster::nginx_east(env, "web", &net, port, 18454);
     let sc = cluster.service_cluster(&p);
     // Someone else's service holds the proxy's name.
     let squatter = cluster.proxy_service(&p);

@@ -9,6 +9,7 @@ mod rotate_key;
 mod run;
 mod snapshot;
 mod status;
+mod traces;
 mod validate;
 
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ pub struct Args {
     /// span fields such as cluster included) for a log shipper.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Send each reconcile round as an OpenTelemetry trace to this OTLP/HTTP
+    /// collector, e.g. http://otel-collector:4318. Off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -156,29 +161,57 @@ pub enum LogFormat {
     Json,
 }
 
-pub fn init_tracing(debug: bool, format: LogFormat) {
+pub fn init_tracing(
+    debug: bool,
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<()> {
     use std::io::IsTerminal;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     // -D is about Sluice's own decisions; dependencies (bollard dumps whole
     // API responses at debug) stay at info unless RUST_LOG says otherwise.
     let default = if debug { "info,sluice=debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
         // Colour codes only for a person at a terminal, not in log files.
         LogFormat::Text => fmt
             .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-            .init(),
+            .with_filter(filter)
+            .boxed(),
         // One object per line; the spans' fields (round, cluster) ride along
         // in `spans`, the event's own (service, label, ...) in `fields`.
         LogFormat::Json => fmt
             .json()
             .with_current_span(true)
             .with_span_list(true)
-            .init(),
-    }
+            .with_filter(filter)
+            .boxed(),
+    };
+    // The round's stages are debug spans: traced whatever the log level.
+    let traces = otlp_endpoint
+        .map(|endpoint| {
+            traces::layer(endpoint).map(|l| {
+                l.with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("sluice", tracing::Level::DEBUG),
+                )
+            })
+        })
+        .transpose()?;
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .init();
+    Ok(())
+}
+
+/// At exit: send the traces still batched.
+pub fn finish_tracing() {
+    traces::flush();
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

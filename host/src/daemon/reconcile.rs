@@ -160,15 +160,17 @@ impl Reconciler {
         let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
         let reading = Instant::now();
+        // The round's stages are spans of their own (for --otlp-endpoint).
         let snapshot = fetch::snapshot(&self.docker, &self.raw)
-            .instrument(span.clone())
+            .instrument(tracing::debug_span!(parent: &span, "observe"))
             .await?;
         self.metrics
             .swarm_read_duration
             .observe(reading.elapsed().as_secs_f64());
         self.quarantine.learn(self.agents.tls_problems());
         self.quarantine.forget_unused(&snapshot);
-        let plan = plan_with(&snapshot, &self.config, &self.quarantine.broken);
+        let plan = tracing::debug_span!(parent: &span, "plan")
+            .in_scope(|| plan_with(&snapshot, &self.config, &self.quarantine.broken));
         self.findings.update(&plan.diagnostics);
         self.record_plan(&plan);
 
@@ -212,6 +214,7 @@ impl Reconciler {
                             let policy = code_policy(&e, l.plugin.info());
                             render_with(&l.plugin, &c, l.warnings, &policy)
                         })
+                        .instrument(tracing::debug_span!(parent: &span, "render"))
                         .await,
                     )
                     .map_err(Arc::new);
@@ -304,13 +307,14 @@ impl Reconciler {
                         &snapshot,
                         &self.instance,
                     )
-                    .instrument(span.clone())
+                    .instrument(tracing::debug_span!(parent: &span, "apply"))
                     .await
                 }
                 // The revision goes to the agents; the service changes only
                 // when what the agents run with does.
                 Delivery::Hitless => {
-                    self.agents.offer(name, cluster, &revision);
+                    tracing::debug_span!(parent: &span, "publish")
+                        .in_scope(|| self.agents.offer(name, cluster, &revision));
                     match self.agents.access(name) {
                         Ok(access) => {
                             apply::apply_hitless(
@@ -322,7 +326,7 @@ impl Reconciler {
                                 &self.instance,
                                 &access,
                             )
-                            .instrument(span.clone())
+                            .instrument(tracing::debug_span!(parent: &span, "apply"))
                             .await
                         }
                         Err(reason) => Err(apply::ApplyError::Credentials {

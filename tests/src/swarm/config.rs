@@ -107,6 +107,20 @@ impl Cluster {
         format!("{prefix}-proxy-{}", self.name)
     }
 
+    /// An nginx cluster `name` on `net`, its proxy on the east node (the
+    /// manager) with the harness's nginx image.
+    pub fn nginx_east(env: &SwarmEnv, name: &str, net: &str, port: u16, ssl_port: u16) -> Cluster {
+        Cluster {
+            name: name.into(),
+            plugin: "nginx",
+            proxy_image: env.nginx_image.clone(),
+            networks: vec![net.to_owned()],
+            region: "east",
+            port,
+            ssl_port,
+        }
+    }
+
     pub fn service_cluster(&self, prefix: &str) -> String {
         format!("{prefix}-{}", self.name)
     }
