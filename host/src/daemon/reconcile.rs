@@ -362,12 +362,14 @@ impl Reconciler {
                 span.in_scope(|| tracing::info!("cluster recovered"));
             }
         }
-        // Small beside the plan (a line per route and per exclusion).
-        let view = self.view(&plan);
+        // The plan is kept for `/v2/status`, which makes its view when
+        // asked (2.5 ms at 10k services: not every round's cost); the page,
+        // when on, gets it every round.
+        let shown = Arc::new(self.shown(plan));
         if let Some(d) = &self.dashboard {
-            d.update(view.clone());
+            d.update(shown.view(None));
         }
-        self.agents.store().set_view(Arc::new(view));
+        self.agents.store().set_plan(shown);
         let keep: BTreeSet<String> = self.config.extensions.keys().cloned().collect();
         match apply::remove_orphans(&self.swarm, &self.instance, &keep).await {
             Ok(removed) if !removed.is_empty() => tracing::info!(
@@ -415,8 +417,8 @@ impl Reconciler {
         self.failing.insert(name.to_string(), verdict.failing);
     }
 
-    /// What the status page shows of this round.
-    fn view(&self, plan: &crate::plan::Plan) -> crate::plan::view::View {
+    /// This round's plan with what each cluster's render gave.
+    fn shown(&self, plan: crate::plan::Plan) -> crate::plan::view::Shown {
         let rendered = plan
             .clusters
             .keys()
@@ -440,7 +442,11 @@ impl Reconciler {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        crate::plan::view::view(plan, &rendered, now_ms)
+        crate::plan::view::Shown {
+            plan,
+            rendered,
+            updated_ms: now_ms,
+        }
     }
 
     /// The plan's routed and excluded services as gauges (set, not added:

@@ -76,6 +76,26 @@ impl View {
     }
 }
 
+/// A round's plan and what its renders gave: the view is made from it when
+/// someone asks.
+#[derive(Debug)]
+pub struct Shown {
+    pub plan: Plan,
+    pub rendered: BTreeMap<String, Rendered>,
+    pub updated_ms: u64,
+}
+
+impl Shown {
+    /// The view, of every cluster or only of `cluster`.
+    pub fn view(&self, cluster: Option<&str>) -> View {
+        let all = view(&self.plan, &self.rendered, self.updated_ms);
+        match cluster {
+            Some(c) => all.only(c),
+            None => all,
+        }
+    }
+}
+
 /// What a cluster's last render gave, as the page shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rendered {

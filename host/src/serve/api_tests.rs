@@ -291,25 +291,34 @@ async fn status_is_scoped_to_the_callers_cluster() {
         .await
         .unwrap();
     // The plan's view: each cluster's routes, and its excluded services.
-    use crate::plan::view::{ClusterView, Excluded, View};
-    let cluster = |name: &str| ClusterView {
-        name: name.into(),
-        ..ClusterView::default()
-    };
-    let excluded = |cluster: Option<&str>, service: &str| Excluded {
-        cluster: cluster.map(str::to_owned),
-        service: service.into(),
-        label: None,
-        message: "bad".into(),
-    };
-    s.store.set_view(std::sync::Arc::new(View {
+    use crate::plan::view::{Shown, View};
+    use crate::plan::{Diagnostic, Plan, Severity};
+    let config = crate::config::parse_str(
+        "[Extensions.east]\n  ServiceCluster = \"east\"\n  ProxyServiceName = \"pe\"\n  PublishMode = \"host\"\n\
+         [Extensions.west]\n  ServiceCluster = \"west\"\n  ProxyServiceName = \"pw\"\n  PublishMode = \"host\"\n",
+        std::path::Path::new("."),
+    )
+    .unwrap()
+    .config;
+    let mut plan: Plan = crate::plan::plan(&Default::default(), &config);
+    assert_eq!(plan.clusters.len(), 2);
+    for (cluster, service) in [
+        (Some("east"), "e1"),
+        (Some("west"), "w1"),
+        (None, "nowhere"),
+    ] {
+        plan.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            cluster: cluster.map(str::to_owned),
+            service: Some(service.into()),
+            label: None,
+            message: "bad".into(),
+        });
+    }
+    s.store.set_plan(std::sync::Arc::new(Shown {
+        plan,
+        rendered: Default::default(),
         updated_ms: 1,
-        clusters: vec![cluster("east"), cluster("west")],
-        excluded: vec![
-            excluded(Some("east"), "e1"),
-            excluded(Some("west"), "w1"),
-            excluded(None, "nowhere"),
-        ],
     }));
     let shown = |doc: &wire::StatusDoc| {
         let view: View = serde_json::from_value(doc.plan.clone().expect("a plan")).unwrap();

@@ -3,7 +3,7 @@
 //! is published; only the newest is kept, so a replica that missed some
 //! revisions gets the newest.
 
-use crate::plan::view::View;
+use crate::plan::view::Shown;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,8 +72,8 @@ pub struct Store {
     /// leaves their services out at once rather than at its next poll.
     tls_reported: tokio::sync::Notify,
     metrics: Arc<Metrics>,
-    /// The last round's view of the plan, for `/v2/status`.
-    view: Mutex<Option<Arc<View>>>,
+    /// The last round's plan, for `/v2/status`.
+    plan: Mutex<Option<Arc<Shown>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -96,7 +96,7 @@ impl Store {
             seq: Mutex::new(0),
             tls_reported: tokio::sync::Notify::new(),
             metrics,
-            view: Mutex::default(),
+            plan: Mutex::default(),
         }
     }
 
@@ -320,22 +320,16 @@ impl Store {
     }
 
     /// The last round's plan, as `/v2/status` shows it.
-    pub fn set_view(&self, view: Arc<View>) {
-        *self.view.lock().unwrap_or_else(|e| e.into_inner()) = Some(view);
+    pub fn set_plan(&self, plan: Arc<Shown>) {
+        *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
     }
 
     /// Every cluster's status, or only `only`'s (with the plan's view: all
     /// of it, or only that cluster's part).
     pub fn status_with_plan(&self, only: Option<&str>) -> StatusDoc {
         let mut doc = self.status(only);
-        let view = self.view.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        doc.plan = view.map(|v| {
-            let shown = match only {
-                Some(cluster) => serde_json::to_value(v.only(cluster)),
-                None => serde_json::to_value(&*v),
-            };
-            shown.expect("the view serialises")
-        });
+        let plan = self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        doc.plan = plan.map(|p| serde_json::to_value(p.view(only)).expect("the view serialises"));
         doc
     }
 
