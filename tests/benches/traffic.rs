@@ -116,6 +116,8 @@ fn main() {
     for round in 0..ROUNDS {
         for traffic in [false, true] {
             let proxy = start(traffic);
+            // As the agent does on each revision: its names become labels.
+            metrics.installed([proxy.config()]);
             let before = counted(&metrics);
             let rps = load(proxy.http_port);
             // Lines in flight reach the agent within moments.
