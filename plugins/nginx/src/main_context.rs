@@ -5,7 +5,13 @@ use crate::quote::{arg, quoted};
 use crate::settings::Config;
 use crate::writer::Conf;
 
-pub fn write(c: &mut Conf, cfg: &Config) {
+/// `listeners`: the listening sockets the config opens. nginx counts each
+/// as one of a worker's `worker_connections` and refuses a config with more
+/// listeners than that ("worker_connections are not enough for N listening
+/// sockets"), which a cluster reaches at ~1,000 TLS hosts (one loopback
+/// listener each). So `MaxConnections` stays what it says, the client
+/// connections a worker takes, and the listeners come on top.
+pub fn write(c: &mut Conf, cfg: &Config, listeners: usize) {
     c.directive("user", cfg.user.split(' ').map(arg));
     c.directive("worker_processes", [arg(&cfg.worker_processes)]);
     c.directive("worker_rlimit_nofile", [cfg.rlimit_nofile.to_string()]);
@@ -19,7 +25,8 @@ pub fn write(c: &mut Conf, cfg: &Config) {
         c.line(line);
     }
     c.block("events", |c| {
-        c.directive("worker_connections", [cfg.max_connections.to_string()])
+        let connections = cfg.max_connections.saturating_add(listeners as i64);
+        c.directive("worker_connections", [connections.to_string()])
     });
 }
 
@@ -35,7 +42,7 @@ mod tests {
             value: SettingValue::TextList(vec!["worker_shutdown_timeout 10s;".into()]),
         }]);
         let mut c = Conf::new();
-        write(&mut c, &cfg);
+        write(&mut c, &cfg, 0);
         assert_eq!(
             c.finish(),
             "user nginx;\nworker_processes 1;\nworker_rlimit_nofile 65535;\nerror_log \"/dev/stdout\" warn;\n\
@@ -50,7 +57,7 @@ pid \"/var/run/proxy.pid\";\ninclude \"/etc/nginx/modules-enabled/*.conf\";\nwor
             value: SettingValue::Text("www-data www-data".into()),
         }]);
         let mut c = Conf::new();
-        write(&mut c, &cfg);
+        write(&mut c, &cfg, 0);
         assert!(c.finish().starts_with("user www-data www-data;\n"));
     }
 }

@@ -203,7 +203,13 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         env!("CARGO_PKG_VERSION"),
         comment_safe(&cluster.name)
     ));
-    main_context::write(&mut c, &cfg);
+    // The HTTP port, the SNI router, and a loopback listener per TLS route
+    // and for the default certificate.
+    let listeners = 1
+        + usize::from(!tls_routes.is_empty())
+        + tls_routes.len()
+        + usize::from(default_tls.is_some());
+    main_context::write(&mut c, &cfg, listeners);
     c.block("http", |c| {
         http::write_settings(c, &cfg, &cluster.server_info, &names);
         for u in &upstreams {

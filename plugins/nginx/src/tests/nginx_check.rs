@@ -371,6 +371,26 @@ fn many_hosts_pass_nginx() {
     nginx_t("many", &input(hosts, test_settings())).unwrap();
 }
 
+/// More TLS hosts than `MaxConnections` (each has a loopback listener, and
+/// nginx counts listeners as connections): nginx -t refused this with
+/// "1024 worker_connections are not enough for 1202 listening sockets".
+#[test]
+fn more_tls_hosts_than_worker_connections_pass_nginx() {
+    if !nginx_present() {
+        return;
+    }
+    let c = certs();
+    let mut hosts: Vec<Host> = (0..1200)
+        .map(|n| {
+            let mut h = simple_host(&format!("tls-{n:04}.example.com"), "10.1.0.1");
+            h.tls = Some(tls_files(&c.combined, None));
+            h
+        })
+        .collect();
+    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    nginx_t("many-tls", &input(hosts, test_settings())).unwrap();
+}
+
 /// The oddest values the input rules accept survive nginx's parser as single
 /// arguments (paths and targets stricter than this are refused before).
 #[test]
