@@ -31,6 +31,33 @@ fn example(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// examples/monitoring's scrape config for a scenario: its NETWORKS rules
+/// keep `network`, its NAMES rules the services matching `names`, and it
+/// scrapes and discovers every second.
+fn scrape_config(network: &str, names: &str) -> String {
+    let mut scrape = example("prometheus.yml");
+    for (from, to) in [
+        (
+            "regex: 'sluice_sluice|ucp-interlock-proxy.*'",
+            format!("regex: '{names}'"),
+        ),
+        (
+            "regex: 'eastnet|westnet|sluice_default'",
+            format!("regex: '{network}'"),
+        ),
+        ("regex: 'eastnet|westnet'", format!("regex: '{network}'")),
+        ("scrape_interval: 15s", "scrape_interval: 1s".to_owned()),
+        ("refresh_interval: 15s", "refresh_interval: 1s".to_owned()),
+    ] {
+        assert!(
+            scrape.contains(from),
+            "examples/monitoring/prometheus.yml lost {from:?}"
+        );
+        scrape = scrape.replace(from, &to);
+    }
+    scrape
+}
+
 /// Prometheus as a Swarm service `PREFIX-prometheus` on the manager (the
 /// scenario removes it), with the Docker socket for service discovery.
 struct Prometheus {
@@ -192,29 +219,7 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
     // a fast scrape, and the daemon (a process here, not a Swarm service) as
     // a static target.
     let eastnet = format!("{p}-eastnet");
-    let scrape = example("prometheus.yml");
-    for from in [
-        "regex: 'sluice_sluice|ucp-interlock-proxy.*'",
-        "regex: 'eastnet|westnet|sluice_default'",
-        "scrape_interval: 15s",
-        "refresh_interval: 15s",
-    ] {
-        assert!(
-            scrape.contains(from),
-            "examples/monitoring/prometheus.yml lost {from:?}"
-        );
-    }
-    let scrape = scrape
-        .replace(
-            "regex: 'eastnet|westnet|sluice_default'",
-            &format!("regex: '{eastnet}'"),
-        )
-        .replace(
-            "regex: 'sluice_sluice|ucp-interlock-proxy.*'",
-            &format!("regex: '{p}-proxy-.*'"),
-        )
-        .replace("scrape_interval: 15s", "scrape_interval: 1s")
-        .replace("refresh_interval: 15s", "refresh_interval: 1s")
+    let scrape = scrape_config(&eastnet, &format!("{p}-proxy-.*"))
         + &format!(
             "\n  - job_name: sluice-daemon\n    static_configs:\n      - targets: ['{}:{metrics_port}']\n",
             env.manager_addr
@@ -463,6 +468,87 @@ fn metric_names(promql: &str) -> Vec<String> {
         .filter(|w| w.starts_with("sluice_") || w.starts_with("haproxy_"))
         .map(str::to_owned)
         .collect()
+}
+
+/// The example's second job: HAProxy's own exporter (`MetricsPort`), found
+/// by the label the operator puts on the proxy service (`ProxyLabels`),
+/// with per-backend (per host) response counts.
+#[test]
+fn prometheus_scrapes_haproxys_exporter_found_in_the_swarm() {
+    let _serial = serial();
+    let Some(env) = swarm("haproxy_exporter") else {
+        return;
+    };
+    let mut s = Scenario::new(env, "e2e-hapx");
+    let p = s.prefix.clone();
+    let net = s.network("net");
+    let cluster = config::Cluster {
+        name: "hap".into(),
+        plugin: "haproxy",
+        proxy_image: env.haproxy_image.clone(),
+        networks: vec![net.clone()],
+        region: "east",
+        port: 18102,
+        ssl_port: 18502,
+    };
+    let web = s.whoami(
+        "web",
+        &net,
+        "east",
+        1,
+        &[
+            ("hosts", "hap.test"),
+            ("port", "8000"),
+            ("service_cluster", &cluster.service_cluster(&p)),
+        ],
+    );
+    // As docs/metrics.md says: the exporter's port, and the label that
+    // points Prometheus at it (the built config ends in ProxyLabels).
+    let config = config::build(env, &p, std::slice::from_ref(&cluster))
+        + "    \"com.docker.sluice.haproxy-exporter-port\" = \"9101\"\n  \
+           [Extensions.hap.Config]\n    MetricsPort = 9101\n";
+    let prometheus = Prometheus::start(&s, &net, &scrape_config(&net, &cluster.proxy_service(&p)));
+    s.start_daemon(&config);
+    let t = s.wait_served(
+        Node::East,
+        18102,
+        "hap.test",
+        &web,
+        Duration::from_secs(120),
+    );
+    s.timing("daemon start -> hap.test 200", t);
+    let sent = 10;
+    for _ in 0..sent {
+        let r = s.get(Node::East, 18102, "hap.test").expect("hap.test");
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let promql = "sum(haproxy_backend_http_responses_total{job=\"haproxy\",cluster=\"hap\",proxy=~\".*hap_test.*\",code=\"2xx\"})";
+    let (v, took) = until(promql, Duration::from_secs(90), || {
+        let v = prometheus.query(promql)?;
+        if v >= f64::from(sent) {
+            Ok(v)
+        } else {
+            Err(format!("{promql} = {v}"))
+        }
+    });
+    println!(
+        "[metrics] {promql} = {v} (in Prometheus after {:.1} s)",
+        took.as_secs_f64()
+    );
+    let targets = prometheus.api("/api/v1/targets").expect("targets");
+    let found: Vec<String> = targets["data"]["activeTargets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["labels"]["job"] == "haproxy")
+        .map(|t| format!("{} {}", t["scrapeUrl"], t["health"]))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one HAProxy replica, scraped once: {found:?}"
+    );
+    println!("[metrics] HAProxy exporters found by Swarm discovery: {found:?}");
 }
 
 /// The DOM of `url` after its scripts ran, from a real headless Chromium.
