@@ -584,17 +584,7 @@ fn status_page_shows_routes_exclusions_and_new_services_in_a_browser() {
     let net = s.network("net");
     let cluster = config::Cluster::nginx_east(env, "east", &net, 18100, 18500);
     let sc = cluster.service_cluster(&p);
-    let web = s.whoami(
-        "web",
-        &net,
-        "east",
-        1,
-        &[
-            ("hosts", "page.test"),
-            ("port", "8000"),
-            ("service_cluster", &sc),
-        ],
-    );
+    let web = s.routed_whoami("web", &net, "east", "page.test", &sc);
     // A label value that would be markup if the page ever wrote it as HTML.
     let payload = "<img src=x onerror=alert(1)>";
     let bad = s.whoami(
@@ -646,17 +636,7 @@ fn status_page_shows_routes_exclusions_and_new_services_in_a_browser() {
 
     // A new service: in the page's data within a second of its creation,
     // and on the page the browser shows.
-    let late = s.whoami(
-        "late",
-        &net,
-        "east",
-        1,
-        &[
-            ("hosts", "late.test"),
-            ("port", "8000"),
-            ("service_cluster", &sc),
-        ],
-    );
+    let late = s.routed_whoami("late", &net, "east", "late.test", &sc);
     let (_, took) = until("late.test in status.json", Duration::from_secs(30), || {
         let r = http::get("127.0.0.1", metrics_port, "127.0.0.1", "/status.json")?;
         if r.body.contains("late.test") && r.body.contains(&late) {

@@ -150,17 +150,7 @@ fn interlock_is_taken_over_in_place_and_rolled_back() {
         .replace("  Delivery = \"rolling\"\n", "");
     assert!(!interlock_toml.contains("Delivery"));
 
-    let app = s.whoami(
-        "app",
-        &net,
-        "east",
-        1,
-        &[
-            ("hosts", "mig.test"),
-            ("port", "8000"),
-            ("service_cluster", &sc),
-        ],
-    );
+    let app = s.routed_whoami("app", &net, "east", "mig.test", &sc);
     // Interlock's deployment: core with its config, proxy with its own.
     create_config(&s, &format!("{p}-interlock-conf"), &interlock_toml);
     create_config(

@@ -205,17 +205,7 @@ fn routes_follow_scaling_label_updates_and_removal() {
     let cluster = Cluster::nginx_east(env, "web", &net, port, 18446);
     let sc = cluster.service_cluster(&p);
     let app = s.step("whoami service", || {
-        s.whoami(
-            "app",
-            &net,
-            "east",
-            1,
-            &[
-                ("hosts", "app.test"),
-                ("port", "8000"),
-                ("service_cluster", &sc),
-            ],
-        )
+        s.routed_whoami("app", &net, "east", "app.test", &sc)
     });
     s.start_daemon(&config::build(env, &p, std::slice::from_ref(&cluster)));
     let t = s.wait_served(Node::East, port, "app.test", &app, START);
@@ -296,17 +286,7 @@ fn a_change_in_east_does_not_update_west() {
     // The change: a new service in east.
     let eastnet = format!("{}-eastnet", s.prefix);
     let east_cluster = format!("{}-east", s.prefix);
-    let demo_c = s.whoami(
-        "democ",
-        &eastnet,
-        "east",
-        1,
-        &[
-            ("hosts", "demo.C"),
-            ("port", "8000"),
-            ("service_cluster", &east_cluster),
-        ],
-    );
+    let demo_c = s.routed_whoami("democ", &eastnet, "east", "demo.C", &east_cluster);
     let t = s.wait_served(Node::East, port, "demo.C", &demo_c, CHANGE);
     s.timing("new east service -> first 200 via east", t);
     s.wait_quiet_rounds(logs::mark(), 3, CHANGE);
@@ -403,17 +383,7 @@ fn a_bad_label_excludes_its_service_only_and_is_named_in_the_log() {
     let sc = cluster.service_cluster(&p);
     let (good, broken) = s.step("whoami services", || {
         (
-            s.whoami(
-                "good",
-                &net,
-                "east",
-                1,
-                &[
-                    ("hosts", "good.test"),
-                    ("port", "8000"),
-                    ("service_cluster", &sc),
-                ],
-            ),
+            s.routed_whoami("good", &net, "east", "good.test", &sc),
             s.whoami(
                 "broken",
                 &net,
@@ -449,17 +419,7 @@ fn a_bad_label_excludes_its_service_only_and_is_named_in_the_log() {
     );
 
     // The cluster keeps following changes with the bad service in it.
-    let late = s.whoami(
-        "late",
-        &net,
-        "east",
-        1,
-        &[
-            ("hosts", "late.test"),
-            ("port", "8000"),
-            ("service_cluster", &sc),
-        ],
-    );
+    let late = s.routed_whoami("late", &net, "east", "late.test", &sc);
     let t = s.wait_served(Node::East, port, "late.test", &late, CHANGE);
     s.timing("new neighbour -> first 200", t);
     let g = s
@@ -743,17 +703,7 @@ fn a_cluster_that_cannot_be_applied_backs_off_says_so_once_and_recovers() {
         &squatter,
         &env.whoami_image,
     ]);
-    let app = s.whoami(
-        "app",
-        &net,
-        "east",
-        1,
-        &[
-            ("hosts", "squat.test"),
-            ("port", "8000"),
-            ("service_cluster", &sc),
-        ],
-    );
+    let app = s.routed_whoami("app", &net, "east", "squat.test", &sc);
     s.start_daemon(&config::build(env, &p, std::slice::from_ref(&cluster)));
     let watched = Duration::from_secs(10);
     std::thread::sleep(watched);

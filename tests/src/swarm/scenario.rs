@@ -101,6 +101,29 @@ impl Scenario {
         self.whoami_labelled(short, network, region, replicas, labels, &[])
     }
 
+    /// One whoami replica on `network` routed as `host` (port 8000) by the
+    /// cluster whose ServiceCluster is `service_cluster`.
+    pub fn routed_whoami(
+        &self,
+        short: &str,
+        network: &str,
+        region: &str,
+        host: &str,
+        service_cluster: &str,
+    ) -> String {
+        self.whoami(
+            short,
+            network,
+            region,
+            1,
+            &[
+                ("hosts", host),
+                ("port", "8000"),
+                ("service_cluster", service_cluster),
+            ],
+        )
+    }
+
     /// [`Scenario::whoami`] with `other` labels (full keys) as well, such as
     /// MKE's collection label.
     pub fn whoami_labelled(
@@ -166,16 +189,12 @@ impl Scenario {
     /// `region` cluster, on its network (after [`Scenario::seed_services`]).
     pub fn seed_service(&self, short: &str, region: &str, host: &str) -> String {
         let cluster = format!("{}-{region}", self.prefix);
-        self.whoami(
+        self.routed_whoami(
             short,
             &format!("{}-{region}net", self.prefix),
             region,
-            1,
-            &[
-                ("hosts", host),
-                ("port", "8000"),
-                ("service_cluster", &cluster),
-            ],
+            host,
+            &cluster,
         )
     }
 
