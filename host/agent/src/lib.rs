@@ -198,10 +198,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     let mut serving = installed.hash.clone();
     running_tx.send_replace(Some(serving.clone()));
     metrics.applied(None);
+    report(Some(&serving), None, reloads);
+    // After the report: the names a 10k-host config holds take milliseconds
+    // to collect, which the convergence the daemon measures need not wait.
     if settings.metrics_addr.is_some() {
         metrics.installed(installed.files.iter().map(|f| f.contents.as_str()));
     }
-    report(Some(&serving), None, reloads);
 
     let mut stopping = false;
     let mut fetching = true;
@@ -259,12 +261,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                         serving = doc.hash.clone();
                         reloads += 1;
                         metrics.applied(Some(started.elapsed()));
-                        if settings.metrics_addr.is_some() {
-                            metrics.installed(doc.files.iter().map(|f| f.contents.as_str()));
-                        }
                         tracing::info!(revision = %short(&serving), took = ?started.elapsed(), "proxy reloaded");
                         running_tx.send_replace(Some(serving.clone()));
                         report(Some(&serving), None, reloads);
+                        if settings.metrics_addr.is_some() {
+                            metrics.installed(doc.files.iter().map(|f| f.contents.as_str()));
+                        }
                     }
                     Err(e) => {
                         metrics.refused(Refusal::Invalid);

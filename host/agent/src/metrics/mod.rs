@@ -207,8 +207,10 @@ impl AgentMetrics {
     /// upstreams its files name, and the series of those it no longer names
     /// go.
     pub fn installed<'f>(&self, files: impl IntoIterator<Item = &'f str>) {
+        // Collected before the lock: the traffic thread counts meanwhile.
+        let names = traffic::names_in(files);
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let gone = routes.install(files);
+        let gone = routes.install_names(names);
         if gone.is_empty() {
             return;
         }

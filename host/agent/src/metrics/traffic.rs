@@ -120,7 +120,12 @@ impl Routes {
         &mut self,
         files: impl IntoIterator<Item = &'f str>,
     ) -> Vec<(String, String)> {
-        self.names = names_in(files);
+        self.install_names(names_in(files))
+    }
+
+    /// [`Routes::install`] with the names already collected ([`names_in`]).
+    pub fn install_names(&mut self, names: HashSet<String>) -> Vec<(String, String)> {
+        self.names = names;
         let (keep, gone): (HashSet<_>, HashSet<_>) = std::mem::take(&mut self.known)
             .into_iter()
             .partition(|(host, upstream)| self.named(host, upstream));
@@ -157,7 +162,7 @@ impl Routes {
 }
 
 /// The words of a config that could be a server or upstream name.
-fn names_in<'f>(files: impl IntoIterator<Item = &'f str>) -> HashSet<String> {
+pub fn names_in<'f>(files: impl IntoIterator<Item = &'f str>) -> HashSet<String> {
     files
         .into_iter()
         .flat_map(|text| {
