@@ -142,6 +142,42 @@ impl Prometheus {
         }
     }
 
+    /// Polls `promql` until its single value satisfies `ok` (90 s at most),
+    /// says how long that took, and returns the value.
+    fn wait_for(&self, promql: &str, ok: impl Fn(f64) -> bool) -> f64 {
+        let (v, took) = until(promql, Duration::from_secs(90), || {
+            let v = self.query(promql)?;
+            if ok(v) {
+                Ok(v)
+            } else {
+                Err(format!("{promql} = {v}"))
+            }
+        });
+        println!(
+            "[metrics] {promql} = {v} (in Prometheus after {:.1} s)",
+            took.as_secs_f64()
+        );
+        v
+    }
+
+    /// The active targets of `job`: "SCRAPE_URL HEALTH" (with the `service`
+    /// label first, when the job sets one).
+    fn targets(&self, job: &str) -> Vec<String> {
+        let targets = self.api("/api/v1/targets").expect("targets");
+        targets["data"]["activeTargets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["labels"]["job"] == job)
+            .map(|t| {
+                let service = t["labels"]["service"]
+                    .as_str()
+                    .map_or(String::new(), |s| format!("{s} "));
+                format!("{service}{} {}", t["scrapeUrl"], t["health"])
+            })
+            .collect()
+    }
+
     /// Every metric name Prometheus has.
     fn names(&self) -> Result<Vec<String>, String> {
         let doc = self.api("/api/v1/label/__name__/values")?;
@@ -257,21 +293,7 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
     let r = s.get(Node::East, PORT, "nobody.test").expect("nobody.test");
     assert_eq!(r.status, 503, "{r:?}");
 
-    let want = |promql: String, ok: &dyn Fn(f64) -> bool| {
-        let (v, took) = until(&promql, Duration::from_secs(90), || {
-            let v = prometheus.query(&promql)?;
-            if ok(v) {
-                Ok(v)
-            } else {
-                Err(format!("{promql} = {v}"))
-            }
-        });
-        println!(
-            "[metrics] {promql} = {v} (in Prometheus after {:.1} s)",
-            took.as_secs_f64()
-        );
-        v
-    };
+    let want = |promql: String, ok: &dyn Fn(f64) -> bool| prometheus.wait_for(&promql, ok);
     // The proxy replica, found by Swarm discovery and scraped on eastnet.
     want("sum(sluice_agent_info{cluster=\"east\"})".into(), &|v| {
         v == 1.0
@@ -342,19 +364,7 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
     let burst = f64::from(threads * each);
     want(format!("{demo} - {before}"), &move |v| v == burst);
     println!("[metrics] {burst} requests at {rate:.0}/s through the east proxy: all counted");
-    let targets = prometheus.api("/api/v1/targets").expect("targets");
-    let agents: Vec<String> = targets["data"]["activeTargets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["labels"]["job"] == "sluice")
-        .map(|t| {
-            format!(
-                "{} {} {}",
-                t["labels"]["service"], t["scrapeUrl"], t["health"]
-            )
-        })
-        .collect();
+    let agents = prometheus.targets("sluice");
     println!("[metrics] replicas found by Swarm discovery: {agents:?}");
     assert_eq!(
         agents.len(),
@@ -523,26 +533,8 @@ fn prometheus_scrapes_haproxys_exporter_found_in_the_swarm() {
         assert_eq!(r.status, 200, "{r:?}");
     }
     let promql = "sum(haproxy_backend_http_responses_total{job=\"haproxy\",cluster=\"hap\",proxy=~\".*hap_test.*\",code=\"2xx\"})";
-    let (v, took) = until(promql, Duration::from_secs(90), || {
-        let v = prometheus.query(promql)?;
-        if v >= f64::from(sent) {
-            Ok(v)
-        } else {
-            Err(format!("{promql} = {v}"))
-        }
-    });
-    println!(
-        "[metrics] {promql} = {v} (in Prometheus after {:.1} s)",
-        took.as_secs_f64()
-    );
-    let targets = prometheus.api("/api/v1/targets").expect("targets");
-    let found: Vec<String> = targets["data"]["activeTargets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["labels"]["job"] == "haproxy")
-        .map(|t| format!("{} {}", t["scrapeUrl"], t["health"]))
-        .collect();
+    prometheus.wait_for(promql, |v| v >= f64::from(sent));
+    let found = prometheus.targets("haproxy");
     assert_eq!(
         found.len(),
         1,
