@@ -51,3 +51,30 @@ pub fn flush() {
         eprintln!("sluice: sending the last traces: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The endpoint comes from a flag or the environment: anything but a
+    /// plain http:// base URL is refused, naming the flag, before any
+    /// exporter exists.
+    #[test]
+    fn only_plain_http_endpoints_are_taken() {
+        for bad in [
+            "https://collector:4318",
+            "collector:4318",
+            "file:///etc/passwd",
+            "",
+        ] {
+            let err = layer::<tracing_subscriber::Registry>(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} was taken"));
+            assert!(err.to_string().contains("--otlp-endpoint"), "{err}");
+        }
+        assert!(
+            PROVIDER.get().is_none(),
+            "no exporter for a refused endpoint"
+        );
+    }
+}
