@@ -8,31 +8,31 @@
 //! plan + render; JSON parsing of the snapshot is reported beside it (the
 //! daemon reads the Docker API incrementally, not one big document).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sluice::config::{self, Config};
 use sluice::plan;
 use sluice::render::{PluginHost, render_cluster};
 use sluice::snapshot::Snapshot;
+use sluice_tests::bench_run;
+use sluice_tests::bench_snapshot::{NETWORKS, TASKS_PER_SERVICE, snapshot_json};
 
 // As in the `sluice` binary (host/src/main.rs).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SERVICES: usize = 10_000;
-const TASKS_PER_SERVICE: usize = 2;
-const NETWORKS: usize = 8;
 const WARMUP: usize = 3;
 const ITERATIONS: usize = 20;
 const TARGET_MS: f64 = 50.0;
 /// sha256 of the rendered files (see [`reference_digest`]) for the bench snapshot: speed
 /// work must not change a byte. Update it only with an intended output change.
-/// (Re-based 2026-12-03: the output changes since 2026-11-23 were intended;
-/// the last, `worker_connections` raised by the config's listening sockets,
-/// changes only that line, the size is the same 4,471,371 bytes.)
-const REFERENCE_HASH: &str = "639b3816e60bd4ca41a9b4fbc82651b947279af1a415c110d0ed32838f690b55";
+/// (Re-based 2026-12-03, twice: `worker_connections` raised by the config's
+/// listening sockets; then one shared upstream zone and one shared loopback
+/// TLS listener, 4,333,182 bytes.)
+const REFERENCE_HASH: &str = "e5e659ef258730a6128ab96ce1055b157c024fd9bbe0c568a49d38a98c847c10";
 
 const CONFIG: &str = r#"
 [Extensions.main]
@@ -42,104 +42,6 @@ const CONFIG: &str = r#"
     WorkerProcesses = "auto"
     MaxConnections = 4096
 "#;
-
-fn network_id(n: usize) -> String {
-    format!("benchnet{n:017}")
-}
-
-/// Labels for service `i`: every service has its own host; a mix of the
-/// other labels on a fraction of them.
-fn labels(i: usize) -> Value {
-    let host = format!("svc-{i}.bench.example.com");
-    let mut l = serde_json::Map::new();
-    let mut set = |k: &str, v: String| {
-        l.insert(format!("com.docker.lb.{k}"), Value::String(v));
-    };
-    set("hosts", host.clone());
-    set("port", "8080".into());
-    if i % 10 == 1 {
-        set("context_root", format!("/app{}", i % 7));
-        set("context_root_rewrite", "true".into());
-    }
-    if i % 7 == 2 {
-        set("sticky_session_cookie", "sid".into());
-    } else if i % 11 == 3 {
-        set("ip_hash", "true".into());
-    }
-    if i % 13 == 4 {
-        set("ssl_cert", format!("svc-{i}.cert"));
-        set("ssl_key", format!("svc-{i}.key"));
-        set("redirects", format!("http://{host},https://{host}"));
-    }
-    if i % 17 == 5 {
-        set("websocket_endpoints", "/ws".into());
-    }
-    if i % 19 == 6 {
-        set("backend_mode", "vip".into());
-    }
-    if i % 23 == 7 {
-        set("max_fails", "3".into());
-        set("fail_timeout", "30s".into());
-    }
-    if i % 29 == 8 {
-        set("ssl_backend", "true".into());
-    }
-    Value::Object(l)
-}
-
-fn address(net: usize, n: usize) -> String {
-    format!("10.{}.{}.{}/16", 100 + net, (n / 250) % 250, n % 250 + 2)
-}
-
-fn snapshot_json() -> String {
-    let mut services = Vec::with_capacity(SERVICES);
-    let mut tasks = Vec::with_capacity(SERVICES * TASKS_PER_SERVICE);
-    let mut next_addr = [0usize; NETWORKS];
-    for i in 0..SERVICES {
-        let net = i % NETWORKS;
-        let id = format!("svc{i:022}");
-        let mut addr = || {
-            next_addr[net] += 1;
-            address(net, next_addr[net])
-        };
-        services.push(json!({
-            "ID": id,
-            "Version": {"Index": i + 10},
-            "Spec": {
-                "Name": format!("svc-{i}"),
-                "Labels": labels(i),
-                "TaskTemplate": {
-                    "ContainerSpec": {"Image": "training/whoami:latest"},
-                    "Networks": [{"Target": network_id(net)}]
-                },
-                "Mode": {"Replicated": {"Replicas": TASKS_PER_SERVICE}},
-                "EndpointSpec": {"Mode": "vip"}
-            },
-            "Endpoint": {
-                "Spec": {"Mode": "vip"},
-                "VirtualIPs": [{"NetworkID": network_id(net), "Addr": addr()}]
-            }
-        }));
-        for t in 0..TASKS_PER_SERVICE {
-            tasks.push(json!({
-                "ID": format!("{id}t{t}"),
-                "ServiceID": id,
-                "Slot": t + 1,
-                "NodeID": format!("node{:021}", t),
-                "Status": {"State": "running"},
-                "DesiredState": "running",
-                "NetworksAttachments": [{
-                    "Network": {"ID": network_id(net), "Spec": {"Name": format!("net{net}")}},
-                    "Addresses": [addr()]
-                }]
-            }));
-        }
-    }
-    let networks: Vec<Value> = (0..NETWORKS)
-        .map(|n| json!({"Name": format!("net{n}"), "Id": network_id(n), "Scope": "swarm", "Driver": "overlay"}))
-        .collect();
-    json!({"services": services, "tasks": tasks, "networks": networks}).to_string()
-}
 
 struct Sample {
     parse: Duration,
@@ -225,19 +127,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
 fn main() {
-    // `cargo test --benches` runs this with no `--bench`: build-check only.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !bench_run::requested() {
         return;
     }
     let t = Instant::now();
-    let text = snapshot_json();
+    let text = snapshot_json(SERVICES);
     let generate = t.elapsed();
     // SLUICE_BENCH_PLUGIN=path.wasm benches another build of the renderer
     // (e.g. one with symbols, for `perf` with SLUICE_PERFMAP=1).
@@ -329,7 +224,7 @@ fn main() {
         "target_ms": TARGET_MS,
         "target_met": counted.median <= TARGET_MS,
     });
-    let path = target_dir().join("bench-render.json");
+    let path = bench_run::target_dir().join("bench-render.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap() + "\n")
         .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     println!("wrote {}", path.display());

@@ -7,8 +7,11 @@
 //!   against both proxies.
 
 pub mod backend;
+pub mod bench_run;
+pub mod bench_snapshot;
 pub mod certs;
 pub mod client;
+pub mod h2;
 pub mod inputs;
 pub mod ports;
 pub mod proxy;

@@ -11,6 +11,7 @@ use sluice::wit::latest::{Upstream, VirtualHost};
 use crate::backend::{Backend, Options};
 use crate::certs::{Ca, Leaf};
 use crate::client::{HostClient, websocket_echo};
+use crate::h2;
 use crate::inputs;
 use crate::proxy::{Kind, Proxy, Routes, Workdir};
 
@@ -312,6 +313,49 @@ pub fn default_backend_takes_unknown_tls_names(kind: Kind) {
     );
 }
 
+/// HTTP/2 to TLS clients (ALPN h2), and a browser's connection reuse: two
+/// hosts share a certificate, so a browser sends both names' requests on the
+/// connection it opened for the first. Each request must reach its own
+/// host's backend. (With nginx's loopback listener per TLS host, b.test's
+/// request was answered by a.test's server.)
+pub fn http2_reused_connection_reaches_each_host(kind: Kind) {
+    let ca = Ca::new("sluice test CA");
+    let shared = ca.leaf(&["a.test", "b.test"]);
+    let (a, b) = (
+        Backend::http("a", "127.0.0.11"),
+        Backend::http("b", "127.0.0.12"),
+    );
+    let dir = Workdir::new(kind, "h2");
+    let ha = with_cert(
+        inputs::host("a.test", upstream("a_test", &[&a])),
+        &dir,
+        &shared,
+    );
+    let hb = with_cert(
+        inputs::host("b.test", upstream("b_test", &[&b])),
+        &dir,
+        &shared,
+    );
+    let proxy = Proxy::start(kind, dir, Routes::hosts(vec![ha, hb]));
+    let replies = h2::get_on_one_connection(
+        proxy.https_port,
+        "a.test",
+        &ca.pem,
+        &[("a.test", "/one"), ("b.test", "/two"), ("a.test", "/three")],
+    );
+    let got: Vec<(String, String)> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 200, "{r:?}");
+            let id: crate::backend::Identity = serde_json::from_str(&r.body)
+                .unwrap_or_else(|e| panic!("not a backend identity ({e}): {r:?}"));
+            (id.backend, id.path)
+        })
+        .collect();
+    let want = [("a", "/one"), ("b", "/two"), ("a", "/three")].map(|(b, p)| (b.into(), p.into()));
+    assert_eq!(got, want);
+}
+
 pub fn sni_passthrough_reaches_the_backend_tls(kind: Kind) {
     let ca = Ca::new("sluice test CA");
     let proxy_cert = ca.leaf(&["term.test"]);
@@ -324,17 +368,34 @@ pub fn sni_passthrough_reaches_the_backend_tls(kind: Kind) {
             ..Options::default()
         },
     );
+    // A second passthrough host: both share the proxy's passthrough hop,
+    // which must pick each one's servers by SNI.
+    let other_cert = ca.leaf(&["other.test"]);
+    let q = Backend::start(
+        "q",
+        "127.0.0.13",
+        Options {
+            tls: Some(&other_cert),
+            ..Options::default()
+        },
+    );
     let t = Backend::http("t", "127.0.0.12");
     let dir = Workdir::new(kind, "passthrough");
     let mut pass = inputs::host("pass.test", upstream("pass_test", &[&p]));
     pass.passthrough = true;
+    let mut other = inputs::host("other.test", upstream("other_test", &[&q]));
+    other.passthrough = true;
     // A terminated host beside it, so the proxy has a certificate to show.
     let term = with_cert(
         inputs::host("term.test", upstream("term_test", &[&t])),
         &dir,
         &proxy_cert,
     );
-    let proxy = Proxy::start(kind, dir, Routes::hosts(vec![pass, term]));
+    let proxy = Proxy::start(kind, dir, Routes::hosts(vec![other, pass, term]));
+
+    let got = HostClient::https("other.test", proxy.https_port, &ca.pem).get("/o");
+    assert_eq!(got.peer_certificate.as_deref(), Some(&*other_cert.der));
+    assert_eq!(got.identity().backend, "q");
 
     let got = HostClient::https("pass.test", proxy.https_port, &ca.pem).get("/secret");
     assert_eq!(
@@ -501,6 +562,7 @@ macro_rules! behaviour_tests {
             tls_termination,
             default_backend_takes_unknown_tls_names,
             sni_passthrough_reaches_the_backend_tls,
+            http2_reused_connection_reaches_each_host,
             wildcard_host_routes_subdomains_exact_host_wins,
             weights_split_traffic,
             ip_hash_pins_each_client,

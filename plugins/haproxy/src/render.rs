@@ -108,7 +108,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         let crt_list = path(CRT_LIST);
         let fe = Frontend {
             name: tls::HTTPS_FRONTEND,
-            bind: tls::https_bind(port, &crt_list),
+            bind: tls::https_bind(port, &crt_list, config.http2),
             scheme: Scheme::Https,
             map_path: &path(HTTPS_MAP),
             vhost_maps: None,

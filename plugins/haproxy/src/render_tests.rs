@@ -26,12 +26,24 @@ fn files_beside_the_config() {
     );
     let cfg = &r.files[0].contents;
     assert!(cfg.contains(
-        "bind 127.0.0.1:10443 ssl crt-list /usr/local/etc/haproxy/crt-list.txt accept-proxy\n"
+        "bind 127.0.0.1:10443 ssl crt-list /usr/local/etc/haproxy/crt-list.txt alpn h2,http/1.1 accept-proxy\n"
     ));
     assert!(cfg.contains(
         "use_backend pt_secure_example_org if { req.ssl_sni,lower -m str secure.example.org }\n"
     ));
     assert!(cfg.contains("default_backend be_no_host\n") && cfg.contains("backend be_no_host\n"));
+}
+
+#[test]
+fn http2_can_be_turned_off() {
+    let mut i = all_features(CFG, "/run/secrets/app.pem");
+    i.cluster.settings.push(sluice_plugin_kit::Setting {
+        key: "HTTP2".into(),
+        value: sluice_plugin_kit::SettingValue::Boolean(false),
+    });
+    let cfg = &render(&i).unwrap().files[0].contents;
+    assert!(!cfg.contains("alpn"), "{cfg}");
+    assert!(cfg.contains("ssl crt-list /usr/local/etc/haproxy/crt-list.txt accept-proxy\n"));
 }
 
 #[test]

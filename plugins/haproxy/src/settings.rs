@@ -19,6 +19,7 @@
 //! | `HideInfoHeaders`       | bool      | `false`                              | drops `x-request-id`, `x-proxy-id`, `x-server-info`, `x-upstream-addr` response headers |
 //! | `SyslogAddr`            | string    | `stdout`                             | global `log <addr> [format raw] local0`            |
 //! | `MetricsPort`           | int       | unset                                | `frontend prometheus` on that port: HAProxy's Prometheus exporter at `/metrics` (per-backend, i.e. per-host, traffic) |
+//! | `HTTP2`                 | bool      | `true`                               | `alpn h2,http/1.1` on the TLS bind (HTTP/2 to clients) |
 //! | `GlobalOptions`         | [string]  | `[]`                                 | raw lines at the end of `global`                   |
 //! | `DefaultOptions`        | [string]  | `[]`                                 | raw lines at the end of `defaults`                 |
 //!
@@ -51,6 +52,7 @@ pub const KEYS: &[Key] = &[
     Key::new("HideInfoHeaders", Kind::Boolean),
     Key::new("SyslogAddr", Kind::Text),
     Key::new("MetricsPort", Kind::Integer),
+    Key::new("HTTP2", Kind::Boolean),
     Key::new("GlobalOptions", Kind::TextList),
     Key::new("DefaultOptions", Kind::TextList),
 ];
@@ -102,6 +104,7 @@ pub struct Config {
     pub log_target: String,
     /// Where HAProxy's Prometheus exporter listens, if anywhere.
     pub metrics_port: Option<u16>,
+    pub http2: bool,
     pub global_options: Vec<String>,
     pub default_options: Vec<String>,
 }
@@ -139,6 +142,7 @@ pub fn parse(settings: &[Setting]) -> (Config, Vec<Diagnostic>) {
             .read
             .has("MetricsPort")
             .then(|| p.int_in("MetricsPort", 9101, 1, 65535) as u16),
+        http2: p.read.bool("HTTP2", true),
         global_options: p.lines("GlobalOptions"),
         default_options: p.lines("DefaultOptions"),
     };

@@ -108,8 +108,12 @@ fn sni_rules(hosts: &[Host], terminating: bool) -> Vec<(String, String)> {
 }
 
 /// `bind` arguments of the terminating frontend.
-pub fn https_bind(port: u16, crt_list: &str) -> String {
-    format!("127.0.0.1:{port} ssl crt-list {crt_list} accept-proxy")
+/// `http2`: offer HTTP/2 by ALPN. Requests are routed by their Host (h2's
+/// `:authority`), so a connection a browser reuses for another name its
+/// certificate covers still reaches that name's backend.
+pub fn https_bind(port: u16, crt_list: &str, http2: bool) -> String {
+    let alpn = if http2 { " alpn h2,http/1.1" } else { "" };
+    format!("127.0.0.1:{port} ssl crt-list {crt_list}{alpn} accept-proxy")
 }
 
 /// One `<pem> <sni>` line per terminated host; the first line's certificate

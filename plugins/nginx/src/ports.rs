@@ -1,21 +1,31 @@
-//! Loopback ports for the hops behind the SNI router: one per TLS host, in
-//! host order, so the same input always gets the same ports.
+//! The loopback ports behind the SNI router. Every TLS-terminating server
+//! shares one (nginx picks each host's certificate by SNI and its server by
+//! the Host header, so HTTP/2 connection reuse across names that share a
+//! certificate lands on the right host); passthrough connections share
+//! another, where a second SNI map picks their upstream once the PROXY header
+//! is read. Two listening sockets whatever the number of hosts: Interlock's
+//! port per TLS host opened one socket per host in every worker and stopped
+//! at ~55,000 hosts.
 
 /// First internal port (Interlock's example config used 10443).
 pub const BASE: u16 = 10443;
 
-/// `count` ports from [`BASE`] up, skipping `reserved` (the public ports).
-pub fn assign(count: usize, reserved: &[u16]) -> Result<Vec<u16>, String> {
-    let ports: Vec<u16> = (BASE..=u16::MAX)
-        .filter(|p| !reserved.contains(p))
-        .take(count)
-        .collect();
-    if ports.len() < count {
-        return Err(format!(
-            "{count} TLS hosts do not fit in the loopback ports from {BASE} to 65535"
-        ));
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loopback {
+    pub terminated: u16,
+    pub passthrough: u16,
+}
+
+/// The first two ports from [`BASE`] up that are not `reserved` (the public
+/// ports), so the same input always gets the same ports.
+pub fn assign(reserved: &[u16]) -> Loopback {
+    let mut free = (BASE..=u16::MAX).filter(|p| !reserved.contains(p));
+    // At most two ports are reserved, so two of the ~55,000 remain.
+    let mut next = || free.next().expect("two free ports above BASE");
+    Loopback {
+        terminated: next(),
+        passthrough: next(),
     }
-    Ok(ports)
 }
 
 #[cfg(test)]
@@ -24,29 +34,21 @@ mod tests {
 
     #[test]
     fn assignment_table() {
-        let cases: &[(usize, &[u16], &[u16])] = &[
-            (0, &[80, 443], &[]),
-            (3, &[80, 443], &[10443, 10444, 10445]),
-            (3, &[10443, 10445], &[10444, 10446, 10447]),
-            (2, &[10444, 80], &[10443, 10445]),
+        let cases: &[(&[u16], (u16, u16))] = &[
+            (&[80, 443], (10443, 10444)),
+            (&[10443, 10445], (10444, 10446)),
+            (&[10444, 80], (10443, 10445)),
+            (&[10443, 10444], (10445, 10446)),
         ];
-        for (count, reserved, want) in cases {
+        for (reserved, (terminated, passthrough)) in cases {
             assert_eq!(
-                assign(*count, reserved).unwrap(),
-                *want,
-                "count {count} reserved {reserved:?}"
+                assign(reserved),
+                Loopback {
+                    terminated: *terminated,
+                    passthrough: *passthrough
+                },
+                "reserved {reserved:?}"
             );
         }
-    }
-
-    #[test]
-    fn overflow_is_an_error() {
-        assert!(assign(60_000, &[]).is_err());
-        assert_eq!(
-            assign(usize::from(u16::MAX - BASE) + 1, &[])
-                .unwrap()
-                .last(),
-            Some(&u16::MAX)
-        );
     }
 }

@@ -3,9 +3,7 @@
 //! is tested) natively as well as inside the component.
 
 use sluice_plugin_kit::settings::has_errors;
-use sluice_plugin_kit::{
-    Diagnostic, Host, OutputFile, RenderError, RenderInput, Severity, Upstream,
-};
+use sluice_plugin_kit::{Host, OutputFile, RenderError, RenderInput, Upstream};
 
 use crate::hash_size;
 use crate::http::{self, NameHash};
@@ -33,8 +31,6 @@ struct HostPlan<'a> {
     host: &'a Host,
     http: Option<Body<'a>>,
     tls: Option<Body<'a>>,
-    /// Loopback port behind the SNI router, when the host takes TLS.
-    port: Option<u16>,
 }
 
 fn plan_host<'a>(host: &'a Host, warnings: &mut Vec<String>) -> HostPlan<'a> {
@@ -66,12 +62,7 @@ fn plan_host<'a>(host: &'a Host, warnings: &mut Vec<String>) -> HostPlan<'a> {
             host.name
         ));
     }
-    HostPlan {
-        host,
-        http,
-        tls,
-        port: None,
-    }
+    HostPlan { host, http, tls }
 }
 
 /// The upstream a passthrough host relays to, if it has servers.
@@ -115,7 +106,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     let cfg = Config::from_settings(&input.cluster.settings);
     let cluster = &input.cluster;
 
-    let mut plans: Vec<HostPlan> = input
+    let plans: Vec<HostPlan> = input
         .hosts
         .iter()
         .map(|h| plan_host(h, &mut warnings))
@@ -125,49 +116,28 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         .iter()
         .map(|h| passthrough_upstream(h, &mut warnings))
         .collect();
-    let needs_port = |p: &HostPlan, relay: &Option<&Upstream>| p.tls.is_some() || relay.is_some();
     // TLS names no host has get the first terminated host's certificate
     // (HAProxy's default: its first crt-list line) and the default server.
     let default_cert = plans
         .iter()
         .find(|p| p.tls.is_some())
         .and_then(|p| p.host.tls.as_ref());
-    let count = plans
+    let loopback = ports::assign(&[cluster.http_port, cluster.https_port]);
+    let tls_routes: Vec<Route> = plans
         .iter()
         .zip(&relays)
-        .filter(|(p, r)| needs_port(p, r))
-        .count()
-        + usize::from(default_cert.is_some());
-    let mut free = ports::assign(count, &[cluster.http_port, cluster.https_port])
-        .map_err(|e| {
-            RenderError::InvalidInput(vec![Diagnostic {
-                severity: Severity::Error,
-                key: Some("hosts".into()),
-                message: e,
-            }])
-        })?
-        .into_iter();
-    let mut tls_routes = Vec::new();
-    for (plan, relay) in plans.iter_mut().zip(&relays) {
-        if !needs_port(plan, relay) {
-            continue;
-        }
-        let port = free
-            .next()
-            .expect("ports::assign gave one port per TLS host");
-        plan.port = Some(port);
-        let hop = relay.map_or(Hop::Terminated, Hop::Passthrough);
-        tls_routes.push(Route {
-            host: &plan.host.name,
-            port,
-            hop,
-        });
-    }
-
-    let default_tls = default_cert.map(|tls| {
-        let port = free.next().expect("ports::assign counted the default port");
-        (port, tls)
-    });
+        .filter_map(|(plan, relay)| {
+            let hop = match relay {
+                Some(u) => Hop::Passthrough(u),
+                None if plan.tls.is_some() => Hop::Terminated,
+                None => return None,
+            };
+            Some(Route {
+                host: &plan.host.name,
+                hop,
+            })
+        })
+        .collect();
 
     // Each upstream once, by name (input::check refused differing twins);
     // empty ones get no block, their locations answer 503.
@@ -182,6 +152,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     // one stays does not matter: the unstable sort will do.
     upstreams.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     upstreams.dedup_by(|later, first| later.name == first.name);
+    let zone = upstream::Zone::for_upstreams(&upstreams, &cfg);
 
     let served: Vec<&str> = plans
         .iter()
@@ -203,12 +174,8 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         env!("CARGO_PKG_VERSION"),
         comment_safe(&cluster.name)
     ));
-    // The HTTP port, the SNI router, and a loopback listener per TLS route
-    // and for the default certificate.
-    let listeners = 1
-        + usize::from(!tls_routes.is_empty())
-        + tls_routes.len()
-        + usize::from(default_tls.is_some());
+    // The HTTP port, the SNI router and its two loopback hops.
+    let listeners = 1 + 3 * usize::from(!tls_routes.is_empty());
     main_context::write(&mut c, &cfg, listeners);
     c.block("http", |c| {
         http::write_settings(c, &cfg, &cluster.server_info, &names);
@@ -220,27 +187,39 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         }
         for u in &upstreams {
             c.blank();
-            upstream::write_http_upstream(c, u, &cfg);
+            upstream::write_http_upstream(c, u, &cfg, zone);
         }
         c.blank();
         server::write_default_server(c, cluster.http_port, input.default_backend.as_ref(), &cfg);
-        if let Some((port, tls)) = default_tls {
+        if let Some(tls) = default_cert {
             c.blank();
-            server::write_default_tls_server(c, port, tls, input.default_backend.as_ref(), &cfg);
+            server::write_default_tls_server(
+                c,
+                loopback.terminated,
+                tls,
+                input.default_backend.as_ref(),
+                &cfg,
+            );
         }
         for plan in &plans {
             if let Some(body) = &plan.http {
                 c.blank();
                 server::write_http_server(c, plan.host, body, cluster.http_port, &cfg);
             }
-            if let (Some(body), Some(port)) = (&plan.tls, plan.port) {
+            if let Some(body) = &plan.tls {
                 c.blank();
-                server::write_tls_server(c, plan.host, body, port, &cfg);
+                server::write_tls_server(c, plan.host, body, loopback.terminated, &cfg);
             }
         }
     });
-    let default_port = default_tls.map(|(port, _)| port);
-    stream::write(&mut c, &tls_routes, default_port, cluster.https_port, &cfg);
+    stream::write(
+        &mut c,
+        &tls_routes,
+        default_cert.is_some(),
+        loopback,
+        cluster.https_port,
+        &cfg,
+    );
 
     Ok(Rendered {
         files: vec![OutputFile {

@@ -101,9 +101,9 @@ pub fn write_default_server(
     });
 }
 
-/// The server for TLS names no host has (the SNI router's default): the
-/// cluster's first certificate, as HAProxy's first crt-list line, and then
-/// what the HTTP port's default server does.
+/// The shared TLS port's default server, for TLS names (and Host headers) no
+/// host has: the cluster's first certificate, as HAProxy's first crt-list
+/// line, and then what the HTTP port's default server does.
 pub fn write_default_tls_server(
     c: &mut Conf,
     port: u16,
@@ -112,7 +112,7 @@ pub fn write_default_tls_server(
     cfg: &Config,
 ) {
     c.block("server", |c| {
-        write_tls_listen(c, port, tls);
+        write_tls_listen(c, port, tls, true, cfg);
         c.directive("server_name", ["_"]);
         write_default_locations(c, default_backend, cfg);
     });
@@ -134,17 +134,20 @@ fn write_default_locations(c: &mut Conf, default_backend: Option<&Upstream>, cfg
     }
 }
 
-/// A loopback `ssl proxy_protocol` listener behind the SNI router, with the
-/// client's address taken from the PROXY header.
-fn write_tls_listen(c: &mut Conf, port: u16, tls: &TlsFiles) {
-    c.directive(
-        "listen",
-        [
-            &("127.0.0.1:", port) as &dyn Piece,
-            &"ssl",
-            &"proxy_protocol",
-        ],
-    );
+/// The shared loopback `ssl proxy_protocol` listener behind the SNI router
+/// (HTTP/2 offered by ALPN unless `HTTP2 = false`), with the client's address
+/// taken from the PROXY header.
+fn write_tls_listen(c: &mut Conf, port: u16, tls: &TlsFiles, default: bool, cfg: &Config) {
+    let address = ("127.0.0.1:", port);
+    let mut args: Vec<&dyn Piece> = vec![&address, &"ssl"];
+    if cfg.http2 {
+        args.push(&"http2");
+    }
+    args.push(&"proxy_protocol");
+    if default {
+        args.push(&"default_server");
+    }
+    c.directive("listen", args);
     c.directive("ssl_certificate", [Quoted(&[&tls.cert_path])]);
     // No key file: the certificate file is a combined PEM holding the key.
     let key = tls.key_path.as_deref().unwrap_or(&tls.cert_path);
@@ -163,11 +166,11 @@ pub fn write_http_server(c: &mut Conf, host: &Host, body: &Body, http_port: u16,
 }
 
 /// The host's TLS-terminating server, reached from the stream SNI router on
-/// a loopback port with a PROXY header carrying the client address.
+/// the shared loopback port with a PROXY header carrying the client address.
 pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: &Config) {
     let Some(tls) = &host.tls else { return };
     c.block("server", |c| {
-        write_tls_listen(c, port, tls);
+        write_tls_listen(c, port, tls, false, cfg);
         c.directive("server_name", [host.name.as_str()]);
         write_body(c, body, cfg);
     });
@@ -246,7 +249,7 @@ mod tests {
         write_tls_server(&mut c, &h, &body(&h, Scheme::Https).0, 10443, &cfg());
         let text = c.finish();
         assert!(
-            text.contains("listen 127.0.0.1:10443 ssl proxy_protocol;"),
+            text.contains("listen 127.0.0.1:10443 ssl http2 proxy_protocol;"),
             "{text}"
         );
         assert!(

@@ -97,6 +97,8 @@ const SPECS: &[Spec] = &[
     // Sluice addition: log each request to the agent's traffic socket, for
     // per-host metrics (the agent serves them; see docs/metrics.md).
     spec("TrafficMetrics", Boolean, Check::None),
+    // Sluice addition: HTTP/2 offered to TLS clients (ALPN h2, http/1.1).
+    spec("HTTP2", Boolean, Check::None),
 ];
 
 pub const DEFAULT_MAIN_LOG_FORMAT: &str = "'$remote_addr - $remote_user [$time_local] \"$request\" ' \
@@ -207,6 +209,7 @@ pub struct Config {
     pub trace_log_format: String,
     pub trusted_certificate: String,
     pub traffic_metrics: bool,
+    pub http2: bool,
 }
 
 impl Config {
@@ -255,6 +258,7 @@ impl Config {
                 "/etc/ssl/certs/ca-certificates.crt",
             ),
             traffic_metrics: s.bool("TrafficMetrics", false),
+            http2: s.bool("HTTP2", true),
         }
     }
 }
@@ -414,6 +418,7 @@ mod tests {
             (text("AdminPass", "secret"), None),
             (text("SSLTrustedCertificate", "/etc/ssl/ca.pem"), None),
             (boolean("TrafficMetrics", true), None),
+            (boolean("HTTP2", false), None),
             (text("NoSuchKey", "x"), Some(Warning)),
         ]
     }

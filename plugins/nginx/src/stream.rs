@@ -1,18 +1,20 @@
 //! The top-level stream{} block (reference §4.1 item 6): one public TLS
-//! listener routes by SNI to a loopback port per host; terminated hosts' ports
-//! are http servers, passthrough hosts' ports strip the PROXY header and relay
-//! raw TLS to the host's servers.
+//! listener routes by SNI to a loopback port (see [`crate::ports`]):
+//! terminated hosts to the http servers' shared TLS port, passthrough hosts to
+//! a port that strips the PROXY header, reads SNI again and relays raw TLS to
+//! the host's servers.
 
 use sluice_plugin_kit::Upstream;
 
 use crate::hash_size;
 use crate::http::access_log_args;
+use crate::ports::Loopback;
 use crate::settings::Config;
 use crate::upstream::write_stream_upstream;
 use crate::writer::Conf;
 
 pub enum Hop<'a> {
-    /// A TLS-terminating http server listens on the port.
+    /// Terminated by the http servers on the shared TLS port.
     Terminated,
     /// Relay raw TLS to this upstream.
     Passthrough(&'a Upstream),
@@ -21,7 +23,6 @@ pub enum Hop<'a> {
 /// One host reachable through the SNI router.
 pub struct Route<'a> {
     pub host: &'a str,
-    pub port: u16,
     pub hop: Hop<'a>,
 }
 
@@ -29,17 +30,20 @@ pub struct Route<'a> {
 const MAP_PARAMETERS: &[&str] = &["default", "hostnames", "include", "volatile"];
 
 const ROUTE_VARIABLE: &str = "$sluice_tls_backend";
+const PASSTHROUGH_VARIABLE: &str = "$sluice_passthrough";
 
 const LOG_FORMAT: &str = "'$remote_addr [$time_local] $protocol $status $bytes_sent $bytes_received \
 $session_time \"$ssl_preread_server_name\" \"$upstream_addr\"'";
 
 /// Nothing is written without TLS routes or `TCPOptions`, so clusters
-/// without TLS need no stream module. `default_port`: where TLS names no
-/// route has go (else their connections are closed).
+/// without TLS need no stream module. `default_tls`: TLS names no route has
+/// go to the terminated port's default server (else their connections are
+/// closed).
 pub fn write(
     c: &mut Conf,
     routes: &[Route],
-    default_port: Option<u16>,
+    default_tls: bool,
+    loopback: Loopback,
     https_port: u16,
     cfg: &Config,
 ) {
@@ -56,18 +60,49 @@ pub fn write(
             c.line(line);
         }
         if !routes.is_empty() {
-            write_sni_router(c, routes, default_port, https_port, cfg);
+            write_sni_router(c, routes, default_tls, loopback, https_port, cfg);
         }
     });
+}
+
+/// A `map` of SNI names (`hostnames`: `*.example.com` matches as in
+/// server_name) to `value(route)`, for the routes it gives one.
+fn write_sni_map<'a>(
+    c: &mut Conf,
+    variable: &str,
+    default: Option<String>,
+    routes: &'a [Route<'a>],
+    value: impl Fn(&'a Route<'a>) -> Option<String>,
+) {
+    c.block(
+        format_args!("map $ssl_preread_server_name {variable}"),
+        |c| {
+            c.line("hostnames;");
+            if let Some(d) = default {
+                c.directive("default", [d]);
+            }
+            for r in routes {
+                let Some(v) = value(r) else { continue };
+                // A host named like one of map's own parameters is escaped.
+                if MAP_PARAMETERS.contains(&r.host) {
+                    c.directive(&format!("\\{}", r.host), [v]);
+                } else {
+                    c.directive(r.host, [v]);
+                }
+            }
+        },
+    );
 }
 
 fn write_sni_router(
     c: &mut Conf,
     routes: &[Route],
-    default_port: Option<u16>,
+    default_tls: bool,
+    loopback: Loopback,
     https_port: u16,
     cfg: &Config,
 ) {
+    // Both maps share the stream level's hash sizes.
     let bucket = hash_size::bucket_size(routes.iter().map(|r| r.host), 64);
     if bucket > 64 {
         c.directive("map_hash_bucket_size", [bucket.to_string()]);
@@ -75,23 +110,18 @@ fn write_sni_router(
     if let Some(max) = hash_size::max_size(routes.len(), 2048) {
         c.directive("map_hash_max_size", [max.to_string()]);
     }
-    c.block(
-        format_args!("map $ssl_preread_server_name {ROUTE_VARIABLE}"),
-        |c| {
-            // `hostnames` lets `*.example.com` hosts match as in server_name.
-            c.line("hostnames;");
-            if let Some(port) = default_port {
-                c.directive("default", [("127.0.0.1:", port)]);
-            }
-            for r in routes {
-                // A host named like one of map's own parameters is escaped.
-                if MAP_PARAMETERS.contains(&r.host) {
-                    let escaped = format!("\\{}", r.host);
-                    c.directive(&escaped, [("127.0.0.1:", r.port)]);
-                } else {
-                    c.directive(r.host, [("127.0.0.1:", r.port)]);
-                }
-            }
+    let terminated = format!("127.0.0.1:{}", loopback.terminated);
+    let passthrough = format!("127.0.0.1:{}", loopback.passthrough);
+    write_sni_map(
+        c,
+        ROUTE_VARIABLE,
+        default_tls.then(|| terminated.clone()),
+        routes,
+        |r| {
+            Some(match r.hop {
+                Hop::Terminated => terminated.clone(),
+                Hop::Passthrough(_) => passthrough.clone(),
+            })
         },
     );
     let mut written: Vec<&str> = Vec::new();
@@ -101,12 +131,18 @@ fn write_sni_router(
             write_stream_upstream(c, &u.name, u, cfg);
             written.push(&u.name);
         }
+    }
+    if !written.is_empty() {
+        // The upstream's name: `proxy_pass $variable` looks it up among the
+        // upstream blocks above (and nothing else resolves: no resolver).
+        write_sni_map(c, PASSTHROUGH_VARIABLE, None, routes, |r| match r.hop {
+            Hop::Passthrough(u) => Some(u.name.clone()),
+            Hop::Terminated => None,
+        });
         c.block("server", |c| {
-            c.directive(
-                "listen",
-                [format!("127.0.0.1:{}", r.port), "proxy_protocol".into()],
-            );
-            c.directive("proxy_pass", [u.name.as_str()]);
+            c.directive("listen", [passthrough.as_str(), "proxy_protocol"]);
+            c.directive("ssl_preread", ["on"]);
+            c.directive("proxy_pass", [PASSTHROUGH_VARIABLE]);
         });
     }
     c.block("server", |c| {
@@ -122,10 +158,36 @@ mod tests {
     use super::*;
     use crate::tests::fixtures::upstream;
 
+    const LOOPBACK: Loopback = Loopback {
+        terminated: 10443,
+        passthrough: 10444,
+    };
+
+    /// The stream block for `routes`, with a default TLS server.
+    fn written(routes: &[Route]) -> String {
+        let mut c = Conf::new();
+        write(
+            &mut c,
+            routes,
+            true,
+            LOOPBACK,
+            443,
+            &Config::from_settings(&[]),
+        );
+        c.finish()
+    }
+
     #[test]
     fn no_routes_no_block() {
         let mut c = Conf::new();
-        write(&mut c, &[], None, 443, &Config::from_settings(&[]));
+        write(
+            &mut c,
+            &[],
+            false,
+            LOOPBACK,
+            443,
+            &Config::from_settings(&[]),
+        );
         assert_eq!(c.finish(), "");
     }
 
@@ -138,7 +200,7 @@ mod tests {
             ]),
         }]);
         let mut c = Conf::new();
-        write(&mut c, &[], None, 443, &cfg);
+        write(&mut c, &[], false, LOOPBACK, 443, &cfg);
         let text = c.finish();
         assert!(text.starts_with("stream {\n"), "{text}");
         assert!(
@@ -154,50 +216,63 @@ mod tests {
         let routes = [
             Route {
                 host: "app.example.org",
-                port: 10443,
                 hop: Hop::Terminated,
             },
             Route {
                 host: "secure.example.org",
-                port: 10444,
                 hop: Hop::Passthrough(&pt),
             },
             Route {
                 host: "*.secure.example.org",
-                port: 10445,
                 hop: Hop::Passthrough(&pt),
             },
+            Route {
+                host: "default",
+                hop: Hop::Terminated,
+            },
         ];
-        let mut c = Conf::new();
-        write(
-            &mut c,
-            &routes,
-            Some(10446),
-            443,
-            &Config::from_settings(&[]),
-        );
-        let text = c.finish();
-        for want in [
-            "        default 127.0.0.1:10446;",
-            "        app.example.org 127.0.0.1:10443;",
-            "        secure.example.org 127.0.0.1:10444;",
-            "        *.secure.example.org 127.0.0.1:10445;",
-            "        server 10.0.4.9:8443 weight=1;",
-            "        listen 127.0.0.1:10444 proxy_protocol;",
-            "        listen 127.0.0.1:10445 proxy_protocol;",
-            "        proxy_pass secure;",
-            "        listen 443;",
-            "        proxy_pass $sluice_tls_backend;",
-        ] {
-            assert!(
-                text.lines().any(|l| l == want),
-                "missing {want:?} in\n{text}"
-            );
-        }
-        assert_eq!(
-            text.matches("upstream secure {").count(),
-            1,
-            "shared upstream written once"
-        );
+        let text = written(&routes);
+        let want = "\
+    map $ssl_preread_server_name $sluice_tls_backend {
+        hostnames;
+        default 127.0.0.1:10443;
+        app.example.org 127.0.0.1:10443;
+        secure.example.org 127.0.0.1:10444;
+        *.secure.example.org 127.0.0.1:10444;
+        \\default 127.0.0.1:10443;
+    }
+    upstream secure {
+        server 10.0.4.9:8443 weight=1;
+    }
+    map $ssl_preread_server_name $sluice_passthrough {
+        hostnames;
+        secure.example.org secure;
+        *.secure.example.org secure;
+    }
+    server {
+        listen 127.0.0.1:10444 proxy_protocol;
+        ssl_preread on;
+        proxy_pass $sluice_passthrough;
+    }
+    server {
+        listen 443;
+        ssl_preread on;
+        proxy_pass $sluice_tls_backend;
+        proxy_protocol on;
+    }
+}
+";
+        assert!(text.ends_with(want), "{text}");
+    }
+
+    #[test]
+    fn terminated_only_has_no_passthrough_hop() {
+        let routes = [Route {
+            host: "app.example.org",
+            hop: Hop::Terminated,
+        }];
+        let text = written(&routes);
+        assert!(!text.contains("10444"), "{text}");
+        assert!(!text.contains("$sluice_passthrough"), "{text}");
     }
 }

@@ -125,18 +125,51 @@ pub fn write_cookie_map(conf: &mut Conf, u: &Upstream) {
     });
 }
 
+/// The shared memory zone the upstreams keep their state in (shared by the
+/// workers: failures, round-robin position). Interlock gave each upstream its
+/// own `zone <name>_backend 64k`; at 10,000 services those zones took nginx
+/// 3.5 s and 220 MB to set up on every check and reload (measured by the
+/// proxy_scale bench), so every upstream shares one, as nginx allows.
+/// `UpstreamZoneSize` stays the room it guarantees, plus what each upstream
+/// and server takes (nginx 1.22 needs ~1.7 KiB per two-server upstream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zone {
+    pub kib: u64,
+}
+
+pub const ZONE_NAME: &str = "sluice_upstreams";
+const ZONE_KIB_PER_UPSTREAM: u64 = 2;
+const ZONE_KIB_PER_SERVER: u64 = 1;
+
+impl Zone {
+    /// The zone for `upstreams`, or none when none of them uses one
+    /// (`ip_hash` upstreams never do, as in Interlock).
+    pub fn for_upstreams(upstreams: &[&Upstream], cfg: &Config) -> Option<Zone> {
+        let zoned = upstreams
+            .iter()
+            .filter(|u| balance(u, cfg) != Balance::IpHash);
+        let (count, servers) = zoned.fold((0u64, 0u64), |(n, s), u| {
+            (n + 1, s + u.servers.len() as u64)
+        });
+        (count > 0).then(|| Zone {
+            kib: cfg.upstream_zone_size as u64
+                + count * ZONE_KIB_PER_UPSTREAM
+                + servers * ZONE_KIB_PER_SERVER,
+        })
+    }
+}
+
 /// An http `upstream` block. Callers skip upstreams without servers (nginx
-/// refuses empty ones; their locations answer 503 instead).
-pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config) {
+/// refuses empty ones; their locations answer 503 instead). `zone` is
+/// [`Zone::for_upstreams`] of every upstream written.
+pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config, zone: Option<Zone>) {
     conf.block(("upstream ", u.name.as_str()), |c| {
         let balance = balance(u, cfg);
-        if balance != Balance::IpHash {
+        if let (Some(zone), false) = (zone, balance == Balance::IpHash) {
+            // The same size on every line: nginx refuses differing ones.
             c.directive(
                 "zone",
-                [
-                    (u.name.as_str(), "_backend"),
-                    (itoa::Buffer::new().format(cfg.upstream_zone_size), "k"),
-                ],
+                [(ZONE_NAME, ""), (itoa::Buffer::new().format(zone.kib), "k")],
             );
         }
         match &balance {
@@ -200,7 +233,7 @@ mod tests {
         let cases = [
             (
                 plain,
-                "upstream web {\n    zone web_backend 64k;\n    server 10.0.0.1:80 weight=1 max_fails=3 fail_timeout=10s;\n}\n",
+                "upstream web {\n    zone sluice_upstreams 67k;\n    server 10.0.0.1:80 weight=1 max_fails=3 fail_timeout=10s;\n}\n",
             ),
             (
                 ip,
@@ -208,17 +241,48 @@ mod tests {
             ),
             (
                 sticky,
-                "upstream st {\n    zone st_backend 64k;\n    hash $cookie_session consistent;\n    server [fd00::2]:80 weight=1;\n}\n",
+                "upstream st {\n    zone sluice_upstreams 67k;\n    hash $cookie_session consistent;\n    server [fd00::2]:80 weight=1;\n}\n",
             ),
             (
                 dotted,
-                "upstream dot {\n    zone dot_backend 64k;\n    hash $sluice_cookie_dot consistent;\n    server 10.0.0.3:80 weight=1;\n}\n",
+                "upstream dot {\n    zone sluice_upstreams 67k;\n    hash $sluice_cookie_dot consistent;\n    server 10.0.0.3:80 weight=1;\n}\n",
             ),
         ];
         for (u, want) in cases {
             let mut c = Conf::new();
-            write_http_upstream(&mut c, &u, &cfg);
+            write_http_upstream(&mut c, &u, &cfg, Zone::for_upstreams(&[&u], &cfg));
             assert_eq!(c.finish(), want, "upstream {}", u.name);
+        }
+    }
+
+    #[test]
+    fn one_zone_sized_for_every_upstream_and_server() {
+        let two = upstream("two", &[("10.0.0.1", 80), ("10.0.0.2", 80)]);
+        let three = upstream(
+            "three",
+            &[("10.0.0.3", 80), ("10.0.0.4", 80), ("10.0.0.5", 80)],
+        );
+        let mut ip = upstream("ip", &[("10.0.0.6", 80)]);
+        ip.ip_hash = true;
+        let small = Config::from_settings(&[sluice_plugin_kit::Setting {
+            key: "UpstreamZoneSize".into(),
+            value: sluice_plugin_kit::SettingValue::Integer(32),
+        }]);
+        let default = Config::from_settings(&[]);
+        let cases: &[(&[&Upstream], &Config, Option<u64>)] = &[
+            (&[], &default, None),
+            (&[&ip], &default, None),
+            (&[&two], &default, Some(64 + 2 + 2)),
+            (&[&two, &three, &ip], &default, Some(64 + 2 * 2 + 5)),
+            (&[&two, &three], &small, Some(32 + 2 * 2 + 5)),
+        ];
+        for (ups, cfg, want) in cases {
+            let names: Vec<&str> = ups.iter().map(|u| u.name.as_str()).collect();
+            assert_eq!(
+                Zone::for_upstreams(ups, cfg).map(|z| z.kib),
+                *want,
+                "{names:?}"
+            );
         }
     }
 

@@ -256,6 +256,7 @@ fn nondefault_settings() -> Vec<Setting> {
         text("AdminPass", "secret"),
         text("SSLTrustedCertificate", &c.cert),
         boolean("TrafficMetrics", true),
+        boolean("HTTP2", false),
     ]
 }
 
@@ -371,8 +372,8 @@ fn many_hosts_pass_nginx() {
     nginx_t("many", &input(hosts, test_settings())).unwrap();
 }
 
-/// More TLS hosts than `MaxConnections` (each has a loopback listener, and
-/// nginx counts listeners as connections): nginx -t refused this with
+/// More TLS hosts than `MaxConnections`: with a loopback listener per host
+/// (nginx counts listeners as connections) nginx -t refused this with
 /// "1024 worker_connections are not enough for 1202 listening sockets".
 #[test]
 fn more_tls_hosts_than_worker_connections_pass_nginx() {
@@ -389,6 +390,45 @@ fn more_tls_hosts_than_worker_connections_pass_nginx() {
         .collect();
     hosts.sort_by(|a, b| a.name.cmp(&b.name));
     nginx_t("many-tls", &input(hosts, test_settings())).unwrap();
+}
+
+/// The one upstream zone holds every upstream's state at its smallest
+/// `UpstreamZoneSize`: many upstreams with long names and IPv6 servers, and
+/// one with thousands of servers. nginx -t fills the zone as a start does
+/// ("ngx_slab_alloc() failed: no memory in upstream zone" when too small).
+#[test]
+fn shared_upstream_zone_fits_pass_nginx() {
+    if !nginx_present() {
+        return;
+    }
+    let v6 = |n: usize| {
+        format!(
+            "fd00:aaaa:bbbb:cccc:dddd:eeee:{:x}:{:x}",
+            n / 65536,
+            n % 65536
+        )
+    };
+    let mut hosts: Vec<Host> = (0..2000)
+        .map(|n| {
+            let label = "l".repeat(58);
+            let name = format!("{label}.{label}.{label}-{n:04}.example.com");
+            let mut h = simple_host(&name, &v6(n));
+            let u = h.upstream.as_mut().unwrap();
+            u.servers.push(server(&v6(n + 100_000), 65535));
+            h
+        })
+        .collect();
+    let mut big = simple_host("big.example.com", "10.2.0.1");
+    let servers: Vec<String> = (0..3000).map(|n| v6(200_000 + n)).collect();
+    big.upstream.as_mut().unwrap().servers = servers.iter().map(|a| server(a, 8080)).collect();
+    hosts.push(big);
+    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut settings = test_settings();
+    settings.push(Setting {
+        key: "UpstreamZoneSize".into(),
+        value: SettingValue::Integer(32),
+    });
+    nginx_t("zone", &input(hosts, settings)).unwrap();
 }
 
 /// The oddest values the input rules accept survive nginx's parser as single

@@ -139,20 +139,25 @@ fn upstream_blocks() {
     for want in [
         "server 10.0.1.5:8080 weight=3 max_fails=2 fail_timeout=15s;",
         "server [fd00::6]:8080 weight=1;",
-        "zone demo_local_backend 64k;",
+        "zone sluice_upstreams 89k;",
         "hash $cookie_session consistent;",
         "hash $sluice_cookie_shop_api consistent;",
         "ip_hash;",
     ] {
-        assert!(has_line(&text, want), "missing {want:?}");
+        assert!(has_line(&text, want), "missing {want:?} in\n{text}");
     }
     assert!(
         !text.contains("upstream down_local"),
         "empty upstream gets no block"
     );
-    assert!(
-        !text.contains("zone shop_legacy_backend"),
-        "no zone with ip_hash"
+    let legacy = &text[text.find("upstream shop_legacy {").expect("shop_legacy")..];
+    let legacy = &legacy[..legacy.find('}').expect("closed")];
+    assert!(!legacy.contains("zone"), "no zone with ip_hash: {legacy}");
+    let http = &text[..text.find("\nstream {").expect("stream block")];
+    assert_eq!(
+        http.matches("zone sluice_upstreams 89k;").count(),
+        http.matches("\n    upstream ").count() - http.matches("ip_hash;").count(),
+        "one zone, named the same with the same size by every other upstream"
     );
     let down = server_block(&text, "down.local", "listen 80;");
     assert!(down.contains("return 503;"), "{down}");
@@ -181,7 +186,7 @@ fn redirects_respect_scheme() {
         has_line(http, "return 302 \"https://app.example.org$request_uri\";"),
         "{http}"
     );
-    let tls = server_block(&text, "app.example.org", "ssl proxy_protocol;");
+    let tls = server_block(&text, "app.example.org", "ssl http2 proxy_protocol;");
     assert!(!tls.contains("return 302"), "{tls}");
     assert!(
         tls.contains("proxy_set_header Upgrade $http_upgrade;"),
@@ -190,7 +195,7 @@ fn redirects_respect_scheme() {
     // https-only redirect: the reverse.
     let http = server_block(&text, "pem.example.org", "listen 80;");
     assert!(!http.contains("return 302"), "{http}");
-    let tls = server_block(&text, "pem.example.org", "ssl proxy_protocol;");
+    let tls = server_block(&text, "pem.example.org", "ssl http2 proxy_protocol;");
     assert!(
         has_line(
             tls,
@@ -232,10 +237,14 @@ fn stream_routes_every_tls_host() {
     let text = rendered(&feature_input());
     let stream = &text[text.find("\nstream {").expect("stream block")..];
     for want in [
-        "*.pt.example.org 127.0.0.1:10443;",
-        "app.example.org 127.0.0.1:10444;",
-        "pem.example.org 127.0.0.1:10445;",
-        "secure.example.org 127.0.0.1:10446;",
+        "default 127.0.0.1:10443;",
+        "*.pt.example.org 127.0.0.1:10444;",
+        "app.example.org 127.0.0.1:10443;",
+        "pem.example.org 127.0.0.1:10443;",
+        "secure.example.org 127.0.0.1:10444;",
+        "*.pt.example.org __pt_example_org;",
+        "listen 127.0.0.1:10444 proxy_protocol;",
+        "proxy_pass $sluice_passthrough;",
         "listen 443;",
         "ssl_preread on;",
         "proxy_protocol on;",
@@ -244,11 +253,32 @@ fn stream_routes_every_tls_host() {
     ] {
         assert!(has_line(stream, want), "missing {want:?} in\n{stream}");
     }
-    let tls = server_block(&text, "app.example.org", "ssl proxy_protocol;");
-    assert!(
-        tls.contains("listen 127.0.0.1:10444 ssl proxy_protocol;"),
-        "{tls}"
+    // Every TLS server shares one loopback listener; one is its default.
+    let shared = "listen 127.0.0.1:10443 ssl http2 proxy_protocol;";
+    let tls = server_block(&text, "app.example.org", "ssl http2 proxy_protocol;");
+    assert!(tls.contains(shared), "{tls}");
+    assert_eq!(
+        text.matches(shared).count(),
+        text.matches("ssl_certificate ").count() - 1,
+        "every TLS server but the default on the shared port"
     );
+    assert_eq!(
+        text.matches("listen 127.0.0.1:10443 ssl http2 proxy_protocol default_server;")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn http2_can_be_turned_off() {
+    let mut i = feature_input();
+    i.cluster.settings.push(sluice_plugin_kit::Setting {
+        key: "HTTP2".into(),
+        value: sluice_plugin_kit::SettingValue::Boolean(false),
+    });
+    let text = rendered(&i);
+    assert!(!text.contains("http2"), "{text}");
+    assert!(text.contains("listen 127.0.0.1:10443 ssl proxy_protocol;"));
 }
 
 #[test]
@@ -259,11 +289,11 @@ fn internal_ports_avoid_public_ports() {
     let text = rendered(&i);
     let stream = &text[text.find("\nstream {").unwrap()..];
     assert!(
-        has_line(stream, "*.pt.example.org 127.0.0.1:10445;"),
+        has_line(stream, "*.pt.example.org 127.0.0.1:10446;"),
         "{stream}"
     );
     assert!(
-        has_line(stream, "app.example.org 127.0.0.1:10446;"),
+        has_line(stream, "app.example.org 127.0.0.1:10445;"),
         "{stream}"
     );
     assert!(has_line(stream, "listen 10443;"), "{stream}");

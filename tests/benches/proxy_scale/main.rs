@@ -1,0 +1,456 @@
+//! The proxies at scale: the bench cluster (`bench_snapshot`, one host per
+//! service, TLS on every 13th) rendered by the bundled plugin and loaded by
+//! the real nginx and HAProxy on loopback.
+//!
+//!     cargo bench -p sluice-tests --bench proxy_scale
+//!     BENCH_SERVICES=10000 BENCH_PROXIES=nginx cargo bench -p sluice-tests --bench proxy_scale
+//!
+//! For each size and proxy it prints: config size; the check the agent runs
+//! before a reload (`nginx -t` / `haproxy -c`: wall time, peak RSS, warnings);
+//! start until the first answer; the processes' memory at rest; and
+//! [`RELOADS`] reloads under steady load (new connection per request to the
+//! default server): signal until every old worker is gone, the group's peak
+//! memory meanwhile, and the requests that failed. Results also go to
+//! `target/bench-proxy-scale.json` (`BENCH_KEEP=1` keeps the rendered files
+//! and logs; `SLUICE_BENCH_PLUGIN=path.wasm` loads nginx's config from
+//! another build of its renderer). All traffic stays on 127.0.0.1; the
+//! rendered servers' addresses are never contacted.
+
+mod procs;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sluice::config;
+use sluice::plan;
+use sluice::render::{PluginHost, render_cluster};
+use sluice::snapshot::Snapshot;
+use sluice_tests::bench_run;
+use sluice_tests::bench_snapshot::snapshot_json;
+use sluice_tests::certs::Ca;
+use sluice_tests::ports::free_port;
+
+use procs::{Proc, mib};
+
+const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
+const RELOADS: usize = 3;
+const SECRETS: &str = "/run/secrets/";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Nginx,
+    Haproxy,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Nginx => "nginx",
+            Kind::Haproxy => "haproxy",
+        }
+    }
+}
+
+struct Bench {
+    dir: tempfile::TempDir,
+    kind: Kind,
+    http_port: u16,
+    config: PathBuf,
+}
+
+impl Bench {
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn config_toml(&self, https_port: u16) -> String {
+        let settings = match self.kind {
+            Kind::Nginx => format!(
+                "WorkerProcesses = \"auto\"\n MaxConnections = 4096\n PidPath = {:?}\n \
+                 ErrorLogPath = {:?}\n AccessLogPath = \"off\"\n User = \"root\"\n \
+                 HTTPOptions = [{}]",
+                self.path("nginx.pid"),
+                self.path("error.log"),
+                ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+                    .iter()
+                    .map(|t| format!("\"{t}_temp_path {};\"", self.path(t)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Kind::Haproxy => format!(
+                "PidPath = {:?}\n MaxConnections = 4096",
+                self.path("haproxy.pid")
+            ),
+        };
+        // SLUICE_BENCH_PLUGIN=path.wasm: another build of the nginx renderer
+        // (e.g. an older one, to compare).
+        let plugin = match (self.kind, std::env::var("SLUICE_BENCH_PLUGIN")) {
+            (Kind::Nginx, Ok(path)) => path,
+            _ => self.kind.name().to_owned(),
+        };
+        format!(
+            "[Extensions.main]\n Plugin = {plugin:?}\n ServiceCluster = \"\"\n TargetPort = {}\n \
+             TargetSSLPort = {https_port}\n ProxyConfigPath = {:?}\n \
+             [Extensions.main.Config]\n {settings}\n",
+            self.http_port,
+            self.config.display().to_string()
+        )
+    }
+
+    /// The command that checks the config, as the agent runs it before a reload.
+    fn check(&self) -> Command {
+        let mut cmd = Command::new(self.kind.name());
+        match self.kind {
+            Kind::Nginx => cmd.args(["-t", "-q", "-e", &self.path("check-error.log"), "-c"]),
+            Kind::Haproxy => cmd.args(["-c", "-q", "-f"]),
+        };
+        cmd.arg(&self.config);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.path("check.log")).expect("check log"));
+        cmd
+    }
+
+    fn start(&self) -> Child {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(self.kind.name());
+        match self.kind {
+            Kind::Nginx => cmd
+                .args(["-e", &self.path("startup-error.log"), "-c"])
+                .arg(&self.config)
+                .args(["-g", "daemon off;"]),
+            Kind::Haproxy => cmd.args(["-W", "-db", "-f"]).arg(&self.config),
+        };
+        cmd.process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.path("proxy.log")).expect("proxy log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.kind.name()))
+    }
+
+    fn reload_signal(&self) -> libc::c_int {
+        match self.kind {
+            Kind::Nginx => libc::SIGHUP,
+            Kind::Haproxy => libc::SIGUSR2,
+        }
+    }
+}
+
+/// Renders the bench cluster of `services` for `bench.kind` into its dir,
+/// with `/run/secrets/` moved under the dir and every file there created.
+fn render_into(bench: &Bench, services: usize, https_port: u16, ca: &Ca) -> usize {
+    let parsed = config::parse_str(&bench.config_toml(https_port), Path::new("."))
+        .expect("bench config")
+        .config;
+    let snapshot: Snapshot = serde_json::from_str(&snapshot_json(services)).expect("snapshot");
+    let plan = plan::plan(&snapshot, &parsed);
+    let host = PluginHost::new().expect("plugin host");
+    let rev = render_cluster(&host, &parsed.extensions["main"], &plan.clusters["main"])
+        .unwrap_or_else(|e| panic!("{} render: {e}", bench.kind.name()));
+    let secrets = bench.path("secrets/");
+    std::fs::create_dir_all(&secrets).expect("secrets dir");
+    let pem = ca.leaf(&["*.bench.example.com"]).combined_pem();
+    let mut bytes = 0;
+    for f in &rev.files {
+        let text = f.contents.replace(SECRETS, &secrets);
+        for name in secret_names(&f.contents) {
+            std::fs::write(format!("{secrets}{name}"), &pem).expect("write secret");
+        }
+        bytes += text.len();
+        std::fs::write(&f.path, text).unwrap_or_else(|e| panic!("write {}: {e}", f.path));
+    }
+    bytes
+}
+
+/// The file names a config reads from `/run/secrets/`.
+fn secret_names(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices(SECRETS).map(move |(at, _)| {
+        let rest = &text[at + SECRETS.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+            .unwrap_or(rest.len());
+        &rest[..end]
+    })
+}
+
+/// One request to the default server on a new connection; true when the
+/// proxy answered with any HTTP status.
+fn probe(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"GET / HTTP/1.1\r\nHost: nobody.invalid\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    answer.starts_with(b"HTTP/1.1 ")
+}
+
+/// Requests in a loop until stopped; counts answered and failed ones.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Load {
+    fn start(port: u16) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let (s, o, f) = (stop.clone(), ok.clone(), failed.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let counter = if probe(port) { &o } else { &f };
+                counter.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        Load {
+            stop,
+            ok,
+            failed,
+            thread,
+        }
+    }
+
+    fn finish(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("load thread");
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+fn sum(ps: &[Proc], f: fn(&Proc) -> u64) -> u64 {
+    ps.iter().map(f).sum()
+}
+
+struct Reload {
+    seconds: f64,
+    peak_rss_kib: u64,
+    peak_pss_kib: u64,
+}
+
+/// Signals a reload and waits until new workers run and every old one is
+/// gone, sampling the group's memory meanwhile.
+fn reload(bench: &Bench, master: i32) -> Reload {
+    let old = procs::workers(master);
+    let t = Instant::now();
+    unsafe { libc::kill(master, bench.reload_signal()) };
+    let (mut peak_rss, mut peak_pss) = (0, 0);
+    loop {
+        let group = procs::group(master);
+        peak_rss = peak_rss.max(sum(&group, |p| p.rss_kib));
+        peak_pss = peak_pss.max(sum(&group, |p| p.pss_kib));
+        let now = procs::workers(master);
+        let replaced = !now.is_empty() && now.iter().all(|p| !old.contains(p));
+        if replaced {
+            return Reload {
+                seconds: t.elapsed().as_secs_f64(),
+                peak_rss_kib: peak_rss,
+                peak_pss_kib: peak_pss,
+            };
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "{} did not replace its workers within 120 s (logs in {})",
+            bench.kind.name(),
+            bench.dir.path().display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn warnings(bench: &Bench) -> Vec<String> {
+    std::fs::read_to_string(bench.path("check.log"))
+        .unwrap_or_default()
+        .lines()
+        .chain(
+            std::fs::read_to_string(bench.path("check-error.log"))
+                .unwrap_or_default()
+                .lines(),
+        )
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join(match kind {
+        Kind::Nginx => "nginx.conf",
+        Kind::Haproxy => "haproxy.cfg",
+    });
+    let bench = Bench {
+        dir,
+        kind,
+        http_port: free_port(),
+        config,
+    };
+    let bytes = render_into(&bench, services, free_port(), ca);
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("    files kept in {}", bench.dir.path().display());
+    }
+
+    let check = procs::run(&mut bench.check());
+    let warned = warnings(&bench);
+    assert!(
+        check.ok,
+        "{} refused the {services}-service config: {}",
+        kind.name(),
+        warned.join("\n")
+    );
+
+    let t = Instant::now();
+    let child = bench.start();
+    let master = child.id() as i32;
+    while !probe(bench.http_port) {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "{} did not answer within 120 s (logs in {})",
+            kind.name(),
+            bench.dir.path().display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = t.elapsed().as_secs_f64();
+    // Let workers settle (HAProxy forks its worker after parsing).
+    std::thread::sleep(Duration::from_millis(300));
+    let rest = procs::group(master);
+    let master_rest = rest
+        .iter()
+        .find(|p| p.pid == master)
+        .map_or(0, |p| p.rss_kib);
+    let worker_rest = rest
+        .iter()
+        .filter(|p| p.parent == master)
+        .map(|p| p.rss_kib)
+        .max()
+        .unwrap_or(0);
+
+    let load = Load::start(bench.http_port);
+    let mut reloads = Vec::new();
+    let mut checks = Vec::new();
+    for _ in 0..RELOADS {
+        checks.push(procs::run(&mut bench.check()).wall.as_secs_f64());
+        reloads.push(reload(&bench, master));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (ok, failed) = load.finish();
+    let after = procs::group(master);
+    let master_after = after
+        .iter()
+        .find(|p| p.pid == master)
+        .map_or(0, |p| p.rss_kib);
+    unsafe { libc::kill(-master, libc::SIGKILL) };
+    drop(child);
+    // Reap (the child was spawned by us; its workers die with the group).
+    unsafe { libc::waitpid(master, std::ptr::null_mut(), 0) };
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        let _ = bench.dir.keep();
+    }
+
+    let reload_s = median(reloads.iter().map(|r| r.seconds).collect());
+    let check_s = median(checks);
+    let peak_rss = reloads.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
+    let peak_pss = reloads.iter().map(|r| r.peak_pss_kib).max().unwrap_or(0);
+    println!(
+        "{:<8} {services:>6} | {:>6.1} MB | check {:>5.2} s {:>5.0} MiB | start {:>5.2} s | \
+         reload {:>5.2} s (+check {:>5.2} s) | master {:>4.0} -> {:>4.0} MiB, worker {:>4.0} MiB, \
+         peak group {:>5.0} MiB RSS / {:>5.0} MiB PSS | failed {failed}/{}",
+        kind.name(),
+        bytes as f64 / 1e6,
+        check.wall.as_secs_f64(),
+        mib(check.max_rss_kib),
+        started,
+        reload_s,
+        check_s,
+        mib(master_rest),
+        mib(master_after),
+        mib(worker_rest),
+        mib(peak_rss),
+        mib(peak_pss),
+        ok + failed,
+    );
+    for w in warned.iter().take(3) {
+        println!("    {}: {w}", kind.name());
+    }
+    json!({
+        "proxy": kind.name(),
+        "services": services,
+        "config_bytes": bytes,
+        "check_s": check.wall.as_secs_f64(),
+        "check_max_rss_mib": mib(check.max_rss_kib),
+        "check_warnings": warned,
+        "start_s": started,
+        "reload_s_median": reload_s,
+        "reload_check_s_median": check_s,
+        "master_rss_mib": mib(master_rest),
+        "master_rss_after_reloads_mib": mib(master_after),
+        "worker_rss_mib": mib(worker_rest),
+        "reload_peak_group_rss_mib": mib(peak_rss),
+        "reload_peak_group_pss_mib": mib(peak_pss),
+        "requests": ok + failed,
+        "failed_requests": failed,
+    })
+}
+
+fn list<T>(var: &str, default: Vec<T>, parse: impl Fn(&str) -> T) -> Vec<T> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| parse(s.trim())).collect(),
+        _ => default,
+    }
+}
+
+fn main() {
+    if !bench_run::requested() {
+        return;
+    }
+    let sizes = list("BENCH_SERVICES", DEFAULT_SIZES.to_vec(), |s| {
+        s.parse().expect("BENCH_SERVICES: numbers, comma-separated")
+    });
+    let kinds = list(
+        "BENCH_PROXIES",
+        vec![Kind::Nginx, Kind::Haproxy],
+        |s| match s {
+            "nginx" => Kind::Nginx,
+            "haproxy" => Kind::Haproxy,
+            other => panic!("BENCH_PROXIES: nginx or haproxy, not {other:?}"),
+        },
+    );
+    let ca = Ca::new("proxy-scale-bench");
+    println!(
+        "proxy scale bench: {RELOADS} reloads each (check, then signal) under steady load; \
+         medians; memory is RSS unless marked PSS"
+    );
+    let mut results = Vec::new();
+    for &services in &sizes {
+        for &kind in &kinds {
+            results.push(measure(kind, services, &ca));
+        }
+    }
+    let out = bench_run::target_dir().join("bench-proxy-scale.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results).expect("json"))
+        .expect("write bench-proxy-scale.json");
+    println!("written to {}", out.display());
+}
