@@ -15,7 +15,7 @@ fn network_id(n: usize) -> String {
 
 /// Labels for service `i`: every service has its own host; a mix of the
 /// other labels on a fraction of them.
-fn labels(i: usize) -> Value {
+pub fn labels(i: usize) -> Value {
     let host = format!("svc-{i}.bench.example.com");
     let mut l = serde_json::Map::new();
     let mut set = |k: &str, v: String| {

@@ -1,0 +1,325 @@
+//! A small Docker-API-compatible server holding a recorded Swarm state, for
+//! this benchmark only: a real Swarm cannot run 20,000 tasks on one machine,
+//! and every behaviour test stays on the real Swarm.
+//!
+//! It answers what the daemon asks: `/version`, `/info` (a Swarm manager),
+//! the lists (`/services`, `/tasks`, `/networks`, `/nodes`, `/secrets`,
+//! `/configs`, with `label` filters), one service by ID or name, creating
+//! and updating services and secrets, and `/events` as a stream. The bench
+//! changes a service with [`FakeDocker::update_service`], which also sends
+//! the event the engine would.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+#[derive(Default)]
+struct Lists {
+    /// Each list as stored, and its JSON (made once per change: the daemon
+    /// reads the whole list every round, as from a real engine).
+    objects: HashMap<&'static str, Vec<Value>>,
+    encoded: HashMap<&'static str, Bytes>,
+    next_id: u64,
+}
+
+const KINDS: [&str; 6] = [
+    "services", "tasks", "networks", "nodes", "secrets", "configs",
+];
+
+impl Lists {
+    fn encode(&mut self, kind: &'static str) {
+        let bytes = serde_json::to_vec(&self.objects[kind]).expect("JSON");
+        self.encoded.insert(kind, Bytes::from(bytes));
+    }
+
+    fn id(&mut self) -> String {
+        self.next_id += 1;
+        format!("fake{:021}", self.next_id)
+    }
+}
+
+pub struct FakeDocker {
+    lists: Mutex<Lists>,
+    events: broadcast::Sender<Bytes>,
+    pub addr: SocketAddr,
+}
+
+fn kind_of(path: &str) -> Option<&'static str> {
+    KINDS.into_iter().find(|k| path == *k)
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(body).boxed())
+        .expect("response")
+}
+
+fn answer(status: StatusCode, value: Value) -> Response<Body> {
+    json_response(status, Bytes::from(value.to_string()))
+}
+
+fn not_found(what: &str) -> Response<Body> {
+    answer(
+        StatusCode::NOT_FOUND,
+        json!({"message": format!("{what} not found")}),
+    )
+}
+
+/// `label` filters of a list request (`{"label":["k=v"]}` or
+/// `{"label":{"k=v":true}}`), as (key, value) pairs.
+fn label_filters(query: &str) -> Vec<(String, Option<String>)> {
+    let filters = query.split('&').find_map(|p| p.strip_prefix("filters="));
+    let Some(f) = filters else { return Vec::new() };
+    let decoded: String = url_decode(f);
+    let Ok(v) = serde_json::from_str::<Value>(&decoded) else {
+        return Vec::new();
+    };
+    let labels: Vec<String> = match &v["label"] {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect(),
+        Value::Object(o) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    labels
+        .into_iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+            None => (l, None),
+        })
+        .collect()
+}
+
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn matches(object: &Value, filters: &[(String, Option<String>)]) -> bool {
+    let labels = &object["Spec"]["Labels"];
+    filters.iter().all(|(k, v)| match (&labels[k.as_str()], v) {
+        (Value::String(have), Some(want)) => have == want,
+        (Value::String(_), None) => true,
+        _ => false,
+    })
+}
+
+impl FakeDocker {
+    /// Serves `state` (the `sluice render --snapshot` format) on a loopback port.
+    pub async fn start(state: Value) -> Arc<FakeDocker> {
+        let mut lists = Lists::default();
+        for kind in KINDS {
+            let objects = state[kind].as_array().cloned().unwrap_or_default();
+            lists.objects.insert(kind, objects);
+            lists.encode(kind);
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake Docker API");
+        let (events, _) = broadcast::channel(1024);
+        let fake = Arc::new(FakeDocker {
+            lists: Mutex::new(lists),
+            events,
+            addr: listener.local_addr().expect("address"),
+        });
+        let server = fake.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let server = server.clone();
+                        async move { Ok::<_, Infallible>(server.handle(req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        fake
+    }
+
+    /// Replaces service `id`'s labels (bumping its version, as the engine
+    /// does) and sends the `service update` event.
+    pub fn update_service(&self, id: &str, labels: Value) {
+        let name = {
+            let mut lists = self.lists.lock().expect("lists");
+            let services = lists.objects.get_mut("services").expect("services");
+            let s = services
+                .iter_mut()
+                .find(|s| s["ID"] == id)
+                .unwrap_or_else(|| panic!("no service {id}"));
+            let index = s["Version"]["Index"].as_u64().unwrap_or(0) + 1;
+            s["Version"]["Index"] = json!(index);
+            s["Spec"]["Labels"] = labels;
+            let name = s["Spec"]["Name"].clone();
+            lists.encode("services");
+            name
+        };
+        self.event("service", "update", id, name);
+    }
+
+    fn event(&self, kind: &str, action: &str, id: &str, name: Value) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock");
+        let line = json!({
+            "Type": kind, "Action": action,
+            "Actor": {"ID": id, "Attributes": {"name": name}},
+            "scope": "swarm", "time": now.as_secs(), "timeNano": now.as_nanos() as u64,
+        });
+        let _ = self.events.send(Bytes::from(format!("{line}\n")));
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let query = req.uri().query().unwrap_or("").to_owned();
+        // `/v1.41/services` and `/services` alike.
+        let path = match path.strip_prefix("/v1.") {
+            Some(rest) => rest.split_once('/').map_or("", |(_, p)| p).to_owned(),
+            None => path.trim_start_matches('/').to_owned(),
+        };
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let parts: Vec<&str> = path.split('/').collect();
+        match (&method, parts.as_slice()) {
+            (&Method::GET | &Method::HEAD, ["_ping"]) => {
+                json_response(StatusCode::OK, Bytes::from_static(b"OK"))
+            }
+            (&Method::GET, ["version"]) => answer(
+                StatusCode::OK,
+                json!({"ApiVersion": "1.41", "MinAPIVersion": "1.12", "Version": "20.10.24",
+                       "Os": "linux", "Arch": "amd64"}),
+            ),
+            (&Method::GET, ["info"]) => answer(
+                StatusCode::OK,
+                json!({"ID": "fake", "Name": "fake-manager", "Swarm": {
+                    "NodeID": "node000000000000000000000", "NodeAddr": "127.0.0.1",
+                    "LocalNodeState": "active", "ControlAvailable": true}}),
+            ),
+            (&Method::GET, ["events"]) => self.event_stream(),
+            (&Method::GET, [list]) if kind_of(list).is_some() => {
+                let kind = kind_of(list).expect("checked");
+                let filters = label_filters(&query);
+                let lists = self.lists.lock().expect("lists");
+                if filters.is_empty() {
+                    return json_response(StatusCode::OK, lists.encoded[kind].clone());
+                }
+                let found: Vec<&Value> = lists.objects[kind]
+                    .iter()
+                    .filter(|o| matches(o, &filters))
+                    .collect();
+                answer(StatusCode::OK, json!(found))
+            }
+            (&Method::POST, [list, "create"]) if kind_of(list).is_some() => {
+                let kind = kind_of(list).expect("checked");
+                let spec: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let mut lists = self.lists.lock().expect("lists");
+                let id = lists.id();
+                let object = json!({"ID": id, "Version": {"Index": 1}, "Spec": spec});
+                lists.objects.get_mut(kind).expect("kind").push(object);
+                lists.encode(kind);
+                answer(StatusCode::CREATED, json!({"ID": id}))
+            }
+            (&Method::GET, [list, key]) if kind_of(list).is_some() => {
+                let kind = kind_of(list).expect("checked");
+                let lists = self.lists.lock().expect("lists");
+                match lists.objects[kind]
+                    .iter()
+                    .find(|o| o["ID"] == *key || o["Spec"]["Name"] == *key)
+                {
+                    Some(o) => answer(StatusCode::OK, o.clone()),
+                    None => not_found(&format!("{kind} {key}")),
+                }
+            }
+            (&Method::POST, [list, key, "update"]) if kind_of(list).is_some() => {
+                let kind = kind_of(list).expect("checked");
+                let spec: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let mut lists = self.lists.lock().expect("lists");
+                let objects = lists.objects.get_mut(kind).expect("kind");
+                let Some(o) = objects
+                    .iter_mut()
+                    .find(|o| o["ID"] == *key || o["Spec"]["Name"] == *key)
+                else {
+                    return not_found(&format!("{kind} {key}"));
+                };
+                let index = o["Version"]["Index"].as_u64().unwrap_or(0) + 1;
+                o["Version"]["Index"] = json!(index);
+                o["Spec"] = spec;
+                lists.encode(kind);
+                answer(StatusCode::OK, json!({"Warnings": []}))
+            }
+            (&Method::DELETE, [list, key]) if kind_of(list).is_some() => {
+                let kind = kind_of(list).expect("checked");
+                let mut lists = self.lists.lock().expect("lists");
+                let objects = lists.objects.get_mut(kind).expect("kind");
+                objects.retain(|o| o["ID"] != *key && o["Spec"]["Name"] != *key);
+                lists.encode(kind);
+                json_response(StatusCode::NO_CONTENT, Bytes::new())
+            }
+            _ => answer(
+                StatusCode::NOT_IMPLEMENTED,
+                json!({"message": format!("the fake Docker API has no {method} /{path}")}),
+            ),
+        }
+    }
+
+    fn event_stream(&self) -> Response<Body> {
+        let rx = self.events.subscribe();
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(line) => return Some((Ok::<_, Infallible>(Frame::data(line)), rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed(StreamBody::new(stream)))
+            .expect("response")
+    }
+}

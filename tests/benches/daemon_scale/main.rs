@@ -1,0 +1,301 @@
+//! The daemon at scale: the real `sluice run` (release build) against a
+//! replayed Swarm of 1k-20k services (the render bench's cluster, two tasks
+//! each) served by [`fake_docker`], with one hitless nginx cluster.
+//!
+//!     cargo bench -p sluice-tests --bench daemon_scale
+//!     BENCH_SERVICES=10000 cargo bench -p sluice-tests --bench daemon_scale
+//!
+//! Per size it prints: the time from start to the first revision; the
+//! daemon's RSS at rest and its peak (`VmHWM`); then for [`CHANGES`]
+//! one-service changes (a service's `com.docker.lb.hosts`, with the engine's
+//! `service update` event) the time from the event to the new revision
+//! (`sluice_revision_timestamp_seconds`: set when the revision is rendered,
+//! right before it is offered to the agents) and the daemon's CPU time over
+//! that span. Results also go to `target/bench-daemon-scale.json`. All
+//! traffic stays on 127.0.0.1.
+
+mod fake_docker;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use sluice_tests::bench_run;
+use sluice_tests::bench_snapshot::{labels, snapshot_json};
+use sluice_tests::ports::free_port;
+
+use fake_docker::FakeDocker;
+
+const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
+const CHANGES: usize = 10;
+const START_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The release `sluice` binary, built by the cargo running the bench.
+fn sluice_release() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["build", "--release", "-p", "sluice", "--bin", "sluice"])
+        .arg("--message-format=json")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "cargo build --release -p sluice failed"
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sluice")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported the sluice executable")
+}
+
+/// `sluice_revision_timestamp_seconds{cluster="main"}` from the daemon's
+/// `/metrics`, if it has one yet.
+fn revision_timestamp(metrics_port: u16) -> Option<f64> {
+    let mut s = TcpStream::connect(("127.0.0.1", metrics_port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.lines()
+        .find(|l| {
+            l.starts_with("sluice_revision_timestamp_seconds{") && l.contains("cluster=\"main\"")
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// (VmRSS, VmHWM) of `pid`, KiB.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (kib("VmRSS:"), kib("VmHWM:"))
+}
+
+/// CPU time (user + system) `pid` has used, seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the state.
+    (ticks(11) + ticks(12)) / hz
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+fn config(dir: &std::path::Path, docker: &FakeDocker, metrics_port: u16) -> String {
+    format!(
+        r#"ListenAddr = "127.0.0.1:0"
+DockerURL = "tcp://{docker}"
+PollInterval = "60s"
+MetricsAddr = "127.0.0.1:{metrics_port}"
+
+[Extensions.main]
+  Plugin = "nginx"
+  ServiceCluster = ""
+  Delivery = "hitless"
+  ProxyImage = "sluice-bench/not-run:1"
+  ProxyServiceName = "sluice-bench-proxy"
+  ProxyConfigPath = "{conf}"
+  [Extensions.main.Config]
+    WorkerProcesses = "auto"
+    MaxConnections = 4096
+"#,
+        docker = docker.addr,
+        conf = dir.join("nginx.conf").display(),
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn measure(sluice: &std::path::Path, services: usize) -> Value {
+    let mut state: Value = serde_json::from_str(&snapshot_json(services)).expect("snapshot");
+    state["nodes"] = json!([{
+        "ID": "node000000000000000000000", "Version": {"Index": 1},
+        "Spec": {"Role": "manager", "Availability": "active", "Labels": {}},
+        "Description": {"Hostname": "bench"},
+        "Status": {"State": "ready", "Addr": "127.0.0.1"},
+        "ManagerStatus": {"Leader": true, "Reachability": "reachable", "Addr": "127.0.0.1:2377"}
+    }]);
+    // The Docker secrets the TLS labels name (their contents stay in Swarm).
+    let secrets: Vec<Value> = state["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .flat_map(|s| {
+            let l = &s["Spec"]["Labels"];
+            [&l["com.docker.lb.ssl_cert"], &l["com.docker.lb.ssl_key"]]
+                .into_iter()
+                .filter_map(|v| v.as_str().map(String::from))
+        })
+        .enumerate()
+        .map(|(n, name)| json!({"ID": format!("secret{n:019}"), "Version": {"Index": 1}, "Spec": {"Name": name}}))
+        .collect();
+    state["secrets"] = json!(secrets);
+    let ids: Vec<String> = state["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["ID"].as_str().expect("ID").to_owned())
+        .collect();
+    let docker = FakeDocker::start(state).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let metrics_port = free_port();
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(&config_path, config(dir.path(), &docker, metrics_port)).expect("config");
+    let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
+    let started = Instant::now();
+    let mut daemon = tokio::process::Command::new(sluice)
+        .args(["run", "-c"])
+        .arg(&config_path)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start sluice run");
+    let pid = daemon.id().expect("daemon pid");
+    let mut last = loop {
+        if let Some(ts) = revision_timestamp(metrics_port) {
+            break ts;
+        }
+        if let Ok(Some(status)) = daemon.try_wait() {
+            panic!(
+                "sluice run exited ({status}) before its first revision:\n{}",
+                std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
+            );
+        }
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "no revision within {START_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let first = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rest_rss, _) = memory(pid);
+
+    let mut latencies = Vec::new();
+    let mut cpu = Vec::new();
+    for k in 0..CHANGES {
+        let i = k * (services / CHANGES) + 3;
+        let mut l = labels(i);
+        l["com.docker.lb.hosts"] = json!(format!("svc-{i}-v{k}.bench.example.com"));
+        let cpu_before = cpu_seconds(pid);
+        let sent = unix_now();
+        docker.update_service(&ids[i], l);
+        let ts = loop {
+            match revision_timestamp(metrics_port) {
+                Some(ts) if ts != last => break ts,
+                _ => {}
+            }
+            assert!(
+                unix_now() - sent < 120.0,
+                "change {k}: no new revision within 120 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        cpu.push(cpu_seconds(pid) - cpu_before);
+        latencies.push(ts - sent);
+        last = ts;
+        // Apart, so each change is its own round.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (rss, hwm) = memory(pid);
+    let _ = daemon.kill().await;
+    // A daemon that failed to apply (the fake lacking an answer) would time
+    // something else: say so.
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    let complaints: Vec<&str> = log
+        .lines()
+        // The plan's own findings about the bench's labels are expected.
+        .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+        .filter(|l| !l.contains("daemon::findings"))
+        .collect();
+    if let Some(first) = complaints.first() {
+        println!(
+            "    daemon logged {} warnings/errors; first: {first}",
+            complaints.len()
+        );
+    }
+
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let p50 = median(latencies.clone());
+    let max = latencies.iter().copied().fold(0.0, f64::max);
+    let cpu_p50 = median(cpu.clone());
+    println!(
+        "{services:>6} services | first revision {first:>6.2} s | RSS at rest {:>5.0} MiB, \
+         after changes {:>5.0} MiB, peak {:>5.0} MiB | event -> revision p50 {:>6.3} s, \
+         max {:>6.3} s | CPU per change p50 {:>6.3} s",
+        mib(rest_rss),
+        mib(rss),
+        mib(hwm),
+        p50,
+        max,
+        cpu_p50,
+    );
+    json!({
+        "services": services,
+        "first_revision_s": first,
+        "rss_rest_mib": mib(rest_rss),
+        "rss_after_changes_mib": mib(rss),
+        "rss_peak_mib": mib(hwm),
+        "event_to_revision_s": latencies,
+        "event_to_revision_p50_s": p50,
+        "cpu_per_change_s": cpu,
+    })
+}
+
+fn main() {
+    if !bench_run::requested() {
+        return;
+    }
+    let sizes: Vec<usize> = match std::env::var("BENCH_SERVICES") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .map(|s| s.trim().parse().expect("BENCH_SERVICES: numbers"))
+            .collect(),
+        _ => DEFAULT_SIZES.to_vec(),
+    };
+    let sluice = sluice_release();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "daemon scale bench: `sluice run` against a replayed Swarm, one hitless nginx cluster, \
+         {CHANGES} one-service changes per size"
+    );
+    let results: Vec<Value> = sizes
+        .iter()
+        .map(|&n| runtime.block_on(measure(&sluice, n)))
+        .collect();
+    let out = bench_run::target_dir().join("bench-daemon-scale.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results).expect("json"))
+        .expect("write bench-daemon-scale.json");
+    println!("written to {}", out.display());
+}
