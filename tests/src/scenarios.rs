@@ -317,14 +317,27 @@ pub fn default_backend_takes_unknown_tls_names(kind: Kind) {
 /// hosts share a certificate, so a browser sends both names' requests on the
 /// connection it opened for the first. Each request must reach its own
 /// host's backend. (With nginx's loopback listener per TLS host, b.test's
-/// request was answered by a.test's server.)
+/// request would have been answered by a.test's server.) A passthrough name
+/// the certificate also covers is answered 421 Misdirected Request, so the
+/// browser retries on a connection of its own.
 pub fn http2_reused_connection_reaches_each_host(kind: Kind) {
     let ca = Ca::new("sluice test CA");
-    let shared = ca.leaf(&["a.test", "b.test"]);
+    let shared = ca.leaf(&["a.test", "b.test", "p.test"]);
     let (a, b) = (
         Backend::http("a", "127.0.0.11"),
         Backend::http("b", "127.0.0.12"),
     );
+    let own = ca.leaf(&["p.test"]);
+    let p = Backend::start(
+        "p",
+        "127.0.0.13",
+        Options {
+            tls: Some(&own),
+            ..Options::default()
+        },
+    );
+    let mut pass = inputs::host("p.test", upstream("p_test", &[&p]));
+    pass.passthrough = true;
     let dir = Workdir::new(kind, "h2");
     let ha = with_cert(
         inputs::host("a.test", upstream("a_test", &[&a])),
@@ -336,15 +349,22 @@ pub fn http2_reused_connection_reaches_each_host(kind: Kind) {
         &dir,
         &shared,
     );
-    let proxy = Proxy::start(kind, dir, Routes::hosts(vec![ha, hb]));
+    let proxy = Proxy::start(kind, dir, Routes::hosts(vec![ha, hb, pass]));
     let replies = h2::get_on_one_connection(
         proxy.https_port,
         "a.test",
         &ca.pem,
-        &[("a.test", "/one"), ("b.test", "/two"), ("a.test", "/three")],
+        &[
+            ("a.test", "/one"),
+            ("b.test", "/two"),
+            ("p.test", "/pass"),
+            ("a.test", "/three"),
+        ],
     );
-    let got: Vec<(String, String)> = replies
-        .iter()
+    assert_eq!(replies[2].status, 421, "{:?}", replies[2]);
+    assert_eq!(p.hits(), 0, "the passthrough backend saw nothing");
+    let got: Vec<(String, String)> = [&replies[0], &replies[1], &replies[3]]
+        .into_iter()
         .map(|r| {
             assert_eq!(r.status, 200, "{r:?}");
             let id: crate::backend::Identity = serde_json::from_str(&r.body)

@@ -26,6 +26,10 @@ pub struct Frontend<'a> {
     pub fallback: &'a str,
     /// `x-server-info` value, already a quoted log-format word.
     pub server_info: &'a str,
+    /// Names whose TLS passes through to their own servers: a request for
+    /// one that no route here takes came on a connection a client reused
+    /// (HTTP/2 coalescing) and is answered 421, so it retries on its own.
+    pub misdirected: Vec<&'a str>,
 }
 
 /// Absolute paths of the files [`crate::wildcard`] describes.
@@ -83,6 +87,15 @@ pub fn render(cfg: &mut Cfg, fe: &Frontend, table: &Table, config: &Config) {
     }
     for r in &table.rewrites {
         rewrite(cfg, vhost, r);
+    }
+    for name in &fe.misdirected {
+        let test = match name.strip_prefix('*') {
+            Some(suffix) => format!("{{ var(txn.host) -m end {} }}", word(suffix)),
+            None => host_is("txn.host", &word(name)),
+        };
+        cfg.line(format!(
+            "http-request return status 421 if !{{ var(txn.backend) -m found }} {test}"
+        ));
     }
     cfg.line("use_backend %[var(txn.backend)] if { var(txn.backend) -m found }");
     cfg.line(format!("default_backend {}", fe.fallback));

@@ -17,6 +17,7 @@ fn render_http_with(hosts: &[sluice_plugin_kit::Host], config: &crate::settings:
         vhost_maps: None,
         fallback: "be_no_host",
         server_info: "'sluice 1'",
+        misdirected: Vec::new(),
     };
     let mut cfg = Cfg::default();
     render(&mut cfg, &fe, &table, config);
@@ -95,6 +96,7 @@ fn render_with_vhosts(hosts: &[sluice_plugin_kit::Host]) -> String {
         }),
         fallback: "be_no_host",
         server_info: "x",
+        misdirected: Vec::new(),
     };
     let mut cfg = Cfg::default();
     render(&mut cfg, &fe, &table, &config);

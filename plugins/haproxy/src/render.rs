@@ -96,6 +96,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         vhost_maps: None,
         fallback: &fallback,
         server_info: &server_info,
+        misdirected: Vec::new(),
     };
     let mut files = http_frontend(&mut cfg, fe, &http, HTTP_VHOSTS.map(path), &config);
     let mut used: Vec<&str> = http.routes.iter().map(|r| r.backend.as_str()).collect();
@@ -114,6 +115,9 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
             vhost_maps: None,
             fallback: &fallback,
             server_info: &server_info,
+            misdirected: tls::passthrough(&input.hosts)
+                .map(|h| h.name.as_str())
+                .collect(),
         };
         files.extend(http_frontend(
             &mut cfg,

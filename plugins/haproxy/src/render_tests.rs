@@ -34,6 +34,22 @@ fn files_beside_the_config() {
     assert!(cfg.contains("default_backend be_no_host\n") && cfg.contains("backend be_no_host\n"));
 }
 
+/// A passthrough name that reached the terminating frontend (a client
+/// reusing another host's connection) is answered 421, unless a route here
+/// takes it.
+#[test]
+fn passthrough_names_are_misdirected_on_the_tls_frontend() {
+    let r = render(&all_features(CFG, "/run/secrets/app.pem")).unwrap();
+    let cfg = &r.files[0].contents;
+    let line = "http-request return status 421 if !{ var(txn.backend) -m found } { var(txn.host) -m str secure.example.org }\n";
+    assert_eq!(cfg.matches(line).count(), 1, "{cfg}");
+    let https = &cfg[cfg.find("frontend fe_https").expect("https frontend")..];
+    assert!(
+        https.contains(line),
+        "only in the terminating frontend: {cfg}"
+    );
+}
+
 #[test]
 fn http2_can_be_turned_off() {
     let mut i = all_features(CFG, "/run/secrets/app.pem");

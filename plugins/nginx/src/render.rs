@@ -154,10 +154,16 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     upstreams.dedup_by(|later, first| later.name == first.name);
     let zone = upstream::Zone::for_upstreams(&upstreams, &cfg);
 
+    let passthrough_names: Vec<&str> = tls_routes
+        .iter()
+        .filter(|r| matches!(r.hop, Hop::Passthrough(_)))
+        .map(|r| r.host)
+        .collect();
     let served: Vec<&str> = plans
         .iter()
         .filter(|p| p.http.is_some() || p.tls.is_some())
         .map(|p| p.host.name.as_str())
+        .chain(passthrough_names.iter().copied())
         .chain(["_"])
         .collect();
     let names = NameHash {
@@ -200,6 +206,16 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
                 input.default_backend.as_ref(),
                 &cfg,
             );
+            if !passthrough_names.is_empty() {
+                c.blank();
+                server::write_misdirected_server(
+                    c,
+                    loopback.terminated,
+                    tls,
+                    &passthrough_names,
+                    &cfg,
+                );
+            }
         }
         for plan in &plans {
             if let Some(body) = &plan.http {

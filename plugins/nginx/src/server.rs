@@ -118,6 +118,25 @@ pub fn write_default_tls_server(
     });
 }
 
+/// On the shared TLS port, the names whose TLS passes through to their own
+/// servers: a request naming one arrived on a connection a client reused
+/// for it (HTTP/2 coalescing: the certificate it saw covers that name too),
+/// and 421 makes the client retry on a connection of its own, which the SNI
+/// router then passes through.
+pub fn write_misdirected_server(
+    c: &mut Conf,
+    port: u16,
+    tls: &TlsFiles,
+    names: &[&str],
+    cfg: &Config,
+) {
+    c.block("server", |c| {
+        write_tls_listen(c, port, tls, false, cfg);
+        c.directive("server_name", names.iter().copied());
+        c.directive("return", ["421"]);
+    });
+}
+
 fn write_default_locations(c: &mut Conf, default_backend: Option<&Upstream>, cfg: &Config) {
     match default_backend {
         Some(u) => c.block("location /", |c| write_proxy(c, u, None, false, cfg)),

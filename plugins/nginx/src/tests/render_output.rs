@@ -269,6 +269,23 @@ fn stream_routes_every_tls_host() {
     );
 }
 
+/// Passthrough names answer 421 on the shared TLS port, so a client that
+/// reused a terminated host's connection for one retries on its own.
+#[test]
+fn passthrough_names_are_misdirected_on_the_tls_port() {
+    let text = rendered(&feature_input());
+    let block = server_block(
+        &text,
+        "*.pt.example.org secure.example.org",
+        "ssl http2 proxy_protocol;",
+    );
+    assert!(has_line(block, "return 421;"), "{block}");
+    assert!(
+        has_line(block, "listen 127.0.0.1:10443 ssl http2 proxy_protocol;"),
+        "{block}"
+    );
+}
+
 #[test]
 fn http2_can_be_turned_off() {
     let mut i = feature_input();
