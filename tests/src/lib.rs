@@ -14,6 +14,7 @@ pub mod client;
 pub mod h2;
 pub mod inputs;
 pub mod ports;
+pub mod procs;
 pub mod proxy;
 pub mod scenarios;
 pub mod sluice_bin;

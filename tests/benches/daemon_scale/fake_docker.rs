@@ -80,10 +80,11 @@ fn not_found(what: &str) -> Response<Body> {
 /// `label` filters of a list request (`{"label":["k=v"]}` or
 /// `{"label":{"k=v":true}}`), as (key, value) pairs.
 fn label_filters(query: &str) -> Vec<(String, Option<String>)> {
-    let filters = query.split('&').find_map(|p| p.strip_prefix("filters="));
-    let Some(f) = filters else { return Vec::new() };
-    let decoded: String = url_decode(f);
-    let Ok(v) = serde_json::from_str::<Value>(&decoded) else {
+    let filters = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "filters");
+    let Some((_, f)) = filters else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_str::<Value>(&f) else {
         return Vec::new();
     };
     let labels: Vec<String> = match &v["label"] {
@@ -101,30 +102,6 @@ fn label_filters(query: &str) -> Vec<(String, Option<String>)> {
             None => (l, None),
         })
         .collect()
-}
-
-fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn matches(object: &Value, filters: &[(String, Option<String>)]) -> bool {

@@ -18,42 +18,21 @@ mod fake_docker;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use sluice_tests::bench_run;
 use sluice_tests::bench_snapshot::{labels, snapshot_json};
 use sluice_tests::ports::free_port;
+use sluice_tests::procs::{self, mib};
+use sluice_tests::sluice_bin::sluice_release_bin;
 
 use fake_docker::FakeDocker;
 
 const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 const CHANGES: usize = 10;
 const START_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// The release `sluice` binary, built by the cargo running the bench.
-fn sluice_release() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["build", "--release", "-p", "sluice", "--bin", "sluice"])
-        .arg("--message-format=json")
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build --release -p sluice failed"
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sluice")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported the sluice executable")
-}
 
 /// `sluice_revision_timestamp_seconds{cluster="main"}` from the daemon's
 /// `/metrics`, if it has one yet.
@@ -69,30 +48,6 @@ fn revision_timestamp(metrics_port: u16) -> Option<f64> {
             l.starts_with("sluice_revision_timestamp_seconds{") && l.contains("cluster=\"main\"")
         })
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-/// (VmRSS, VmHWM) of `pid`, KiB.
-fn memory(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (kib("VmRSS:"), kib("VmHWM:"))
-}
-
-/// CPU time (user + system) `pid` has used, seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the state.
-    (ticks(11) + ticks(12)) / hz
 }
 
 fn unix_now() -> f64 {
@@ -123,11 +78,6 @@ MetricsAddr = "127.0.0.1:{metrics_port}"
         docker = docker.addr,
         conf = dir.join("nginx.conf").display(),
     )
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 async fn measure(sluice: &std::path::Path, services: usize) -> Value {
@@ -177,7 +127,7 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         .kill_on_drop(true)
         .spawn()
         .expect("start sluice run");
-    let pid = daemon.id().expect("daemon pid");
+    let pid = daemon.id().expect("daemon pid") as i32;
     let mut last = loop {
         if let Some(ts) = revision_timestamp(metrics_port) {
             break ts;
@@ -196,7 +146,7 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     };
     let first = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (rest_rss, _) = memory(pid);
+    let rest_rss = procs::status_kib(pid, "VmRSS:");
 
     let mut latencies = Vec::new();
     let mut cpu = Vec::new();
@@ -204,7 +154,7 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         let i = k * (services / CHANGES) + 3;
         let mut l = labels(i);
         l["com.docker.lb.hosts"] = json!(format!("svc-{i}-v{k}.bench.example.com"));
-        let cpu_before = cpu_seconds(pid);
+        let cpu_before = procs::cpu_seconds(pid);
         let sent = unix_now();
         docker.update_service(&ids[i], l);
         let ts = loop {
@@ -218,13 +168,16 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
         };
-        cpu.push(cpu_seconds(pid) - cpu_before);
+        cpu.push(procs::cpu_seconds(pid) - cpu_before);
         latencies.push(ts - sent);
         last = ts;
         // Apart, so each change is its own round.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let (rss, hwm) = memory(pid);
+    let (rss, hwm) = (
+        procs::status_kib(pid, "VmRSS:"),
+        procs::status_kib(pid, "VmHWM:"),
+    );
     let _ = daemon.kill().await;
     // A daemon that failed to apply (the fake lacking an answer) would time
     // something else: say so.
@@ -242,10 +195,9 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         );
     }
 
-    let mib = |kib: u64| kib as f64 / 1024.0;
-    let p50 = median(latencies.clone());
+    let p50 = bench_run::median(latencies.clone());
     let max = latencies.iter().copied().fold(0.0, f64::max);
-    let cpu_p50 = median(cpu.clone());
+    let cpu_p50 = bench_run::median(cpu.clone());
     println!(
         "{services:>6} services | first revision {first:>6.2} s | RSS at rest {:>5.0} MiB, \
          after changes {:>5.0} MiB, peak {:>5.0} MiB | event -> revision p50 {:>6.3} s, \
@@ -273,14 +225,8 @@ fn main() {
     if !bench_run::requested() {
         return;
     }
-    let sizes: Vec<usize> = match std::env::var("BENCH_SERVICES") {
-        Ok(v) if !v.trim().is_empty() => v
-            .split(',')
-            .map(|s| s.trim().parse().expect("BENCH_SERVICES: numbers"))
-            .collect(),
-        _ => DEFAULT_SIZES.to_vec(),
-    };
-    let sluice = sluice_release();
+    let sizes = bench_run::sizes(DEFAULT_SIZES);
+    let sluice = sluice_release_bin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -292,7 +238,7 @@ fn main() {
     );
     let results: Vec<Value> = sizes
         .iter()
-        .map(|&n| runtime.block_on(measure(&sluice, n)))
+        .map(|&n| runtime.block_on(measure(sluice, n)))
         .collect();
     let out = bench_run::target_dir().join("bench-daemon-scale.json");
     std::fs::write(&out, serde_json::to_string_pretty(&results).expect("json"))

@@ -16,8 +16,6 @@
 //! another build of its renderer). All traffic stays on 127.0.0.1; the
 //! rendered servers' addresses are never contacted.
 
-mod procs;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -36,7 +34,7 @@ use sluice_tests::bench_snapshot::snapshot_json;
 use sluice_tests::certs::Ca;
 use sluice_tests::ports::free_port;
 
-use procs::{Proc, mib};
+use sluice_tests::procs::{self, Proc, mib};
 
 const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 const RELOADS: usize = 3;
@@ -276,11 +274,6 @@ fn reload(bench: &Bench, master: i32) -> Reload {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn warnings(bench: &Bench) -> Vec<String> {
     std::fs::read_to_string(bench.path("check.log"))
         .unwrap_or_default()
@@ -370,8 +363,8 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
         let _ = bench.dir.keep();
     }
 
-    let reload_s = median(reloads.iter().map(|r| r.seconds).collect());
-    let check_s = median(checks);
+    let reload_s = bench_run::median(reloads.iter().map(|r| r.seconds).collect());
+    let check_s = bench_run::median(checks);
     let peak_rss = reloads.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
     let peak_pss = reloads.iter().map(|r| r.peak_pss_kib).max().unwrap_or(0);
     println!(
@@ -415,21 +408,12 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
     })
 }
 
-fn list<T>(var: &str, default: Vec<T>, parse: impl Fn(&str) -> T) -> Vec<T> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| parse(s.trim())).collect(),
-        _ => default,
-    }
-}
-
 fn main() {
     if !bench_run::requested() {
         return;
     }
-    let sizes = list("BENCH_SERVICES", DEFAULT_SIZES.to_vec(), |s| {
-        s.parse().expect("BENCH_SERVICES: numbers, comma-separated")
-    });
-    let kinds = list(
+    let sizes = bench_run::sizes(DEFAULT_SIZES);
+    let kinds = bench_run::list(
         "BENCH_PROXIES",
         vec![Kind::Nginx, Kind::Haproxy],
         |s| match s {

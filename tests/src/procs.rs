@@ -1,6 +1,7 @@
-//! What the proxies' processes cost, read from `/proc`: the processes of a
-//! process group (the proxy leads its own), their resident and proportional
-//! memory, and a command's wall time and peak RSS.
+//! What processes cost, read from `/proc`, for the benchmarks: the processes
+//! of a process group (a proxy leads its own), their resident and
+//! proportional memory, a process's CPU time, and a command's wall time and
+//! peak RSS.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,15 +18,37 @@ pub struct Proc {
     pub pss_kib: u64,
 }
 
-fn stat_fields(pid: i32) -> Option<(i32, i32)> {
+/// The fields of `/proc/PID/stat` after the command name, from the state
+/// (field 3) on.
+fn stat(pid: i32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields follow the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
-    let mut f = rest.split(' ');
-    let _state = f.next()?;
-    let parent = f.next()?.parse().ok()?;
-    let group = f.next()?.parse().ok()?;
-    Some((parent, group))
+    Some(rest.split(' ').map(String::from).collect())
+}
+
+/// (parent, process group) of `pid`.
+fn stat_fields(pid: i32) -> Option<(i32, i32)> {
+    let f = stat(pid)?;
+    Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?))
+}
+
+/// CPU time (user + system) `pid` has used, seconds.
+pub fn cpu_seconds(pid: i32) -> f64 {
+    let f = stat(pid).unwrap_or_default();
+    // utime and stime: fields 14 and 15, 12 and 13 from the state on.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// A `kB` value of `/proc/PID/status` (`VmRSS:`, `VmHWM:`, ...), KiB; 0
+/// when the process is gone.
+pub fn status_kib(pid: i32, key: &str) -> u64 {
+    kib(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default(),
+        key,
+    )
 }
 
 fn kib(file: &str, key: &str) -> u64 {
