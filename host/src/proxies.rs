@@ -15,6 +15,13 @@ pub struct ProxyKind {
     pub validate: &'static [&'static str],
     /// A signal name for the proxy's main process.
     pub reload_signal: &'static str,
+    /// Where the proxy serves its runtime API to the agent (HAProxy's
+    /// master CLI), when it has one the agent drives: revisions that change
+    /// only server slots are then set through it, with no reload. The agent
+    /// adds the proxy's own argument for it (`-S`) once it has made the
+    /// socket's directory, so an agent that cannot (an older one, one not
+    /// running as root) runs the proxy as before.
+    pub master_socket: Option<&'static str>,
 }
 
 pub const BUILTIN: [ProxyKind; 2] = [
@@ -24,6 +31,8 @@ pub const BUILTIN: [ProxyKind; 2] = [
         run_args: &["-g", "daemon off;", "-c", "{config}"],
         validate: &["nginx", "-t", "-q", "-c", "{config}"],
         reload_signal: "HUP",
+        // nginx open source has no runtime API for upstreams.
+        master_socket: None,
     },
     ProxyKind {
         name: "haproxy",
@@ -32,6 +41,8 @@ pub const BUILTIN: [ProxyKind; 2] = [
         run_args: &["-W", "-db", "-f", "{config}"],
         validate: &["haproxy", "-c", "-q", "-f", "{config}"],
         reload_signal: "USR2",
+        // Beside the agent's traffic socket, in a directory only it owns.
+        master_socket: Some("/run/sluice-agent/haproxy-master.sock"),
     },
 ];
 

@@ -5,8 +5,11 @@
 //!
 //! Prints median and p95 of each stage over `ITERATIONS` runs after warm-up,
 //! and writes them to `target/bench-render.json`. The target is ≤ 50 ms for
-//! plan + render; JSON parsing of the snapshot is reported beside it (the
-//! daemon reads the Docker API incrementally, not one big document).
+//! plan + render (from scratch: a new planner every iteration); JSON parsing
+//! of the snapshot (and grouping tasks under their services) is reported
+//! beside it (the daemon reads the Docker API incrementally, not one big
+//! document), and so is the daemon's own case, its planner re-planning one
+//! changed service.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use serde_json::json;
 use sluice::config::{self, Config};
 use sluice::plan;
 use sluice::render::{PluginHost, render_cluster};
-use sluice::snapshot::Snapshot;
+use sluice::snapshot::{Snapshot, Swarm};
 use sluice_tests::bench_run;
 use sluice_tests::bench_snapshot::{NETWORKS, TASKS_PER_SERVICE, snapshot_json};
 
@@ -49,13 +52,18 @@ struct Sample {
     render: Duration,
     /// The round's status view (`plan::view`), made every round.
     view: Duration,
+    /// A kept planner's plan after one service's labels changed.
+    replan: Duration,
 }
 
 fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, usize, String) {
     let t0 = Instant::now();
     let snapshot: Snapshot = serde_json::from_str(text).expect("snapshot parses");
+    let mut swarm = Swarm::from_snapshot(snapshot);
     let t1 = Instant::now();
-    let plan = plan::plan(&snapshot, config);
+    let mut planner = plan::Planner::new();
+    let none = plan::BrokenTls::default();
+    let plan = planner.plan(&swarm, config, &none);
     let t2 = Instant::now();
     let cluster = &plan.clusters["main"];
     let rev = render_cluster(host, &config.extensions["main"], cluster).expect("render");
@@ -76,13 +84,31 @@ fn run_once(text: &str, config: &Config, host: &PluginHost) -> (Sample, usize, u
         &plan.diagnostics[..1]
     );
     assert_eq!(cluster.input.hosts.len(), SERVICES, "one host per service");
-    drop(snapshot);
+    let (id, observed) = swarm.services.iter().next().expect("a service");
+    let (id, mut changed) = (id.clone(), (**observed).clone());
+    let labels = changed
+        .service
+        .spec
+        .as_mut()
+        .and_then(|s| s.labels.as_mut());
+    labels.expect("labels").insert(
+        "com.docker.lb.hosts".into(),
+        "changed.bench.example.com".into(),
+    );
+    swarm.set_service(&id, Some(changed));
+    let t5 = Instant::now();
+    let replanned = planner.plan(&swarm, config, &none);
+    let replan = t5.elapsed();
+    assert_eq!(replanned.clusters["main"].input.hosts.len(), SERVICES);
+    drop(replanned);
+    drop(swarm);
     (
         Sample {
             parse: t1 - t0,
             plan: t2 - t1,
             render: t3 - t2,
             view: t4 - t3,
+            replan,
         },
         bytes,
         rev.files.len(),
@@ -164,6 +190,7 @@ fn main() {
     let render = col(|s| s.render);
     let counted = col(|s| s.plan + s.render);
     let view = col(|s| s.view);
+    let replan = col(|s| s.replan);
     let total = col(|s| s.parse + s.plan + s.render);
 
     println!(
@@ -177,12 +204,13 @@ fn main() {
     println!("{ITERATIONS} iterations after {WARMUP} warm-up, milliseconds:");
     println!("{:<22} {:>9} {:>9}", "stage", "median", "p95");
     for (name, s) in [
-        ("parse snapshot JSON", parse),
+        ("parse + group JSON", parse),
         ("plan", plan),
         ("render (wasm)", render),
         ("plan + render", counted),
         ("total (with parse)", total),
         ("status view (extra)", view),
+        ("re-plan 1 of them", replan),
     ] {
         println!("{name:<22} {:>9.2} {:>9.2}", s.median, s.p95);
     }
@@ -216,6 +244,7 @@ fn main() {
         "plan": stage(plan),
         "render": stage(render),
         "plan_plus_render": stage(counted),
+        "replan_one": stage(replan),
         "total": stage(total),
         "output_bytes": bytes,
         "output_files": files,

@@ -212,7 +212,8 @@ impl Proxy {
             .unwrap_or_else(|e| panic!("load plugin {}: {e}", kind.name()));
         let files = plugin
             .render(&input)
-            .unwrap_or_else(|e| panic!("plugin {} refused the input: {e}", kind.name()));
+            .unwrap_or_else(|e| panic!("plugin {} refused the input: {e}", kind.name()))
+            .files;
         for f in &files {
             assert!(
                 Path::new(&f.path).starts_with(dir.path()),

@@ -153,6 +153,9 @@ struct Site {
     https_port: u16,
     /// The nginx plugin's `TrafficMetrics`.
     traffic_metrics: bool,
+    /// HAProxy with its master CLI, which the agent drives to set server
+    /// slots at runtime (as the daemon runs it).
+    master: bool,
 }
 
 impl Site {
@@ -178,7 +181,14 @@ impl Site {
             http_port,
             https_port,
             traffic_metrics: false,
+            master: false,
         }
+    }
+
+    /// HAProxy's master CLI socket, outside the config root (as
+    /// `/run/sluice-agent` is beside `/usr/local/etc/haproxy`).
+    fn master_socket(&self) -> PathBuf {
+        self.secrets.path().join("run").join("haproxy-master.sock")
     }
 
     fn file(&self, name: &str) -> String {
@@ -223,6 +233,7 @@ impl Site {
                 "-g".to_owned(),
                 "daemon off;".to_owned(),
             ],
+            // With `master`, the agent adds the master socket's `-S`.
             Kind::Haproxy => ["haproxy", "-W", "-db", "-f", "{config}"]
                 .map(String::from)
                 .to_vec(),
@@ -270,13 +281,24 @@ impl Site {
 
     /// The same, each host to one address (name, ip, port).
     fn revision_to(&self, hosts: &[(&str, String, u16)]) -> RevisionDoc {
+        let hosts: Vec<(&str, Vec<(String, u16)>)> = hosts
+            .iter()
+            .map(|(name, ip, port)| (*name, vec![(ip.clone(), *port)]))
+            .collect();
+        self.revision_servers(&hosts)
+    }
+
+    /// The same, each host to its servers (name, [(ip, port)]).
+    fn revision_servers(&self, hosts: &[(&str, Vec<(String, u16)>)]) -> RevisionDoc {
         let mut cluster = inputs::cluster(&self.config(), self.settings());
         cluster.http_port = self.http_port;
         cluster.https_port = self.https_port;
         let hosts: Vec<VirtualHost> = hosts
             .iter()
-            .map(|(name, ip, port)| {
-                let up = inputs::upstream(&name.replace('.', "_"), &[(ip.as_str(), *port)]);
+            .map(|(name, servers)| {
+                let servers: Vec<(&str, u16)> =
+                    servers.iter().map(|(ip, p)| (ip.as_str(), *p)).collect();
+                let up = inputs::upstream(&name.replace('.', "_"), &servers);
                 inputs::host(name, up)
             })
             .collect();
@@ -288,7 +310,13 @@ impl Site {
         let plugin = plugin_host()
             .load(&PluginRef::Builtin(self.kind.name().into()), None)
             .expect("plugin loads");
-        let files = plugin.render(&input).expect("plugin renders");
+        let rendered = plugin.render(&input).expect("plugin renders");
+        let files = rendered.files;
+        // As the daemon publishes them (sluice::daemon::revision_doc).
+        let slots = (!rendered.slots.is_empty()).then(|| {
+            let shape = sluice::render::shape_of(&files, &rendered.slots);
+            sluice::daemon::slots_doc(&shape, &rendered.slots)
+        });
         RevisionDoc {
             cluster: CLUSTER.into(),
             hash: hash_files(&files),
@@ -301,6 +329,7 @@ impl Site {
                 })
                 .collect(),
             tls: Vec::new(),
+            slots,
         }
     }
 }
@@ -350,6 +379,10 @@ impl Agent {
                 .env("SLUICE_RELOAD", site.reload())
                 .env("SLUICE_CONFIG_ROOT", site.dir.path())
                 .env("RUST_LOG", "info")
+                .envs(
+                    site.master
+                        .then(|| ("SLUICE_HAPROXY_MASTER_SOCKET", site.master_socket())),
+                )
                 .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
                 .process_group(0)
                 .stdin(Stdio::null())
@@ -833,6 +866,7 @@ fn forged_unsigned_and_replayed_revisions_are_refused() {
         seq,
         body: body.into(),
         signature,
+        with_slots: None,
         published_ms: 0,
         own: false,
     };
@@ -860,6 +894,7 @@ fn forged_unsigned_and_replayed_revisions_are_refused() {
                 seq: recorded.seq,
                 body: recorded.body.clone(),
                 signature: recorded.signature.clone(),
+                with_slots: None,
                 published_ms: 0,
                 own: false,
             },
@@ -1092,6 +1127,131 @@ fn proxy_dying_makes_the_agent_exit_non_zero() {
         "agent exit {exit:?}\n{}",
         agent.logs()
     );
+}
+
+/// HAProxy with its master CLI: a revision that changes only the tasks
+/// behind a backend (scaled up, scaled down, a task replaced) is set at
+/// runtime, the worker untouched and no reload counted; one that changes
+/// anything else is reloaded as before. Prints the time from publication
+/// to the first answer from a task added.
+#[test]
+fn haproxy_takes_task_changes_at_runtime_without_a_reload() {
+    let tasks: Vec<Backend> = (0..4)
+        .map(|i| Backend::http(&format!("t{i}"), "127.0.0.1"))
+        .collect();
+    let to = |ids: &[usize]| -> Vec<(String, u16)> {
+        ids.iter()
+            .map(|&i| (tasks[i].ip(), tasks[i].port()))
+            .collect()
+    };
+    let mut site = Site::new(Kind::Haproxy, "runtime");
+    site.master = true;
+    let daemon = Daemon::start(0, store());
+    let first = site.revision_servers(&[("a.test", to(&[0]))]);
+    assert!(first.slots.is_some(), "the HAProxy plugin renders slots");
+    daemon.publish(&first);
+    let agent = start_serving(&site, &daemon, "r1", "a.test", "t0");
+    let master = agent.proxy_pid().expect("the agent runs HAProxy");
+    let worker = || children_pids(master);
+    let workers = worker();
+    assert_eq!(workers.len(), 1, "one HAProxy worker");
+
+    let hammer = Hammer::start(site.http_port, "a.test", "\"backend\":\"t");
+    // Scale up one task at a time (within the four slots), replace one,
+    // then down again; each new task must take traffic.
+    let steps: [(&[usize], Option<usize>); 6] = [
+        (&[0, 1], Some(1)),
+        (&[0, 1, 2], Some(2)),
+        (&[0, 1, 2, 3], Some(3)),
+        (&[1, 2, 3], None),
+        (&[1, 3], None),
+        (&[0, 1, 3], Some(0)),
+    ];
+    let mut taken = Vec::new();
+    for (n, (ids, added)) in steps.iter().enumerate() {
+        let doc = site.revision_servers(&[("a.test", to(ids))]);
+        let published = daemon.publish(&doc);
+        if let Some(i) = added {
+            let id = format!("t{i}");
+            let seen = wait_until(Duration::from_secs(5), || {
+                served_by(site.http_port, "a.test", &id)
+            });
+            assert!(
+                seen,
+                "task {id} never answered
+--- agent ---
+{}",
+                agent.logs()
+            );
+            taken.push(published.elapsed());
+        }
+        assert!(
+            wait_until(Duration::from_secs(5), || daemon.replica("r1").is_some_and(
+                |r| r.running == Some(doc.hash.clone()) && r.runtime_updates == n as u64 + 1
+            )),
+            "step {n}: not applied at runtime: {:?}
+--- agent ---
+{}",
+            daemon.replica("r1"),
+            agent.logs()
+        );
+        // A task gone gets nothing more.
+        if ids.len() < 4 {
+            let gone: Vec<usize> = (0..4).filter(|i| !ids.contains(i)).collect();
+            let before: Vec<usize> = gone.iter().map(|&i| tasks[i].hits()).collect();
+            for _ in 0..20 {
+                let _ = get(site.http_port, "a.test");
+            }
+            let after: Vec<usize> = gone.iter().map(|&i| tasks[i].hits()).collect();
+            assert_eq!(
+                before, after,
+                "step {n}: removed tasks {gone:?} still get requests"
+            );
+        }
+    }
+    let (sent, failed, first_failure) = hammer.finish();
+    let replica = daemon.replica("r1").unwrap();
+    assert_eq!(replica.reloads, 0, "no reload for task changes");
+    assert_eq!(worker(), workers, "the same HAProxy worker throughout");
+    assert_eq!(failed, 0, "failed requests, first: {first_failure:?}");
+    // The files say what runs, for a later reload or restart.
+    let cfg = std::fs::read_to_string(site.config()).unwrap();
+    for i in [0, 1, 3] {
+        assert!(
+            cfg.contains(&format!("127.0.0.1:{} weight", tasks[i].port())),
+            "task {i} missing from the installed config:\n{cfg}"
+        );
+    }
+    assert!(!cfg.contains(&format!("127.0.0.1:{} weight", tasks[2].port())));
+
+    // Another host: another shape, a reload.
+    let other = site.revision_servers(&[("a.test", to(&[0, 1, 3])), ("b.test", to(&[2]))]);
+    daemon.publish(&other);
+    assert!(wait_served(site.http_port, "b.test", "t2", Duration::from_secs(5)).is_some());
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .replica("r1")
+        .is_some_and(|r| r.reloads == 1)));
+    taken.sort();
+    let list: Vec<String> = taken.iter().map(|d| format!("{:.1}", ms(*d))).collect();
+    eprintln!(
+        "[runtime] haproxy: publication → a new task's first answer, ms (sorted): {}; {sent} requests meanwhile, {failed} failed; reloads {}",
+        list.join(" "),
+        daemon.replica("r1").map_or(0, |r| r.reloads)
+    );
+    drop(agent);
+}
+
+/// The child processes of `pid` (HAProxy's master: its workers).
+fn children_pids(pid: i32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<String> = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    pids.sort();
+    pids
 }
 
 /// How many child processes `pid` has (an nginx master: its workers).

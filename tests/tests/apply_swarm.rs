@@ -157,15 +157,17 @@ impl Swarm {
     }
 
     /// What the observe stage would report: the scratch network and secret.
-    fn snapshot(&self, prefix: &str) -> Snapshot {
+    fn snapshot(&self, prefix: &str) -> sluice::apply::Lists {
         let networks: serde_json::Value =
             serde_json::from_str(&self.docker(&["network", "inspect", &format!("{prefix}-net")]))
                 .unwrap();
         let secrets: serde_json::Value =
             serde_json::from_str(&self.docker(&["secret", "inspect", &format!("{prefix}-crt")]))
                 .unwrap();
-        serde_json::from_value(serde_json::json!({"networks": networks, "secrets": secrets}))
-            .unwrap()
+        let snapshot: Snapshot =
+            serde_json::from_value(serde_json::json!({"networks": networks, "secrets": secrets}))
+                .unwrap();
+        sluice::apply::Lists::of(&sluice::snapshot::Swarm::from_snapshot(snapshot))
     }
 }
 
@@ -240,7 +242,7 @@ fn extension(swarm: &Swarm, name: &str, port: u16) -> Extension {
     ext
 }
 
-fn plan(ext: &Extension, snapshot: &Snapshot, secrets: &[&str]) -> ClusterPlan {
+fn plan(ext: &Extension, snapshot: &sluice::apply::Lists, secrets: &[&str]) -> ClusterPlan {
     ClusterPlan {
         extension: ext.name.clone(),
         input: RenderInput {
@@ -286,6 +288,8 @@ fn revision(ext: &Extension, contents: &str) -> Revision {
             reload: Reload::Signal("HUP".into()),
         },
         hash: hash_files(&files),
+        slots: vec![],
+        shape: None,
         files,
         warnings: vec![],
         refused: vec![],

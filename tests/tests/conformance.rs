@@ -160,7 +160,37 @@ fn newer_interface_is_refused_supported_one_runs() {
     let nginx = host
         .load_file(&bundled("sluice_plugin_nginx.wasm"), None)
         .unwrap();
-    assert_eq!(nginx.id().interface, "1.0.0");
+    assert_eq!(nginx.id().interface, SUPPORTED_VERSIONS[0]);
+}
+
+/// The other half of the promise: a plugin built for the first interface
+/// (1.0.0, the frozen folder) loads and renders on a host that speaks a
+/// newer one, unchanged: its files, no server slots, its own `log` import.
+#[test]
+fn a_plugin_for_an_older_interface_keeps_rendering() {
+    let host = PluginHost::new().unwrap();
+    let legacy = host
+        .load_file(&bundled("sluice_fixture_legacy.wasm"), None)
+        .unwrap();
+    assert_eq!(legacy.id().interface, "1.0.0");
+    assert_ne!(SUPPORTED_VERSIONS[0], "1.0.0", "a newer version is current");
+    assert_eq!(legacy.info().name, "fixture-legacy");
+    let rendered = legacy
+        .render(&sluice_tests::inputs::one_host("/etc/fixture/fixture.conf"))
+        .unwrap();
+    assert!(rendered.slots.is_empty());
+    assert_eq!(rendered.files.len(), 1);
+    assert!(
+        rendered.files[0].contents.contains("demo.local "),
+        "{:?}",
+        rendered.files[0].contents
+    );
+    let report = check(&bundled("sluice_fixture_legacy.wasm"), &Options::default());
+    assert!(
+        !report.failed().contains(&"load"),
+        "the conformance kit loads it: {:?}",
+        report.failed()
+    );
 }
 
 /// Nested example builds are slow; one at a time.

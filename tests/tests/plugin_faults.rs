@@ -30,7 +30,8 @@ fn host_still_renders(host: &PluginHost) {
         .unwrap();
     let files = nginx
         .render(&inputs::one_host("/tmp/sluice-faults/nginx.conf"))
-        .unwrap();
+        .unwrap()
+        .files;
     assert!(
         files[0].contents.contains("demo.local"),
         "{}",
@@ -222,7 +223,8 @@ fn a_plugin_rendering_code_for_the_proxy_is_refused() {
     let input = inputs::one_host("/etc/nginx/nginx.conf");
     let files = plugin
         .render(&input)
-        .expect("the sandbox itself renders it");
+        .expect("the sandbox itself renders it")
+        .files;
     assert!(files[0].contents.contains("load_module"));
     let plan = sluice::plan::ClusterPlan {
         extension: "east".into(),

@@ -93,6 +93,8 @@ pub struct DaemonClient {
     base: String,
     token: String,
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Whether polls ask for server slots.
+    slots: bool,
 }
 
 impl std::fmt::Debug for DaemonClient {
@@ -126,7 +128,15 @@ impl DaemonClient {
             base: base.to_owned(),
             token: token.trim().to_owned(),
             http: https_client(tls),
+            slots: false,
         })
+    }
+
+    /// Ask for revisions with their server slots (an agent that can set
+    /// them at runtime).
+    pub fn with_slots(mut self) -> DaemonClient {
+        self.slots = true;
+        self
     }
 
     /// Long-poll: a revision of `cluster` other than `have`, or None when
@@ -156,13 +166,16 @@ impl DaemonClient {
         running: Option<&str>,
         wait: Duration,
     ) -> Result<Option<SignedAnswer>, ClientError> {
-        let query = [
+        let mut query = vec![
             ("have", have.to_owned()),
             ("seq", seq.to_string()),
             ("replica", replica.to_owned()),
             ("wait", wait.as_secs().to_string()),
             ("running", running.unwrap_or_default().to_owned()),
         ];
+        if self.slots {
+            query.push(("slots", "1".to_owned()));
+        }
         let query = serde_urlencoded::to_string(&query).expect("strings always encode");
         let path = format!("/v2/clusters/{cluster}/revision?{query}");
         let (status, headers, body) = self

@@ -106,6 +106,20 @@ pub async fn install_valid(
     Ok(())
 }
 
+/// Write `doc`'s files over `previous`'s without validating or reloading:
+/// for a revision the proxy took at runtime (its files differ from the
+/// installed, validated ones only in server slots), so that a later reload
+/// or restart serves what runs now.
+pub fn install_taken(
+    root: &Path,
+    doc: &RevisionDoc,
+    previous: &RevisionDoc,
+) -> Result<(), InstallError> {
+    let old: Vec<String> = previous.files.iter().map(|f| f.path.clone()).collect();
+    drop(files::install(root, &doc.files, &old)?);
+    Ok(())
+}
+
 /// Make the running proxy load what is installed.
 pub async fn reload(proxy: &Proxy, how: &Reload, doc: &RevisionDoc) -> Result<(), InstallError> {
     match how {
@@ -170,6 +184,7 @@ mod tests {
                 contents: contents.into(),
             }],
             tls: Vec::new(),
+            slots: None,
         }
     }
 

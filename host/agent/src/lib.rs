@@ -26,6 +26,7 @@ pub mod files;
 pub mod install;
 pub mod metrics;
 pub mod proxy;
+pub mod runtime;
 pub mod settings;
 pub mod staging;
 mod sync;
@@ -100,11 +101,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
     let creds = Credentials::load(&settings.credentials_file, &cluster)
         .context("SLUICE_CREDENTIALS_FILE")?;
     let verifier = creds.verifier().map_err(anyhow::Error::msg)?;
-    let client = Arc::new(DaemonClient::new(
-        &settings.endpoint,
-        &creds.token,
-        creds.tls()?,
-    )?);
+    let mut client = DaemonClient::new(&settings.endpoint, &creds.token, creds.tls()?)?;
+    // With HAProxy's master CLI, revisions that change only server slots are
+    // set at runtime: ask for the slots.
+    let master = settings
+        .haproxy_master_socket
+        .as_ref()
+        .and_then(|socket| match runtime::prepare(socket) {
+            Ok(()) => Some(runtime::haproxy::Master::new(socket)),
+            Err(e) => {
+                tracing::warn!("{e:#}; every revision is reloaded instead");
+                None
+            }
+        });
+    let mut proxy_cmd = settings.proxy_cmd.0.clone();
+    if let Some(m) = &master {
+        proxy_cmd.extend(m.proxy_args());
+        client = client.with_slots();
+    }
+    let client = Arc::new(client);
     let replica = settings.replica_name();
     let root = settings.config_root.clone();
     let validate = settings.validate_cmd.0.clone();
@@ -126,8 +141,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
         running_rx,
     ));
     tokio::spawn(sync::report(client, cluster.clone(), reports_rx));
-    // Reported so that `/v2/status` shows how often each proxy reloaded.
+    // Reported so that `/v2/status` shows how often each proxy reloaded,
+    // and how many revisions it took at runtime instead.
     let mut reloads: u64 = 0;
+    let runtime_updates = std::cell::Cell::new(0u64);
     let report_with = |running: Option<&str>,
                        failed: Option<(&str, String)>,
                        bad_tls: Vec<TlsProblem>,
@@ -142,6 +159,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
             }),
             time_ms: now_ms(),
             reloads,
+            runtime_updates: runtime_updates.get(),
         }));
     };
     let report = |running: Option<&str>, failed: Option<(&str, String)>, reloads: u64| {
@@ -192,7 +210,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
         }
     };
 
-    let argv = install::substitute(&settings.proxy_cmd.0, installed.main_path());
+    let argv = install::substitute(&proxy_cmd, installed.main_path());
     let mut proxy = Proxy::start(&argv)?;
     tracing::info!(pid = proxy.pid(), ?argv, revision = %short(&installed.hash), "proxy started");
     let mut serving = installed.hash.clone();
@@ -249,6 +267,34 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                     continue;
                 }
                 let started = Instant::now();
+                // Set when slots may have been set half-way: the proxy's
+                // running state is then neither revision's.
+                let mut touched = false;
+                if let Some(master) = &master
+                    && let Some(sets) = installed.slots.as_ref().zip(doc.slots.as_ref()).and_then(|(old, new)| runtime::changes(old, new))
+                {
+                    let taken = match master.apply(&sets).await {
+                        Ok(()) => install::install_taken(&root, &doc, &installed).map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    match taken {
+                        Ok(()) => {
+                            installed = doc.clone();
+                            serving = doc.hash.clone();
+                            runtime_updates.set(runtime_updates.get() + 1);
+                            metrics.runtime_applied();
+                            tracing::info!(revision = %short(&serving), slots = sets.len(), took = ?started.elapsed(), "server slots set at runtime, no reload");
+                            running_tx.send_replace(Some(serving.clone()));
+                            report(Some(&serving), None, reloads);
+                            continue;
+                        }
+                        // A reload sets every slot from the files.
+                        Err(e) => {
+                            touched = true;
+                            tracing::warn!(revision = %short(&doc.hash), "setting server slots at runtime failed ({e}); reloading instead");
+                        }
+                    }
+                }
                 let result = match install::install_valid(&root, &validate, &doc, Some(&installed)).await {
                     Ok(()) => {
                         installed = doc.clone();
@@ -272,6 +318,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                         metrics.refused(Refusal::Invalid);
                         tracing::error!(revision = %short(&doc.hash), "{e}; the proxy keeps serving {}", short(&serving));
                         report_refused(Some(&serving), &doc, &e, reloads);
+                        if touched {
+                            // Slots may be half set: the installed files,
+                            // reloaded, set them all back.
+                            match install::reload(&proxy, &settings.reload, &installed).await {
+                                Ok(()) => reloads += 1,
+                                Err(e) => tracing::error!(revision = %short(&serving), "reloading the installed revision after a failed runtime update: {e}"),
+                            }
+                        }
                     }
                 }
             }

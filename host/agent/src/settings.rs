@@ -48,6 +48,11 @@ pub struct Settings {
     /// on this address, e.g. 0.0.0.0:9102. Off when unset.
     #[arg(long, env = "SLUICE_METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// HAProxy's master CLI socket (the proxy runs with `-S` on it): a
+    /// revision that only changes server slots is applied through it, with
+    /// no reload. Unset: every revision is reloaded.
+    #[arg(long, env = "SLUICE_HAPROXY_MASTER_SOCKET")]
+    pub haproxy_master_socket: Option<PathBuf>,
     /// Where the proxy logs its requests for per-host traffic metrics (with
     /// metrics on): a Unix datagram socket the agent binds.
     #[arg(

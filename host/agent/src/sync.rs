@@ -223,6 +223,7 @@ mod tests {
                 contents: "events {}".into(),
             }],
             tls: Vec::new(),
+            slots: None,
         };
         let body = serde_json::to_vec(&doc).unwrap();
         SignedAnswer {

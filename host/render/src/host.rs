@@ -14,10 +14,11 @@ use wasmtime::{Cache, CacheConfig, Config, Engine};
 use super::builtin::builtin;
 use super::error::PluginError;
 use super::limits::Limits;
-use super::plugin::{EPOCH_TICKS_PER_SEC, Plugin, PluginId};
+use super::plugin::{EPOCH_TICKS_PER_SEC, Exports, Interface, Plugin, PluginId};
 use super::state::State;
 use super::version::{SUPPORTED_VERSIONS, interface_version};
-use crate::wit::latest::{EXPORT_NAME, PluginInfo, Reload, Renderer, RendererPre};
+use crate::wit::latest::{PluginInfo, Reload};
+use crate::wit::{v1_0_0, v1_1_0};
 
 /// Which renderer an Extension uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +65,9 @@ impl PluginHost {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Renderer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        // Each version's `log` import (a plugin imports its own version's).
+        v1_1_0::Renderer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        v1_0_0::Renderer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
@@ -153,21 +156,32 @@ impl PluginHost {
                 supported: SUPPORTED_VERSIONS.join(", "),
             });
         }
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .and_then(RendererPre::new)
-            .map_err(|e| PluginError::Instantiate {
-                plugin: name.clone(),
-                message: format!("{e:#}"),
-            })?;
-        let render_export = component
-            .get_export_index(None, EXPORT_NAME)
-            .and_then(|render| component.get_export_index(Some(&render), "render"))
-            .ok_or_else(|| PluginError::NotARenderer {
-                plugin: name.clone(),
-                reason: format!("its `{EXPORT_NAME}` export has no `render` function"),
-            })?;
+        let pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| PluginError::Instantiate {
+                    plugin: name.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        let (export_name, version) = match interface.as_str() {
+            "1.0.0" => (v1_0_0::EXPORT_NAME, Interface::V1_0),
+            _ => (v1_1_0::EXPORT_NAME, Interface::V1_1),
+        };
+        let function = |f: &str| {
+            component
+                .get_export_index(None, export_name)
+                .and_then(|render| component.get_export_index(Some(&render), f))
+                .ok_or_else(|| PluginError::NotARenderer {
+                    plugin: name.clone(),
+                    reason: format!("its `{export_name}` export has no `{f}` function"),
+                })
+        };
+        let exports = Exports {
+            interface: version,
+            info: function("info")?,
+            validate_settings: function("validate-settings")?,
+            render: function("render")?,
+        };
         let mut plugin = Plugin {
             id: PluginId {
                 source: source.to_string(),
@@ -184,11 +198,11 @@ impl PluginHost {
             },
             engine: self.engine.clone(),
             pre,
-            render_export,
+            exports,
             limits: self.limits,
             validated: Default::default(),
         };
-        plugin.info = plugin.call(None, |store, r| r.sluice_renderer_render().call_info(store))?;
+        plugin.info = plugin.call_info()?;
         if !plugin.info.default_config_path.starts_with('/')
             || plugin.info.validate_command.is_empty()
         {

@@ -18,6 +18,8 @@ pub struct Limits {
     pub output_files: usize,
     /// Bytes of log messages kept per call; the rest is dropped (and counted).
     pub log_bytes: usize,
+    /// Server slots in one render (1.1.0).
+    pub slots: usize,
 }
 
 impl Default for Limits {
@@ -30,6 +32,8 @@ impl Default for Limits {
             output_bytes: 32 << 20,
             output_files: 256,
             log_bytes: 64 << 10,
+            // 20k backends with room for 8 servers each.
+            slots: 160_000,
         }
     }
 }

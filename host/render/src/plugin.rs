@@ -3,16 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{ComponentExportIndex, Instance};
+use wasmtime::component::{ComponentExportIndex, Instance, InstancePre};
 use wasmtime::{Engine, Store, Trap};
 
 use super::error::PluginError;
 use super::limits::Limits;
 use super::lowered::RenderInputRef;
-use super::output::check_output;
+use super::output::{check_output, sound_slots};
 use super::state::State;
 use crate::wit::latest::{
-    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, Renderer, RendererPre, Setting,
+    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, Rendered, Setting,
 };
 
 /// Who a plugin is, for messages and logs.
@@ -40,13 +40,32 @@ pub struct CallStats {
     pub peak_memory_bytes: usize,
 }
 
+/// The interface versions a plugin may implement, and what differs between
+/// them for the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Interface {
+    /// `render` returns the files.
+    V1_0,
+    /// `render` returns `rendered`: the files and their server slots.
+    V1_1,
+}
+
+/// The functions of a plugin's `render` export.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Exports {
+    pub(super) interface: Interface,
+    pub(super) info: ComponentExportIndex,
+    pub(super) validate_settings: ComponentExportIndex,
+    /// Called with a borrowed input (see `lowered`).
+    pub(super) render: ComponentExportIndex,
+}
+
 pub struct Plugin {
     pub(super) id: PluginId,
     pub(super) info: PluginInfo,
     pub(super) engine: Engine,
-    pub(super) pre: RendererPre<State>,
-    /// The `render` export, called with a borrowed input (see `lowered`).
-    pub(super) render_export: ComponentExportIndex,
+    pub(super) pre: InstancePre<State>,
+    pub(super) exports: Exports,
     pub(super) limits: Limits,
     /// The last settings validated and the answer: a plugin is a pure
     /// function, and an Extension renders with the same settings many times.
@@ -83,13 +102,18 @@ impl Plugin {
     pub(super) fn call<R>(
         &self,
         cluster: Option<&str>,
-        f: impl FnOnce(&mut Store<State>, &Renderer) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<State>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        self.call_measured(cluster, |store, instance| {
-            let renderer = Renderer::new(&mut *store, instance)?;
-            f(store, &renderer)
+        self.call_measured(cluster, f).0
+    }
+
+    /// `info()`, as the plugin answers it (read once, at load).
+    pub(super) fn call_info(&self) -> Result<PluginInfo, PluginError> {
+        self.call(None, |store, instance| {
+            let f =
+                instance.get_typed_func::<(), (PluginInfo,)>(&mut *store, &self.exports.info)?;
+            Ok(f.call(&mut *store, ())?.0)
         })
-        .0
     }
 
     /// [`Plugin::call`] on the bare instance, also reporting what the call cost.
@@ -107,7 +131,6 @@ impl Plugin {
 
         let result = self
             .pre
-            .instance_pre()
             .instantiate(&mut store)
             .and_then(|instance| f(&mut store, &instance));
         if store.data().logs_dropped > 0 {
@@ -166,17 +189,21 @@ impl Plugin {
         if let Some(d) = memo(&self.validated.lock().expect("not poisoned")) {
             return Ok(d);
         }
-        let diagnostics = self.call(None, |store, r| {
-            r.sluice_renderer_render()
-                .call_validate_settings(store, settings)
+        let diagnostics = self.call(None, |store, instance| {
+            let f = instance.get_typed_func::<(&[Setting],), (Vec<Diagnostic>,)>(
+                &mut *store,
+                &self.exports.validate_settings,
+            )?;
+            Ok(f.call(&mut *store, (settings,))?.0)
         })?;
         *self.validated.lock().expect("not poisoned") =
             Some((settings.to_vec(), diagnostics.clone()));
         Ok(diagnostics)
     }
 
-    /// `render` one cluster, then check the files are sane (paths, sizes).
-    pub fn render(&self, input: &RenderInput) -> Result<Vec<OutputFile>, PluginError> {
+    /// `render` one cluster, then check the files are sane (paths, sizes)
+    /// and their slots too. A 1.0.0 plugin's files come with no slots.
+    pub fn render(&self, input: &RenderInput) -> Result<Rendered, PluginError> {
         self.render_measured(input, &input.cluster.config_path).0
     }
 
@@ -187,15 +214,31 @@ impl Plugin {
         &self,
         input: &RenderInput,
         config_path: &str,
-    ) -> (Result<Vec<OutputFile>, PluginError>, CallStats) {
+    ) -> (Result<Rendered, PluginError>, CallStats) {
         type Render<'a> = (RenderInputRef<'a>,);
-        type Rendered = (Result<Vec<OutputFile>, RenderError>,);
+        type Files = (Result<Vec<OutputFile>, RenderError>,);
+        type WithSlots = (Result<Rendered, RenderError>,);
         let lowered = RenderInputRef::new(input, config_path);
         let cluster = input.cluster.name.as_str();
+        let export = self.exports.render;
         let (result, stats) = self.call_measured(Some(cluster), |store, instance| {
-            let render =
-                instance.get_typed_func::<Render, Rendered>(&mut *store, &self.render_export)?;
-            Ok(render.call(&mut *store, (lowered,))?.0)
+            Ok(match self.exports.interface {
+                Interface::V1_0 => {
+                    let render = instance.get_typed_func::<Render, Files>(&mut *store, &export)?;
+                    render
+                        .call(&mut *store, (lowered,))?
+                        .0
+                        .map(|files| Rendered {
+                            files,
+                            slots: Vec::new(),
+                        })
+                }
+                Interface::V1_1 => {
+                    let render =
+                        instance.get_typed_func::<Render, WithSlots>(&mut *store, &export)?;
+                    render.call(&mut *store, (lowered,))?.0
+                }
+            })
         });
         let checked = result.and_then(|r| self.check_rendered(cluster, config_path, r));
         (checked, stats)
@@ -206,12 +249,12 @@ impl Plugin {
         &self,
         cluster: &str,
         config_path: &str,
-        result: Result<Vec<OutputFile>, RenderError>,
-    ) -> Result<Vec<OutputFile>, PluginError> {
+        result: Result<Rendered, RenderError>,
+    ) -> Result<Rendered, PluginError> {
         let plugin = self.name();
         let cluster_name = Some(cluster.to_string());
-        let files = match result {
-            Ok(files) => files,
+        let rendered = match result {
+            Ok(rendered) => rendered,
             Err(RenderError::InvalidSettings(diagnostics)) => {
                 return Err(PluginError::InvalidSettings {
                     plugin,
@@ -234,13 +277,17 @@ impl Plugin {
                 });
             }
         };
-        check_output(&files, config_path, &self.limits).map_err(|message| {
+        check_output(&rendered.files, config_path, &self.limits).map_err(|message| {
             PluginError::BadOutput {
-                plugin,
+                plugin: plugin.clone(),
                 cluster: cluster_name,
                 message,
             }
         })?;
-        Ok(files)
+        let (rendered, dropped) = sound_slots(rendered, &self.limits);
+        if let Some(problem) = dropped {
+            tracing::warn!(plugin = %plugin, cluster = %cluster, "server slots ignored (every change of this cluster reloads the proxy): {problem}");
+        }
+        Ok(rendered)
     }
 }

@@ -7,6 +7,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::Limits;
 use crate::wit::latest::sluice::renderer::log::{Host as LogHost, Level};
+use crate::wit::v1_0_0::sluice::renderer::log as log_v1_0;
 
 pub(crate) struct State {
     wasi: WasiCtx,
@@ -75,8 +76,23 @@ impl LogHost for State {
     }
 }
 
-// The `types` interface has no functions; its host trait is empty.
+/// A 1.0.0 plugin's `log` (the same function, its own version's types).
+impl log_v1_0::Host for State {
+    fn log(&mut self, level: log_v1_0::Level, message: String) {
+        let level = match level {
+            log_v1_0::Level::Trace => Level::Trace,
+            log_v1_0::Level::Debug => Level::Debug,
+            log_v1_0::Level::Info => Level::Info,
+            log_v1_0::Level::Warn => Level::Warn,
+            log_v1_0::Level::Error => Level::Error,
+        };
+        LogHost::log(self, level, message)
+    }
+}
+
+// The `types` interfaces have no functions; their host traits are empty.
 impl crate::wit::latest::sluice::renderer::types::Host for State {}
+impl crate::wit::v1_0_0::sluice::renderer::types::Host for State {}
 
 /// wasmtime's `StoreLimits` (per memory and per table), plus the totals over
 /// all memories and all tables of the call (a component may have several of

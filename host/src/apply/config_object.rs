@@ -253,6 +253,8 @@ mod tests {
                 reload: Reload::Signal("HUP".into()),
             },
             hash: crate::render::hash_files(&files),
+            slots: vec![],
+            shape: None,
             files,
             warnings: vec![],
             refused: vec![],

@@ -24,13 +24,12 @@ use super::config_object;
 use super::error::ApplyError;
 use super::owner;
 use super::service::{self, Outcome, reconcile_proxy_keeping};
-use super::spec::{ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
+use super::spec::{Lists, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
 use super::swarm_api::SwarmApi;
 use crate::config::{Extension, ProxyReload};
 use crate::plan::ClusterPlan;
 use crate::plan::secrets::AGENT_SECRET_PREFIX;
 use crate::proxies;
-use crate::snapshot::Snapshot;
 use crate::trust::Credentials;
 use crate::wit::latest::PluginInfo;
 
@@ -63,11 +62,11 @@ pub async fn apply_hitless(
     ext: &Extension,
     plan: &ClusterPlan,
     info: &PluginInfo,
-    snapshot: &Snapshot,
+    lists: &Lists,
     instance: &str,
     access: &AgentAccess,
 ) -> Result<Outcome, ApplyError> {
-    let ctx = SpecContext::from_snapshot(instance, snapshot);
+    let ctx = SpecContext::from_lists(instance, &lists.networks, &lists.secrets);
     let mut delivery = agent_delivery(ext, info, access, None)?;
     // A missing TLS secret or network, or a service we do not own, fails
     // here, before the credentials secret is created.
@@ -166,6 +165,9 @@ pub fn agent_delivery(
     if let Some(port) = ext.agent_metrics_port {
         env.push(format!("SLUICE_METRICS_ADDR=0.0.0.0:{port}"));
     }
+    if let Some(socket) = &commands.master_socket {
+        env.push(format!("SLUICE_HAPROXY_MASTER_SOCKET={socket}"));
+    }
     Ok(ProxyDelivery::Agent {
         command: vec![AGENT_BINARY.to_owned()],
         env,
@@ -184,6 +186,9 @@ pub struct AgentCommands {
     pub reload: ProxyReload,
     /// The directory of the main config: the only place revisions write.
     pub config_root: String,
+    /// The proxy's runtime API socket, when the agent runs the built-in
+    /// command that serves it ([`proxies::ProxyKind::master_socket`]).
+    pub master_socket: Option<String>,
 }
 
 impl AgentCommands {
@@ -224,12 +229,16 @@ impl AgentCommands {
         }
         // The binary is the host's for a kind it knows, else the operator's:
         // never a name the plugin chose.
+        let mut master_socket = None;
         let proxy = match (&ext.proxy_command, kind) {
             (Some(argv), _) => argv.clone(),
             (None, Some(k)) => {
                 let mut argv = vec![k.name.to_owned()];
                 if ext.proxy_args.is_empty() {
                     argv.extend(proxies::owned(k.run_args));
+                    // Only with the host's own arguments (the agent adds
+                    // the socket's to them).
+                    master_socket = k.master_socket.map(str::to_owned);
                 } else {
                     argv.extend(ext.proxy_args.iter().cloned());
                 }
@@ -242,6 +251,7 @@ impl AgentCommands {
             validate,
             reload,
             config_root,
+            master_socket,
         })
     }
 }
@@ -378,6 +388,35 @@ mod tests {
         let mut ext = crate::config::Extension::new("east");
         ext.proxy_args = args.iter().map(|a| a.to_string()).collect();
         ext
+    }
+
+    /// The agent drives HAProxy's master CLI only with the host's own
+    /// command (which the agent extends), never with the operator's
+    /// arguments.
+    #[test]
+    fn haproxys_master_socket_comes_with_the_hosts_own_command() {
+        let socket = "/run/sluice-agent/haproxy-master.sock";
+        let own = AgentCommands::of(&ext(&[]), &info("haproxy")).unwrap();
+        assert_eq!(own.master_socket.as_deref(), Some(socket));
+        let access = AgentAccess {
+            endpoint: "https://10.0.0.1:8080".into(),
+            credentials: crate::serve::Keyring::new(b"a daemon key, 16+ bytes".to_vec())
+                .credentials("east")
+                .unwrap(),
+            previous: None,
+        };
+        let ProxyDelivery::Agent { env, .. } =
+            agent_delivery(&ext(&[]), &info("haproxy"), &access, None).unwrap()
+        else {
+            panic!("agent delivery");
+        };
+        let want = format!("SLUICE_HAPROXY_MASTER_SOCKET={socket}");
+        assert!(env.contains(&want), "{env:?}");
+        let operators =
+            AgentCommands::of(&ext(&["-W", "-f", "{config}"]), &info("haproxy")).unwrap();
+        assert_eq!(operators.master_socket, None);
+        let nginx = AgentCommands::of(&ext(&[]), &info("nginx")).unwrap();
+        assert_eq!(nginx.master_socket, None);
     }
 
     #[test]

@@ -38,13 +38,14 @@ pub mod swarm_api;
 pub use error::ApplyError;
 pub use hitless::{AgentAccess, apply_hitless};
 pub use service::{Outcome, reconcile_proxy, remove_orphans};
-pub use spec::{DeliveredConfig, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec};
+pub use spec::{
+    DeliveredConfig, Lists, ProxyDelivery, SecretMount, SpecContext, proxy_service_spec,
+};
 pub use swarm_api::SwarmApi;
 
 use crate::config::Extension;
 use crate::plan::ClusterPlan;
 use crate::render::Revision;
-use crate::snapshot::Snapshot;
 
 /// Apply one cluster's revision to its proxy service the rolling way
 /// (config objects and a service update). On error nothing of
@@ -55,10 +56,10 @@ pub async fn apply_cluster(
     ext: &Extension,
     plan: &ClusterPlan,
     revision: &Revision,
-    snapshot: &Snapshot,
+    lists: &Lists,
     instance: &str,
 ) -> Result<Outcome, ApplyError> {
-    let ctx = SpecContext::from_snapshot(instance, snapshot);
+    let ctx = SpecContext::from_lists(instance, &lists.networks, &lists.secrets);
     // A missing secret or network, or a service we do not own, fails here,
     // before any object is created.
     let no_configs = ProxyDelivery::ConfigObjects {

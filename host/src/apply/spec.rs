@@ -19,7 +19,7 @@ use super::error::ApplyError;
 use super::owner;
 use crate::config::{Extension, PublishMode};
 use crate::plan::ClusterPlan;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Network, Secret, Snapshot, Swarm};
 
 /// Owner and name → ID lookups the spec needs, taken from the snapshot.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -32,15 +32,33 @@ pub struct SpecContext {
     pub secrets: BTreeMap<String, String>,
 }
 
+/// The Swarm's networks and secrets, which a proxy spec names by ID.
+#[derive(Clone, Debug, Default)]
+pub struct Lists {
+    pub networks: std::sync::Arc<Vec<Network>>,
+    pub secrets: std::sync::Arc<Vec<Secret>>,
+}
+
+impl Lists {
+    pub fn of(swarm: &Swarm) -> Lists {
+        Lists {
+            networks: swarm.networks.clone(),
+            secrets: swarm.secrets.clone(),
+        }
+    }
+}
+
 impl SpecContext {
     pub fn from_snapshot(instance: &str, snapshot: &Snapshot) -> SpecContext {
-        let networks = snapshot
-            .networks
+        SpecContext::from_lists(instance, &snapshot.networks, &snapshot.secrets)
+    }
+
+    pub fn from_lists(instance: &str, networks: &[Network], secrets: &[Secret]) -> SpecContext {
+        let networks = networks
             .iter()
             .filter_map(|n| Some((n.name.clone()?, n.id.clone()?)))
             .collect();
-        let secrets = snapshot
-            .secrets
+        let secrets = secrets
             .iter()
             .filter_map(|s| Some((s.spec.as_ref()?.name.clone()?, s.id.clone()?)))
             .collect();

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use sluice::config;
 use sluice::plan::{self, Severity};
 use sluice::render::{PluginError, PluginHost, Revision, render_cluster};
-use sluice::snapshot::Snapshot;
+use sluice::snapshot::{Snapshot, Swarm};
 
 use super::report;
 
@@ -33,12 +33,16 @@ pub fn run(
             known.join(", ")
         );
     }
-    let text = std::fs::read_to_string(snapshot_path)
+    let bytes = std::fs::read(snapshot_path)
         .with_context(|| format!("reading snapshot {}", snapshot_path.display()))?;
-    let snapshot: Snapshot = serde_json::from_str(&text)
+    // Only what routing reads is kept of the objects (see snapshot::model).
+    let snapshot: Snapshot = serde_json::from_slice(&bytes)
         .with_context(|| format!("parsing snapshot {}", snapshot_path.display()))?;
+    drop(bytes);
 
-    let plan = plan::plan(&snapshot, &config);
+    let swarm = Swarm::from_snapshot(snapshot);
+    let plan = plan::Planner::new().plan(&swarm, &config, &plan::BrokenTls::default());
+    drop(swarm);
     let mut failed = false;
     for d in &plan.diagnostics {
         if only.is_none() || d.cluster.as_deref().is_none_or(|c| c == only.unwrap()) {

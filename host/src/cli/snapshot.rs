@@ -1,7 +1,8 @@
 //! `sluice snapshot`: the live Swarm as the snapshot file `sluice render`
 //! reads, to dry-run a new config or plugin against the real cluster or to
-//! attach to a bug report. What the daemon reads, as it reads it, minus what
-//! a report must not carry ([`Snapshot::scrubbed`]).
+//! attach to a bug report. What the daemon reads, as it reads it: only the
+//! fields routing uses, so what a report must not carry (containers'
+//! environment, arguments and commands; secrets' data) is never even read.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,9 +26,8 @@ pub fn run(config: Option<&Path>, out: Option<&Path>) -> anyhow::Result<ExitCode
     let snapshot = runtime.block_on(async {
         let docker = connect::connect(&config).await?;
         let raw = RawClient::new(&config, &docker.client_version())?;
-        anyhow::Ok(fetch::snapshot(&docker, &raw).await?)
+        anyhow::Ok(fetch::snapshot(&raw).await?)
     })?;
-    let snapshot = snapshot.scrubbed();
     let json = serde_json::to_vec_pretty(&snapshot)?;
     match out {
         Some(path) => {
@@ -36,7 +36,7 @@ pub fn run(config: Option<&Path>, out: Option<&Path>) -> anyhow::Result<ExitCode
         None => std::io::stdout().write_all(&json)?,
     }
     eprintln!(
-        "snapshot of {}: {} services, {} tasks, {} networks, {} nodes, {} secrets (names only; containers' env and args left out)",
+        "snapshot of {}: {} services, {} running tasks, {} networks, {} nodes, {} secrets (only what routing reads: no containers' env or args, no secret data)",
         config.docker_url,
         snapshot.services.len(),
         snapshot.tasks.len(),

@@ -189,6 +189,7 @@ mod tests {
                 failed: None,
                 last_seen_ms: 9_000,
                 reloads: 0,
+                runtime_updates: 0,
                 bad_tls: Vec::new(),
             },
         );
@@ -202,6 +203,7 @@ mod tests {
                 }),
                 last_seen_ms: 8_000,
                 reloads: 0,
+                runtime_updates: 0,
                 bad_tls: Vec::new(),
             },
         );

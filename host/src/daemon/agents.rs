@@ -7,7 +7,9 @@ use crate::apply::AgentAccess;
 use crate::config::Config;
 use crate::plan::ClusterPlan;
 use crate::render::Revision;
-use crate::serve::wire::{FileDoc, RevisionDoc, TlsPair, TlsProblem};
+use crate::serve::wire::{
+    FileDoc, RevisionDoc, SlotDoc, SlotServer, SlotsDoc, TlsPair, TlsProblem,
+};
 use crate::serve::{Keyring, Publisher, Store};
 use crate::trust::certs::CertError;
 
@@ -92,6 +94,29 @@ pub(super) fn revision_doc(cluster: &str, plan: &ClusterPlan, revision: &Revisio
             })
             .collect(),
         tls,
+        slots: revision
+            .shape
+            .as_ref()
+            .map(|shape| slots_doc(shape, &revision.slots)),
+    }
+}
+
+/// A revision's server slots as agents get them.
+pub fn slots_doc(shape: &str, slots: &[crate::wit::latest::Slot]) -> SlotsDoc {
+    SlotsDoc {
+        shape: shape.to_owned(),
+        slots: slots
+            .iter()
+            .map(|s| SlotDoc {
+                backend: s.backend.clone(),
+                name: s.name.clone(),
+                server: s.server.as_ref().map(|v| SlotServer {
+                    address: v.address.clone(),
+                    port: v.port,
+                    weight: v.weight,
+                }),
+            })
+            .collect(),
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use crate::labels;
 use crate::plan::BrokenTls;
 use crate::serve::wire::{SECRETS_DIR, TlsProblem};
-use crate::snapshot::Snapshot;
+use crate::snapshot::Swarm;
 
 #[derive(Default)]
 pub(super) struct Quarantine {
@@ -40,16 +40,14 @@ impl Quarantine {
         }
     }
 
-    /// Forget the pairs no service of `snapshot` names any more.
-    pub(super) fn forget_unused(&mut self, snapshot: &Snapshot) {
+    /// Forget the pairs no service of `swarm` names any more.
+    pub(super) fn forget_unused(&mut self, swarm: &Swarm) {
         if self.broken.0.is_empty() {
             return;
         }
-        let named: BTreeSet<(&str, Option<&str>)> = snapshot
-            .services
-            .iter()
-            .filter_map(|s| {
-                let l = s.spec.as_ref()?.labels.as_ref()?;
+        let named: BTreeSet<(&str, Option<&str>)> = swarm
+            .service_labels()
+            .filter_map(|l| {
                 let cert = l.get(labels::SSL_CERT)?.trim();
                 Some((cert, l.get(labels::SSL_KEY).map(|k| k.trim())))
             })
@@ -102,12 +100,12 @@ mod tests {
                 ("b.pem".to_owned(), None)
             ]
         );
-        let snapshot: Snapshot = serde_json::from_value(json!({
+        let snapshot: crate::snapshot::Snapshot = serde_json::from_value(json!({
             "services": [{"ID": "s1", "Spec": {"Name": "a", "Labels": {
                 "com.docker.lb.ssl_cert": "a.crt", "com.docker.lb.ssl_key": "a.key"}}}],
         }))
         .unwrap();
-        q.forget_unused(&snapshot);
+        q.forget_unused(&Swarm::from_snapshot(snapshot));
         let pairs: Vec<_> = q.broken.0.keys().cloned().collect();
         assert_eq!(pairs, [("a.crt".to_owned(), Some("a.key".to_owned()))]);
     }

@@ -30,6 +30,7 @@ use crate::observe::{connect, raw::RawClient, watch};
 use crate::render::{PluginHost, load_plugin};
 use crate::serve::{self, Api, Keyring, Store};
 
+pub use agents::slots_doc;
 pub use reconcile::Round;
 
 /// Run until `shutdown` completes, with the agent key at its default place

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use tracing::Instrument;
 
 use super::agents::Agents;
@@ -16,8 +15,9 @@ use crate::apply::{self, Outcome, SwarmApi};
 use crate::config::{Config, Delivery};
 use crate::dashboard::Dashboard;
 use crate::metrics::{ExcludedLabels, FailureLabels, Metrics};
-use crate::observe::{fetch, raw::RawClient};
-use crate::plan::{ClusterPlan, plan_with};
+use crate::observe::follow::{Follower, Reading};
+use crate::observe::raw::RawClient;
+use crate::plan::{ClusterPlan, Planner};
 use crate::render::{Plugin, PluginHost, Revision, code_policy, load_plugin, render_with};
 use crate::serve::Store;
 use crate::wit::latest::Diagnostic;
@@ -40,8 +40,11 @@ pub(super) struct Reconciler {
     config: Config,
     instance: String,
     host: Arc<PluginHost>,
-    docker: Docker,
     raw: RawClient,
+    /// The Swarm as last read (one event's worth at a time).
+    follower: Follower,
+    /// Plans only the services that changed since its last plan.
+    planner: Planner,
     swarm: SwarmApi,
     agents: Agents,
     findings: Findings,
@@ -103,14 +106,13 @@ impl Reconciler {
         agents: Agents,
         metrics: Arc<Metrics>,
     ) -> Reconciler {
-        // The same connection as `swarm`'s, for the observe stage.
-        let docker = swarm.docker.clone();
         Reconciler {
             config,
             instance,
             host,
-            docker,
             raw,
+            follower: Follower::default(),
+            planner: Planner::new(),
             swarm,
             agents,
             findings: Findings::default(),
@@ -153,24 +155,36 @@ impl Reconciler {
     /// round at all.
     ///
     /// `swarm_changed`: an event came since the last round, so a failure that
-    /// needs a person is tried again (the person may have acted).
-    pub(super) async fn round(&mut self, swarm_changed: bool) -> anyhow::Result<Round> {
+    /// needs a person is tried again (the person may have acted). `reading`:
+    /// what to read of the Swarm first (the rest is as last read).
+    pub(super) async fn round(
+        &mut self,
+        swarm_changed: bool,
+        reading: &Reading,
+    ) -> anyhow::Result<Round> {
         self.round += 1;
         self.metrics.rounds.inc();
         let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
-        let reading = Instant::now();
+        let read_started = Instant::now();
         // The round's stages are spans of their own (for --otlp-endpoint).
-        let snapshot = fetch::snapshot(&self.docker, &self.raw)
-            .instrument(tracing::debug_span!(parent: &span, "observe"))
+        self.follower
+            .read(&self.raw, reading)
+            .instrument(tracing::debug_span!(parent: &span, "observe", full = reading.full, services = reading.services.len()))
             .await?;
+        let snapshot = self.follower.swarm();
         self.metrics
             .swarm_read_duration
-            .observe(reading.elapsed().as_secs_f64());
+            .observe(read_started.elapsed().as_secs_f64());
         self.quarantine.learn(self.agents.tls_problems());
-        self.quarantine.forget_unused(&snapshot);
-        let plan = tracing::debug_span!(parent: &span, "plan")
-            .in_scope(|| plan_with(&snapshot, &self.config, &self.quarantine.broken));
+        self.quarantine.forget_unused(snapshot);
+        let plan = tracing::debug_span!(parent: &span, "plan").in_scope(|| {
+            self.planner
+                .plan(snapshot, &self.config, &self.quarantine.broken)
+        });
+        // What the apply stage looks names up in (the proxy spec's networks
+        // and secrets), held apart from the state the loop below borrows.
+        let lists = apply::Lists::of(snapshot);
         self.findings.update(&plan.diagnostics);
         self.record_plan(&plan);
 
@@ -304,7 +318,7 @@ impl Reconciler {
                         ext,
                         cluster,
                         &revision,
-                        &snapshot,
+                        &lists,
                         &self.instance,
                     )
                     .instrument(tracing::debug_span!(parent: &span, "apply"))
@@ -322,7 +336,7 @@ impl Reconciler {
                                 ext,
                                 cluster,
                                 &revision.info,
-                                &snapshot,
+                                &lists,
                                 &self.instance,
                                 &access,
                             )

@@ -1,8 +1,9 @@
 //! Swarm events as reconcile triggers.
 //!
-//! Events only say "look again": the reconcile reads the whole state anyway
-//! (it ignores why it was triggered), so a missed or duplicated event costs
-//! nothing but latency, and the periodic resync catches what events miss.
+//! An event says what to read again (the service it names, or the list of
+//! networks, nodes or secrets); what the round does with it does not depend
+//! on why it came. A missed or duplicated event costs nothing but latency:
+//! the periodic full read catches what events miss.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use bollard::Docker;
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
+
+use super::follow::Reading;
 
 /// Why a reconcile was asked for (for logs and for choosing the poll rate).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,10 +29,29 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    /// Service changes start task convergence, which Swarm reports through no
-    /// event: poll fast for a while after one.
-    pub fn wants_fast_poll(&self) -> bool {
-        matches!(self, Trigger::Event { kind, .. } if kind == "service")
+    /// What to read again for this trigger.
+    pub fn reading(&self) -> Reading {
+        let mut r = Reading::default();
+        match self {
+            Trigger::Resubscribed => r.full = true,
+            Trigger::Event { kind, id, .. } => match kind.as_str() {
+                "service" if !id.is_empty() => {
+                    r.services.insert(id.clone());
+                }
+                "network" => r.networks = true,
+                // A node gone or back moves tasks, which sends no event.
+                "node" => {
+                    r.nodes = true;
+                    r.tasks = true;
+                }
+                "secret" => r.secrets = true,
+                // Config objects are the apply stage's (rolling delivery),
+                // which reads them itself; anything else: read it all.
+                "config" => {}
+                _ => r.full = true,
+            },
+        }
+        r
     }
 }
 
@@ -74,5 +96,33 @@ pub async fn events(docker: Docker, tx: UnboundedSender<Trigger>) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, id: &str) -> Trigger {
+        Trigger::Event {
+            kind: kind.into(),
+            action: "update".into(),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn each_trigger_reads_what_it_names() {
+        let service = event("service", "s1").reading();
+        assert_eq!(service.services.iter().collect::<Vec<_>>(), ["s1"]);
+        assert!(!service.full && !service.networks);
+        assert!(event("network", "n").reading().networks);
+        let node = event("node", "n").reading();
+        assert!(node.nodes && node.tasks, "a node moves tasks");
+        assert!(event("secret", "x").reading().secrets);
+        assert!(event("config", "c").reading().is_empty());
+        assert!(event("service", "").reading().full, "no ID: read it all");
+        assert!(event("plugin", "p").reading().full);
+        assert!(Trigger::Resubscribed.reading().full);
     }
 }

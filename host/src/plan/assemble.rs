@@ -2,8 +2,9 @@
 //! then one [`ClusterPlan`] per Extension.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use bollard::models::Service;
+use rustc_hash::FxHashMap;
 
 use super::allowed_hosts;
 use super::labels::{self, Parsed};
@@ -13,88 +14,146 @@ use super::secrets::{BrokenTls, COLLECTION, SecretNames};
 use super::targets;
 use super::{ClusterPlan, Diagnostic, Plan, SERVER_INFO, Severity};
 use crate::config::{Config, Extension};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Observed, Secret, Swarm};
 use crate::wit::latest::{Cluster, RenderInput};
 
-pub fn plan(snapshot: &Snapshot, config: &Config, broken: &BrokenTls) -> Plan {
-    let mut diagnostics = Vec::new();
-    let partition = Partition::new(config, &mut diagnostics);
-    let (index, (services, secrets)) = rayon::join(
-        || targets::Index::new(snapshot),
-        || (named_services(snapshot), SecretNames::new(snapshot, broken)),
-    );
-
-    // Each service plans on its own (labels, cluster, targets), so they are
-    // spread over the cores; the results are folded in snapshot order,
-    // which keeps the plan identical to a sequential one.
-    let plan_one = |(name, service): &(&str, &Service)| {
-        plan_service(config, &partition, &index, &secrets, name, service)
-    };
-    let outcomes: Vec<Outcome> = super::map_in_order(&services, plan_one);
-    let mut routed: BTreeMap<&str, Vec<Routed>> = BTreeMap::new();
-    let mut still_mounted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for outcome in outcomes {
-        diagnostics.extend(outcome.diagnostics);
-        // Left-out services too: they keep the hosts they had first.
-        if let Some((extension, r)) = outcome.routed {
-            routed.entry(extension).or_default().push(r);
-        }
-        if let Some((extension, secrets)) = outcome.still_mounted {
-            still_mounted.entry(extension).or_default().extend(secrets);
-        }
-    }
-
-    let mut clusters = BTreeMap::new();
-    for (ext_name, ext) in &config.extensions {
-        let services = routed.remove(ext_name.as_str()).unwrap_or_default();
-        let (mut cluster, found) = cluster_plan(ext, services);
-        // A broken pair's secrets stay attached while a service names
-        // them: detaching would restart the proxy tasks for nothing, and the
-        // fix (a new secret) restarts them once anyway.
-        cluster
-            .secrets
-            .extend(still_mounted.remove(ext_name.as_str()).unwrap_or_default());
-        diagnostics.extend(found);
-        clusters.insert(ext_name.clone(), cluster);
-    }
-    diagnostics.sort();
-    diagnostics.dedup();
-    Plan {
-        clusters,
-        diagnostics,
-    }
+/// The planner, keeping each service's part of the last plan: a service
+/// whose observed state (the same `Arc`, or an equal value) and context
+/// (config, network names, node addresses, secrets, broken pairs) did not
+/// change is not planned again, so a one-service change in a 10,000-service
+/// Swarm plans one service; only each cluster's merge runs over all of them.
+/// The plan is the same as one made from scratch (`plan_is_the_same_as_from_scratch`).
+#[derive(Default)]
+pub struct Planner {
+    planned: FxHashMap<String, Planned>,
+    context: Option<Context>,
 }
 
-/// The snapshot's named services, in the snapshot's order: walking them in
-/// memory order is kinder to the cache than by name, and nothing downstream
-/// depends on the order (merge sorts, diagnostics are sorted).
-fn named_services(snapshot: &Snapshot) -> Vec<(&str, &Service)> {
-    snapshot
-        .services
-        .iter()
-        .filter_map(|s| Some((s.spec.as_ref()?.name.as_deref()?, s)))
-        .collect()
+struct Planned {
+    from: Arc<Observed>,
+    outcome: Outcome,
+}
+
+/// What every service's part of the plan depends on besides itself.
+#[derive(PartialEq)]
+struct Context {
+    config: Config,
+    index: targets::Index,
+    secrets: Arc<Vec<Secret>>,
+    broken: BrokenTls,
+}
+
+impl Planner {
+    pub fn new() -> Planner {
+        Planner::default()
+    }
+
+    /// Plan every cluster of `swarm`. A service with bad labels (or that
+    /// cannot be reached) is left out with an Error naming it; everything
+    /// else is still planned.
+    pub fn plan(&mut self, swarm: &Swarm, config: &Config, broken: &BrokenTls) -> Plan {
+        let mut diagnostics = Vec::new();
+        let partition = Partition::new(config, &mut diagnostics);
+        let context = Context {
+            config: config.clone(),
+            index: targets::Index::new(swarm),
+            secrets: swarm.secrets.clone(),
+            broken: broken.clone(),
+        };
+        if self.context.as_ref() != Some(&context) {
+            self.planned.clear();
+            self.context = Some(context);
+        }
+        let context = self.context.as_ref().expect("set above");
+        let secrets = SecretNames::new(&context.secrets, &context.broken);
+
+        self.planned.retain(|id, _| swarm.services.contains_key(id));
+        let stale: Vec<(&String, &Arc<Observed>)> = swarm
+            .services
+            .iter()
+            .filter(|(id, observed)| {
+                self.planned
+                    .get(*id)
+                    .is_none_or(|p| !Arc::ptr_eq(&p.from, observed) && *p.from != ***observed)
+            })
+            .collect();
+        // Each service plans on its own (labels, cluster, targets), so they
+        // are spread over the cores.
+        let plan_one = |(_, observed): &(&String, &Arc<Observed>)| {
+            plan_service(config, &partition, &context.index, &secrets, observed)
+        };
+        let outcomes: Vec<Outcome> = super::map_in_order(&stale, plan_one);
+        for ((id, observed), outcome) in stale.into_iter().zip(outcomes) {
+            let planned = Planned {
+                from: (*observed).clone(),
+                outcome,
+            };
+            self.planned.insert(id.clone(), planned);
+        }
+
+        // In service ID order, so the plan does not depend on the order
+        // services were planned or read in.
+        let mut routed: BTreeMap<&str, Vec<&Routed>> = BTreeMap::new();
+        let mut still_mounted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for id in swarm.services.keys() {
+            let outcome = &self.planned[id].outcome;
+            diagnostics.extend(outcome.diagnostics.iter().cloned());
+            // Left-out services too: they keep the hosts they had first.
+            if let Some((extension, r)) = &outcome.routed {
+                routed.entry(extension).or_default().push(r);
+            }
+            if let Some((extension, secrets)) = &outcome.still_mounted {
+                still_mounted
+                    .entry(extension)
+                    .or_default()
+                    .extend(secrets.iter().cloned());
+            }
+        }
+
+        let mut clusters = BTreeMap::new();
+        for (ext_name, ext) in &config.extensions {
+            let services = routed.remove(ext_name.as_str()).unwrap_or_default();
+            let (mut cluster, found) = cluster_plan(ext, services);
+            // A broken pair's secrets stay attached while a service names
+            // them: detaching would restart the proxy tasks for nothing, and the
+            // fix (a new secret) restarts them once anyway.
+            cluster
+                .secrets
+                .extend(still_mounted.remove(ext_name.as_str()).unwrap_or_default());
+            diagnostics.extend(found);
+            clusters.insert(ext_name.clone(), cluster);
+        }
+        diagnostics.sort();
+        diagnostics.dedup();
+        Plan {
+            clusters,
+            diagnostics,
+        }
+    }
 }
 
 /// One service's part of the plan: its route in its Extension, if it has
 /// one, and what was found on the way.
-#[derive(Default)]
-struct Outcome<'a> {
-    routed: Option<(&'a str, Routed)>,
+#[derive(Clone, Default)]
+struct Outcome {
+    routed: Option<(String, Routed)>,
     /// Secrets a service left out for a broken pair names (see `plan`).
-    still_mounted: Option<(&'a str, Vec<String>)>,
+    still_mounted: Option<(String, Vec<String>)>,
     diagnostics: Vec<Diagnostic>,
 }
 
-fn plan_service<'a>(
+fn plan_service(
     config: &Config,
-    partition: &'a Partition,
+    partition: &Partition,
     index: &targets::Index,
     secrets: &SecretNames,
-    name: &str,
-    service: &Service,
-) -> Outcome<'a> {
+    observed: &Observed,
+) -> Outcome {
     let mut out = Outcome::default();
+    let Some(name) = observed.name() else {
+        return out;
+    };
+    let service = &observed.service;
     let diagnostics = &mut out.diagnostics;
     let empty = Default::default();
     let service_labels = service
@@ -148,34 +207,35 @@ fn plan_service<'a>(
         collection: service_labels.get(COLLECTION).cloned(),
         serves: false,
     };
+    let ext = extension.to_owned();
     if let Some(d) = secrets.refused(name, service_labels, &route) {
         diagnostics.push(in_cluster(d));
-        out.routed = Some((extension, left_out(route)));
+        out.routed = Some((ext, left_out(route)));
         return out;
     }
     if let Some(d) = secrets.broken(name, &route) {
         diagnostics.push(in_cluster(d));
         let pair = route.ssl_cert.iter().chain(&route.ssl_key).cloned();
-        out.still_mounted = Some((extension, pair.collect()));
-        out.routed = Some((extension, left_out(route)));
+        out.still_mounted = Some((ext.clone(), pair.collect()));
+        out.routed = Some((ext, left_out(route)));
         return out;
     }
     if let Some(d) = config
         .extensions
         .get(extension)
-        .and_then(|ext| allowed_hosts::refused(ext, name, &route))
+        .and_then(|e| allowed_hosts::refused(e, name, &route))
     {
         diagnostics.push(d);
-        out.routed = Some((extension, left_out(route)));
+        out.routed = Some((ext, left_out(route)));
         return out;
     }
-    match targets::resolve_in(index, service, name, &route) {
+    match targets::resolve_in(index, observed, name, &route) {
         Ok(t) => {
             for w in t.warnings {
                 diagnostics.push(in_cluster(for_service(Severity::Warning, name, None, w)));
             }
             out.routed = Some((
-                extension,
+                ext,
                 Routed {
                     servers: t.servers,
                     network: t.network,
@@ -191,15 +251,10 @@ fn plan_service<'a>(
                 e.label,
                 e.message,
             )));
-            out.routed = Some((extension, left_out(route)));
+            out.routed = Some((ext, left_out(route)));
         }
     }
     out
-}
-
-/// Drop `value` on the pool, off the caller's path.
-fn drop_later<T: Send + 'static>(value: T) {
-    rayon::spawn(move || drop(value));
 }
 
 fn for_service(
@@ -217,7 +272,7 @@ fn for_service(
     }
 }
 
-fn cluster_plan(ext: &Extension, mut services: Vec<Routed>) -> (ClusterPlan, Vec<Diagnostic>) {
+fn cluster_plan(ext: &Extension, mut services: Vec<&Routed>) -> (ClusterPlan, Vec<Diagnostic>) {
     let merged = merge::merge_in_place(&mut services);
     let mut diagnostics = merged.diagnostics;
     let mut networks = BTreeSet::new();
@@ -271,8 +326,6 @@ fn cluster_plan(ext: &Extension, mut services: Vec<Routed>) -> (ClusterPlan, Vec
         networks,
         secrets: merged.secrets,
     };
-    // Freeing 10k services' routes takes ~2 ms; the plan is wanted now.
-    drop_later(services);
     (plan, diagnostics)
 }
 

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::config::{Extension, parse_str};
 use crate::plan::fixtures::{network, service, snapshot, task};
+use crate::snapshot::Snapshot;
 use crate::wit::latest::Host;
 
 const SEED: &str = include_str!("../../../examples/seed/snapshot.json");
@@ -605,4 +606,99 @@ fn plan_is_independent_of_snapshot_order_on_the_parallel_path() {
     let mut reversed = snap.clone();
     reversed.services.reverse();
     assert_eq!(plan(&reversed, &cfg), p, "reversed");
+}
+
+/// The daemon's planner keeps each service's part between plans; whatever
+/// changes, its plan must be the one planned from scratch.
+#[test]
+fn plan_is_the_same_as_from_scratch() {
+    let base: Snapshot = serde_json::from_str(FEATURES).unwrap();
+    let cfg = parse_str(FEATURES_CONFIG, Path::new(".")).unwrap().config;
+    let none = crate::plan::BrokenTls::default();
+    let mut planner = crate::plan::Planner::new();
+    let mut swarm = crate::snapshot::Swarm::from_snapshot(base.clone());
+    let check = |planner: &mut crate::plan::Planner,
+                 swarm: &crate::snapshot::Swarm,
+                 cfg: &Config,
+                 broken: &crate::plan::BrokenTls,
+                 step: &str| {
+        let kept = planner.plan(swarm, cfg, broken);
+        let fresh = crate::plan::plan_with(&swarm.to_snapshot(), cfg, broken);
+        assert_eq!(kept, fresh, "after {step}");
+        kept
+    };
+    let first = check(&mut planner, &swarm, &cfg, &none, "the first plan");
+    assert!(!first.clusters.values().all(|c| c.input.hosts.is_empty()));
+
+    // One service's labels.
+    let id = |name: &str| {
+        base.services
+            .iter()
+            .find(|s| s.spec.as_ref().unwrap().name.as_deref() == Some(name))
+            .and_then(|s| s.id.clone())
+            .unwrap()
+    };
+    let demo = id("demo");
+    let mut o = (*swarm.services[&demo]).clone();
+    let labels = o.service.spec.as_mut().unwrap().labels.as_mut().unwrap();
+    labels.insert("com.docker.lb.hosts".into(), "renamed.example".into());
+    swarm.set_service(&demo, Some(o));
+    let p = check(&mut planner, &swarm, &cfg, &none, "a host renamed");
+    assert_ne!(p, first);
+    assert!(p.diagnostics.len() <= first.diagnostics.len() + 1);
+
+    // One service's tasks: one fewer.
+    let app = id("app");
+    let mut o = (*swarm.services[&app]).clone();
+    assert!(!o.tasks.is_empty(), "the fixture's app has tasks");
+    o.tasks.pop();
+    swarm.set_service(&app, Some(o));
+    check(&mut planner, &swarm, &cfg, &none, "a task gone");
+
+    // A service gone, a bad label on another.
+    swarm.set_service(&id("shop-api"), None);
+    let secure = id("secure");
+    let mut o = (*swarm.services[&secure]).clone();
+    let labels = o.service.spec.as_mut().unwrap().labels.as_mut().unwrap();
+    labels.insert("com.docker.lb.port".into(), "not-a-port".into());
+    swarm.set_service(&secure, Some(o));
+    check(
+        &mut planner,
+        &swarm,
+        &cfg,
+        &none,
+        "a removal and a bad label",
+    );
+
+    // Context: networks renamed, secrets gone, a broken pair, the config.
+    let mut networks = (*swarm.networks).clone();
+    for n in &mut networks {
+        n.name = n.name.as_ref().map(|n| format!("{n}-new"));
+    }
+    swarm.set_networks(networks);
+    check(&mut planner, &swarm, &cfg, &none, "networks renamed");
+    swarm.set_secrets(Vec::new());
+    check(&mut planner, &swarm, &cfg, &none, "secrets gone");
+    swarm.refresh(crate::snapshot::Swarm::from_snapshot(base.clone()));
+    let broken = crate::plan::BrokenTls(
+        base.services
+            .iter()
+            .filter_map(|s| {
+                let l = s.spec.as_ref()?.labels.as_ref()?;
+                let cert = l.get("com.docker.lb.ssl_cert")?.clone();
+                Some((
+                    (cert, l.get("com.docker.lb.ssl_key").cloned()),
+                    "bad".to_owned(),
+                ))
+            })
+            .take(1)
+            .collect(),
+    );
+    assert_eq!(broken.0.len(), 1, "the fixture has a TLS service");
+    check(&mut planner, &swarm, &cfg, &broken, "a broken pair");
+    let mut other = cfg.clone();
+    other.extensions.retain(|name, _| name != "main");
+    check(&mut planner, &swarm, &other, &none, "an Extension removed");
+    let back = check(&mut planner, &swarm, &cfg, &none, "back to the start");
+    assert_eq!(back, crate::plan::plan(&base, &cfg));
 }

@@ -34,11 +34,12 @@ impl Routed {
 /// wins, every other is not routed at all (Error). The winner, and the
 /// names left out.
 pub(super) fn default_backend<'a>(
-    services: &'a [Routed],
+    services: &[&'a Routed],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Option<&'a Routed>, BTreeSet<String>) {
-    let mut defaults: Vec<&Routed> = services
+    let mut defaults: Vec<&'a Routed> = services
         .iter()
+        .copied()
         .filter(|s| s.route.default_backend && s.serves)
         .collect();
     defaults.sort_by_cached_key(|s| s.seniority());

@@ -103,19 +103,20 @@ pub struct ClusterRoutes {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn merge(mut services: Vec<Routed>) -> ClusterRoutes {
-    merge_in_place(&mut services)
+pub fn merge(services: Vec<Routed>) -> ClusterRoutes {
+    merge_in_place(&mut services.iter().collect::<Vec<_>>())
 }
 
 /// [`merge`], leaving the services (sorted by name) to the caller.
-pub fn merge_in_place<'a>(services: &'a mut [Routed]) -> ClusterRoutes {
-    // They come in snapshot order; 10k of them sort faster on every core.
+pub fn merge_in_place<'a>(services: &mut [&'a Routed]) -> ClusterRoutes {
+    // They come in service ID order; 10k of them sort faster on every core.
     services.par_sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = ClusterRoutes::default();
 
     let (default, excluded) = conflicts::default_backend(services, &mut out.diagnostics);
-    let services: Vec<&Routed> = services
+    let services: Vec<&'a Routed> = services
         .iter()
+        .copied()
         .filter(|s| !excluded.contains(&s.name))
         .collect();
 

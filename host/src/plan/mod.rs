@@ -17,7 +17,7 @@ mod allowed_hosts;
 mod assemble;
 mod conflicts;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod labels;
 pub mod merge;
 pub mod naming;
@@ -31,8 +31,9 @@ pub mod weights;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, Swarm};
 use crate::wit::latest::RenderInput;
+pub use assemble::Planner;
 pub use secrets::BrokenTls;
 
 /// Controller identity for info headers.
@@ -94,11 +95,12 @@ fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send
 /// Plan every cluster. A service with bad labels (or that cannot be reached)
 /// is left out with an Error naming it; everything else is still planned.
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
-    assemble::plan(snapshot, config, &BrokenTls::default())
+    plan_with(snapshot, config, &BrokenTls::default())
 }
 
 /// [`plan`], also leaving out the services whose certificate/key pair a
-/// proxy found broken.
+/// proxy found broken. (The daemon keeps a [`Planner`] instead, which plans
+/// only what changed since its last plan.)
 pub fn plan_with(snapshot: &Snapshot, config: &Config, broken: &BrokenTls) -> Plan {
-    assemble::plan(snapshot, config, broken)
+    Planner::new().plan(&Swarm::from_snapshot(snapshot.clone()), config, broken)
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::labels::{self, ServiceRoute};
 use super::{Diagnostic, Severity};
-use crate::snapshot::Snapshot;
+use crate::snapshot::Secret;
 
 /// The label that marks what a Sluice instance created (its value is the
 /// instance name).
@@ -42,18 +42,17 @@ struct SecretInfo<'a> {
     collection: Option<&'a str>,
 }
 
-/// The snapshot's secrets, gathered once per plan; None when the snapshot
-/// lists no secrets at all (existence and collections are not checked then).
+/// The Swarm's secrets, gathered once per plan; None when there are none
+/// listed at all (existence and collections are not checked then).
 pub struct SecretNames<'a> {
     known: Option<BTreeMap<&'a str, SecretInfo<'a>>>,
     broken: &'a BrokenTls,
 }
 
 impl<'a> SecretNames<'a> {
-    pub fn new(snapshot: &'a Snapshot, broken: &'a BrokenTls) -> Self {
-        let known = (!snapshot.secrets.is_empty()).then(|| {
-            snapshot
-                .secrets
+    pub fn new(secrets: &'a [Secret], broken: &'a BrokenTls) -> Self {
+        let known = (!secrets.is_empty()).then(|| {
+            secrets
                 .iter()
                 .filter_map(|s| {
                     let spec = s.spec.as_ref()?;
@@ -150,7 +149,7 @@ impl<'a> SecretNames<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::{Secret, SecretSpec};
+    use crate::snapshot::model::SecretSpec;
 
     fn secret(name: &str, labels: &[(&str, &str)]) -> Secret {
         Secret {
@@ -162,7 +161,6 @@ mod tests {
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                         .collect(),
                 ),
-                ..Default::default()
             }),
             ..Default::default()
         }
@@ -191,8 +189,7 @@ mod tests {
             )]
             .into(),
         );
-        let snapshot = Snapshot::default();
-        let names = SecretNames::new(&snapshot, &broken);
+        let names = SecretNames::new(&[], &broken);
         let with = |cert: &str, key: Option<&str>| ServiceRoute {
             ssl_cert: Some(cert.into()),
             ssl_key: key.map(str::to_owned),
@@ -221,17 +218,14 @@ mod tests {
 
     #[test]
     fn services_use_only_secrets_they_may() {
-        let snapshot = Snapshot {
-            secrets: vec![
-                secret("team-a.pem", &[(COLLECTION, "team-a")]),
-                secret("team-b.pem", &[(COLLECTION, "team-b")]),
-                secret("plain.pem", &[]),
-                secret("sluice-creds", &[(OWNED_BY, "sluice")]),
-            ],
-            ..Default::default()
-        };
+        let secrets = [
+            secret("team-a.pem", &[(COLLECTION, "team-a")]),
+            secret("team-b.pem", &[(COLLECTION, "team-b")]),
+            secret("plain.pem", &[]),
+            secret("sluice-creds", &[(OWNED_BY, "sluice")]),
+        ];
         let none = no_broken();
-        let names = SecretNames::new(&snapshot, &none);
+        let names = SecretNames::new(&secrets, &none);
         let team_a: HashMap<String, String> = [(COLLECTION.to_owned(), "team-a".to_owned())].into();
         let plain = HashMap::new();
         // (service labels, secret, refusal contains or None)
@@ -259,8 +253,7 @@ mod tests {
             }
         }
         // Without secrets in the snapshot only the name rule applies.
-        let empty = Snapshot::default();
-        let blind = SecretNames::new(&empty, &none);
+        let blind = SecretNames::new(&[], &none);
         assert!(
             blind
                 .refused("svc", &plain, &route("anything.pem"))

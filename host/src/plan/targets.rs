@@ -10,12 +10,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
-
-use bollard::models::{EndpointPortConfig, EndpointPortConfigPublishModeEnum, Service, TaskState};
-
 use super::labels::{self, BackendMode, ServiceRoute};
-use crate::snapshot::{Snapshot, SwarmTask};
+use crate::snapshot::model::{Node, PortConfig, Service, Task};
+use crate::snapshot::{Observed, Snapshot, Swarm};
 use crate::wit::latest::Server;
 
 /// A swarm network by ID, with its name when known.
@@ -46,43 +43,41 @@ fn err(label: Option<&'static str>, message: String) -> TargetError {
     TargetError { label, message }
 }
 
-/// Resolve one routed service against the snapshot.
+/// Resolve one routed service of a snapshot (tests and tools; the planner
+/// resolves against an [`Index`] of its [`Swarm`]).
 pub fn resolve(
     snapshot: &Snapshot,
     service: &Service,
     name: &str,
     route: &ServiceRoute,
 ) -> Result<Targets, TargetError> {
-    resolve_in(&Index::new(snapshot), service, name, route)
+    let swarm = Swarm::from_snapshot(snapshot.clone());
+    let id = service.id.as_deref().unwrap_or_default();
+    let tasks = swarm
+        .services
+        .get(id)
+        .map(|o| o.tasks.clone())
+        .unwrap_or_default();
+    let observed = Observed {
+        service: service.clone(),
+        tasks,
+    };
+    resolve_in(&Index::new(&swarm), &observed, name, route)
 }
 
-/// What every service's resolution looks up, indexed once per snapshot:
-/// scanning every task (and naming every network) per service made planning
-/// quadratic in the cluster's size.
-pub struct Index<'a> {
-    snapshot: &'a Snapshot,
+/// What every service's resolution looks up besides its own tasks, made
+/// once per plan: network names and node addresses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Index {
     names: BTreeMap<String, String>,
-    tasks: FxHashMap<&'a str, Vec<&'a SwarmTask>>,
+    nodes: std::sync::Arc<Vec<Node>>,
 }
 
-impl<'a> Index<'a> {
-    pub fn new(snapshot: &'a Snapshot) -> Index<'a> {
-        let running_by_service = || {
-            let mut tasks: FxHashMap<&str, Vec<&SwarmTask>> = FxHashMap::default();
-            tasks.reserve(snapshot.services.len());
-            for t in snapshot.tasks.iter().filter(|t| is_running(t)) {
-                if let Some(id) = t.service_id.as_deref() {
-                    tasks.entry(id).or_default().push(t);
-                }
-            }
-            tasks
-        };
-        // Two passes over every task, independent: one per core.
-        let (tasks, names) = rayon::join(running_by_service, || network_names(snapshot));
+impl Index {
+    pub fn new(swarm: &Swarm) -> Index {
         Index {
-            snapshot,
-            names,
-            tasks,
+            names: network_names(swarm),
+            nodes: swarm.nodes.clone(),
         }
     }
 }
@@ -90,15 +85,14 @@ impl<'a> Index<'a> {
 /// [`resolve`] against a prebuilt [`Index`].
 pub fn resolve_in(
     index: &Index,
-    service: &Service,
+    observed: &Observed,
     name: &str,
     route: &ServiceRoute,
 ) -> Result<Targets, TargetError> {
-    let snapshot = index.snapshot;
+    let service = &observed.service;
     let mut networks = service_networks(service, &index.names);
     let network = choose_network(&networks, route)?.map(|i| networks.swap_remove(i));
-    let id = service.id.as_deref().unwrap_or_default();
-    let tasks: &[&SwarmTask] = index.tasks.get(id).map_or(&[], Vec::as_slice);
+    let tasks = &observed.tasks;
     let mut warnings = Vec::new();
     let servers = match (route.backend_mode, &network) {
         (BackendMode::Vip, Some(net)) => vec![vip_server(service, net, name, route)?],
@@ -110,7 +104,7 @@ pub fn resolve_in(
         }
         (BackendMode::Task, Some(net)) => task_servers(tasks, net, name, route, &mut warnings),
         (BackendMode::Task, None) if publishes_in_host_mode(service, route.port) => {
-            host_mode_servers(snapshot, tasks, name, route, &mut warnings)
+            host_mode_servers(&index.nodes, tasks, name, route, &mut warnings)
         }
         (BackendMode::Task, None) => {
             return Err(err(
@@ -134,13 +128,18 @@ pub fn resolve_in(
 }
 
 /// Network ID → name, from `docker network inspect` and from task attachments.
-fn network_names(snapshot: &Snapshot) -> BTreeMap<String, String> {
+fn network_names(swarm: &Swarm) -> BTreeMap<String, String> {
     // Every task repeats its networks: collect borrowed, copy each once.
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     // Neighbouring tasks (a service's replicas) are mostly on the same
     // networks: skip those before searching the map.
     let mut last: Option<(&str, &str)> = None;
-    for a in snapshot.tasks.iter().flat_map(|t| &t.networks_attachments) {
+    let attachments = swarm
+        .services
+        .values()
+        .flat_map(|o| &o.tasks)
+        .flat_map(|t| &t.networks_attachments);
+    for a in attachments {
         let entry = (a.network.id.as_str(), a.network.spec.name.as_str());
         if entry.0.is_empty() || entry.1.is_empty() || last == Some(entry) {
             continue;
@@ -148,7 +147,7 @@ fn network_names(snapshot: &Snapshot) -> BTreeMap<String, String> {
         last = Some(entry);
         names.insert(entry.0, entry.1);
     }
-    for n in &snapshot.networks {
+    for n in swarm.networks.iter() {
         if let (Some(id), Some(name)) = (&n.id, &n.name) {
             names.insert(id, name);
         }
@@ -233,11 +232,6 @@ fn choose_network(networks: &[NetRef], route: &ServiceRoute) -> Result<Option<us
     }
 }
 
-fn is_running(task: &SwarmTask) -> bool {
-    let state = task.status.as_ref().and_then(|s| s.state);
-    state == Some(TaskState::RUNNING) && task.desired_state == Some(TaskState::RUNNING)
-}
-
 fn server(address: String, port: u16, name: &str, route: &ServiceRoute) -> Server {
     Server {
         address,
@@ -263,7 +257,7 @@ fn address_text(cidr: &str, addr: IpAddr) -> String {
     }
 }
 
-fn task_label(task: &SwarmTask) -> String {
+fn task_label(task: &Task) -> String {
     task.name
         .clone()
         .or_else(|| task.id.clone())
@@ -271,7 +265,7 @@ fn task_label(task: &SwarmTask) -> String {
 }
 
 fn task_servers(
-    tasks: &[&SwarmTask],
+    tasks: &[Task],
     net: &NetRef,
     name: &str,
     route: &ServiceRoute,
@@ -332,9 +326,8 @@ fn vip_server(
     }
 }
 
-fn is_host_port(p: &EndpointPortConfig, port: u16) -> bool {
-    p.target_port == Some(i64::from(port))
-        && p.publish_mode == Some(EndpointPortConfigPublishModeEnum::HOST)
+fn is_host_port(p: &PortConfig, port: u16) -> bool {
+    p.target_port == Some(i64::from(port)) && p.is_host_mode()
 }
 
 fn publishes_in_host_mode(service: &Service, port: u16) -> bool {
@@ -355,11 +348,8 @@ fn publishes_in_host_mode(service: &Service, port: u16) -> bool {
 
 /// The address other nodes reach a node on. Managers may report `0.0.0.0` in
 /// `Status.Addr`; their `ManagerStatus.Addr` (`ip:2377`) is then the answer.
-fn node_address(snapshot: &Snapshot, node_id: &str) -> Option<IpAddr> {
-    let node = snapshot
-        .nodes
-        .iter()
-        .find(|n| n.id.as_deref() == Some(node_id))?;
+fn node_address(nodes: &[Node], node_id: &str) -> Option<IpAddr> {
+    let node = nodes.iter().find(|n| n.id.as_deref() == Some(node_id))?;
     let status = node
         .status
         .as_ref()
@@ -376,8 +366,8 @@ fn node_address(snapshot: &Snapshot, node_id: &str) -> Option<IpAddr> {
 }
 
 fn host_mode_servers(
-    snapshot: &Snapshot,
-    tasks: &[&SwarmTask],
+    nodes: &[Node],
+    tasks: &[Task],
     name: &str,
     route: &ServiceRoute,
     warnings: &mut Vec<String>,
@@ -397,7 +387,7 @@ fn host_mode_servers(
         let node = task
             .node_id
             .as_deref()
-            .and_then(|id| node_address(snapshot, id));
+            .and_then(|id| node_address(nodes, id));
         match (node, published) {
             (Some(addr), Some(port)) => out.push(server(addr.to_string(), port, name, route)),
             (None, _) => warnings.push(format!(

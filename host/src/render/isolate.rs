@@ -11,7 +11,7 @@
 //! hosts that pass alone are refused together, the original error stands.
 
 use super::PluginError;
-use crate::wit::latest::{Host, OutputFile, RenderInput};
+use crate::wit::latest::{Host, RenderInput};
 
 /// Renders allowed for one isolation, beyond the first (≈ 2 per bad host
 /// per halving: enough for a handful of bad hosts among 10k).
@@ -30,11 +30,11 @@ pub struct RefusedHost {
 /// `render` refused `input` with `refusal` (an invalid-input error): the
 /// files without the hosts at fault, and those hosts; or `refusal` when the
 /// fault is not in single hosts.
-pub fn isolate(
-    render: impl Fn(&RenderInput) -> Result<Vec<OutputFile>, PluginError>,
+pub fn isolate<T>(
+    render: impl Fn(&RenderInput) -> Result<T, PluginError>,
     input: &RenderInput,
     refusal: PluginError,
-) -> Result<(Vec<OutputFile>, Vec<RefusedHost>), PluginError> {
+) -> Result<(T, Vec<RefusedHost>), PluginError> {
     if !matches!(refusal, PluginError::InvalidInput { .. }) {
         return Err(refusal);
     }
@@ -43,6 +43,7 @@ pub fn isolate(
         ..input.clone()
     };
     let mut search = Search {
+        output: std::marker::PhantomData,
         render: &render,
         with: &with,
         renders: 0,
@@ -68,7 +69,9 @@ pub fn isolate(
     Ok((files, refused))
 }
 
-struct Search<'a, R, W> {
+struct Search<'a, R, W, T> {
+    /// What a render gives (the files, or a test's stand-in).
+    output: std::marker::PhantomData<T>,
     render: &'a R,
     with: &'a W,
     renders: usize,
@@ -76,9 +79,9 @@ struct Search<'a, R, W> {
     bad: Vec<(usize, String)>,
 }
 
-impl<R, W> Search<'_, R, W>
+impl<R, W, T> Search<'_, R, W, T>
 where
-    R: Fn(&RenderInput) -> Result<Vec<OutputFile>, PluginError>,
+    R: Fn(&RenderInput) -> Result<T, PluginError>,
     W: Fn(&[usize]) -> RenderInput,
 {
     /// Find the refused single hosts among `hosts` (known or suspected to

@@ -6,7 +6,7 @@ use super::isolate::{RefusedHost, isolate};
 use super::{CodePolicy, Plugin, PluginError, PluginHost, PluginId};
 use crate::config::Extension;
 use crate::plan::ClusterPlan;
-use crate::wit::latest::{Diagnostic, OutputFile, PluginInfo, RenderInput, Severity};
+use crate::wit::latest::{Diagnostic, OutputFile, PluginInfo, RenderInput, Severity, Slot};
 
 /// One cluster's rendered config: what the proxies of that cluster should run.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +18,12 @@ pub struct Revision {
     /// BLAKE3 over every file's path and contents, hex: identical output,
     /// identical hash, so unchanged output needs no delivery.
     pub hash: String,
+    /// The server slots in `files` (1.1.0 plugins that have them).
+    pub slots: Vec<Slot>,
+    /// With slots: the hash of the files with every slot's contents left
+    /// out ([`shape_of`]). Two revisions of one shape differ only in their
+    /// slots, so a proxy can go from one to the other at runtime.
+    pub shape: Option<String>,
     /// Warnings from `validate-settings`.
     pub warnings: Vec<Diagnostic>,
     /// Hosts the plugin refused, left out of `files` ([`super::isolate`]).
@@ -96,10 +102,11 @@ pub fn render_with(
         peak.set(peak.get().max(stats.peak_memory_bytes));
         result
     };
-    let (files, refused) = match render(input) {
-        Ok(files) => (files, Vec::new()),
+    let (rendered, refused) = match render(input) {
+        Ok(rendered) => (rendered, Vec::new()),
         Err(e) => isolate(render, input, e)?,
     };
+    let (files, slots) = (rendered.files, rendered.slots);
     policy
         .check(&files)
         .map_err(|message| PluginError::BadOutput {
@@ -112,11 +119,43 @@ pub fn render_with(
         plugin: plugin.id().clone(),
         info: plugin.info().clone(),
         hash: hash_files(&files),
+        shape: (!slots.is_empty()).then(|| shape_of(&files, &slots)),
+        slots,
         files,
         warnings,
         refused,
         peak_memory_bytes: peak.get(),
     })
+}
+
+/// The files' hash with each slot's contents replaced by its backend and
+/// name (length-prefixed, as in [`hash_files`]). The slots were checked to
+/// lie in order inside the files (`sluice_render`'s output check).
+pub fn shape_of(files: &[OutputFile], slots: &[Slot]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"sluice shape v1\0");
+    let mut slots = slots.iter().peekable();
+    for (i, f) in files.iter().enumerate() {
+        h.update(&(f.path.len() as u64).to_le_bytes());
+        h.update(f.path.as_bytes());
+        let text = f.contents.as_bytes();
+        let mut at = 0;
+        while let Some(s) = slots.next_if(|s| s.file as usize == i) {
+            let (start, end) = (s.start as usize, s.end as usize);
+            let before = text.get(at..start).unwrap_or_default();
+            h.update(&(before.len() as u64).to_le_bytes());
+            h.update(before);
+            for part in [&s.backend, &s.name] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+            at = end.max(at);
+        }
+        let rest = text.get(at..).unwrap_or_default();
+        h.update(&(rest.len() as u64).to_le_bytes());
+        h.update(rest);
+    }
+    h.finalize().to_hex().to_string()
 }
 
 /// Content hash of a set of files: BLAKE3, hex. Only ever compared with
@@ -139,3 +178,7 @@ pub fn hash_files(files: &[OutputFile]) -> String {
     }
     h.finalize().to_hex().to_string()
 }
+
+#[cfg(test)]
+#[path = "stage_tests.rs"]
+mod tests;

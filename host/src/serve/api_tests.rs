@@ -79,6 +79,7 @@ fn doc(cluster: &str, hash: &str) -> RevisionDoc {
             contents: format!("# {hash}\n"),
         }],
         tls: Vec::new(),
+        slots: None,
     }
 }
 
@@ -121,6 +122,46 @@ async fn long_poll_answers_the_moment_a_revision_is_published() {
     );
 }
 
+/// Server slots go only to agents that ask for them (an older agent refuses
+/// a field it does not know), each answer signed as it is, and a renumbered
+/// revision keeps them.
+#[tokio::test]
+async fn slots_go_only_to_agents_that_ask() {
+    use crate::serve::wire::{SlotDoc, SlotsDoc};
+    let s = server(Duration::from_secs(10)).await;
+    let mut with = doc("east", "h1");
+    with.slots = Some(SlotsDoc {
+        shape: "s1".into(),
+        slots: vec![SlotDoc {
+            backend: "up_a".into(),
+            name: "slot1".into(),
+            server: None,
+        }],
+    });
+    s.store.publish(&with);
+    let plain = opened(
+        &s,
+        s.client("east")
+            .poll("east", "", "r1", None, WAIT)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(plain.unwrap().slots, None);
+    let asks = s.client("east").with_slots();
+    let got = opened(&s, asks.poll("east", "", "r1", None, WAIT).await.unwrap()).unwrap();
+    assert_eq!(got.slots, with.slots);
+    // An agent that saw a higher sequence number makes the daemon number
+    // the revision again: the slots stay.
+    let ahead = got.seq + 1_000;
+    let again = asks
+        .poll_after("east", "other", ahead, "r1", None, WAIT)
+        .await
+        .unwrap();
+    let again = opened(&s, again).unwrap();
+    assert!(again.seq > ahead);
+    assert_eq!(again.slots, with.slots);
+}
+
 #[tokio::test]
 async fn long_poll_ends_with_204_when_nothing_is_newer() {
     let s = server(Duration::from_millis(400)).await;
@@ -148,6 +189,7 @@ async fn cluster_routes_need_the_clusters_certificate_and_token() {
         failed: None,
         time_ms: 0,
         reloads: 0,
+        runtime_updates: 0,
         bad_tls: Vec::new(),
     };
     let other_daemon = Keyring::new(b"some other daemon key".to_vec());
@@ -285,6 +327,7 @@ async fn status_is_scoped_to_the_callers_cluster() {
                 }),
                 time_ms: 0,
                 reloads: 0,
+                runtime_updates: 0,
                 bad_tls: Vec::new(),
             },
         )

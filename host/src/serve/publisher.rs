@@ -84,6 +84,7 @@ mod tests {
             seq: 0,
             files: vec![],
             tls: Vec::new(),
+            slots: None,
         }
     }
 

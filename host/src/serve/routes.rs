@@ -43,6 +43,8 @@ struct PollQuery {
     wait: Option<u64>,
     /// The highest sequence number the agent accepted.
     seq: Option<u64>,
+    /// `1`: the agent sets server slots at runtime; send them.
+    slots: Option<u8>,
 }
 
 /// Longer replica names and hashes are refused: they are kept per replica.
@@ -86,18 +88,24 @@ async fn revision(
         _ = closing.wait_for(|c| *c) => None,
     };
     match found {
-        Some(p) => (
-            [
-                (header::CONTENT_TYPE, "application/json".to_owned()),
-                (header::ETAG, format!("\"{}\"", p.hash)),
-                (
-                    header::HeaderName::from_static(signing::HEADER),
-                    p.signature.clone(),
-                ),
-            ],
-            p.body.clone(),
-        )
-            .into_response(),
+        Some(p) => {
+            let (body, signature) = match (&p.with_slots, q.slots) {
+                (Some((body, signature)), Some(1)) => (body, signature),
+                _ => (&p.body, &p.signature),
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json".to_owned()),
+                    (header::ETAG, format!("\"{}\"", p.hash)),
+                    (
+                        header::HeaderName::from_static(signing::HEADER),
+                        signature.clone(),
+                    ),
+                ],
+                body.clone(),
+            )
+                .into_response()
+        }
         None => StatusCode::NO_CONTENT.into_response(),
     }
 }

@@ -31,9 +31,13 @@ pub const MAX_REPLICAS: usize = 1024;
 pub struct Published {
     pub hash: String,
     pub seq: u64,
+    /// The revision without its server slots, for every agent.
     pub body: Bytes,
     /// The signature header's value over `body`.
     pub signature: String,
+    /// With server slots: the revision with them, and its signature, for
+    /// agents that ask for them (an older agent refuses the field).
+    pub with_slots: Option<(Bytes, String)>,
     pub published_ms: u64,
     /// Made by [`Store::publish`] (so [`Store::raise_seq`] may number it
     /// again); false for what [`Store::publish_raw`] serves as it is.
@@ -119,19 +123,31 @@ impl Store {
             *last = last.saturating_add(1).max(now);
             *last
         };
-        let mut doc = doc.clone();
+        tx.send_replace(Some(Arc::new(self.sealed(doc.clone(), seq, now))));
+        true
+    }
+
+    /// `doc` numbered `seq`, serialised and signed (with and without its
+    /// slots, when it has some).
+    fn sealed(&self, mut doc: RevisionDoc, seq: u64, now: u64) -> Published {
         doc.seq = seq;
-        let body = serde_json::to_vec(&doc).expect("a revision always serialises");
-        let signature = self.signer.sign(&body);
-        tx.send_replace(Some(Arc::new(Published {
+        let sign = |doc: &RevisionDoc| {
+            let body = serde_json::to_vec(doc).expect("a revision always serialises");
+            let signature = self.signer.sign(&body);
+            (Bytes::from(body), signature)
+        };
+        let with_slots = doc.slots.is_some().then(|| sign(&doc));
+        doc.slots = None;
+        let (body, signature) = sign(&doc);
+        Published {
             hash: doc.hash,
             seq,
-            body: Bytes::from(body),
+            body,
             signature,
+            with_slots,
             published_ms: now,
             own: true,
-        })));
-        true
+        }
     }
 
     /// An agent of `cluster` that has `have` accepted sequence number `seq`:
@@ -158,7 +174,8 @@ impl Store {
         if newest.seq > seq || newest.hash == have || !newest.own {
             return;
         }
-        let Ok(mut doc) = serde_json::from_slice::<RevisionDoc>(&newest.body) else {
+        let full = newest.with_slots.as_ref().map_or(&newest.body, |(b, _)| b);
+        let Ok(doc) = serde_json::from_slice::<RevisionDoc>(full) else {
             return;
         };
         tracing::info!(cluster = %cluster, behind = newest.seq, agent = seq, "an agent has seen a higher sequence number than this daemon's: numbering the newest revision again");
@@ -178,17 +195,7 @@ impl Store {
             *last = last.saturating_add(1).max(now);
             *last
         };
-        doc.seq = next;
-        let body = serde_json::to_vec(&doc).expect("a revision always serialises");
-        let signature = self.signer.sign(&body);
-        tx.send_replace(Some(Arc::new(Published {
-            hash: doc.hash,
-            seq: next,
-            body: Bytes::from(body),
-            signature,
-            published_ms: now,
-            own: true,
-        })));
+        tx.send_replace(Some(Arc::new(self.sealed(doc, next, now))));
     }
 
     /// Serve `published` to `cluster`'s agents as it is, body and signature
@@ -280,6 +287,7 @@ impl Store {
         r.running = report.running;
         r.failed = report.failed;
         r.reloads = report.reloads;
+        r.runtime_updates = report.runtime_updates;
         r.last_seen_ms = now_ms();
         let broken = !bad_tls.is_empty();
         r.bad_tls = bad_tls;

@@ -15,6 +15,7 @@ fn doc(cluster: &str, hash: &str) -> RevisionDoc {
             contents: hash.into(),
         }],
         tls: Vec::new(),
+        slots: None,
     }
 }
 
@@ -137,6 +138,7 @@ fn status_has_the_newest_revision_and_each_replica() {
             }),
             time_ms: 1,
             reloads: 3,
+            runtime_updates: 2,
             bad_tls: Vec::new(),
         },
     );
@@ -151,6 +153,7 @@ fn status_has_the_newest_revision_and_each_replica() {
     );
     assert!(east.replicas["proxy.2"].last_seen_ms > 0);
     assert_eq!(east.replicas["proxy.2"].reloads, 3);
+    assert_eq!(east.replicas["proxy.2"].runtime_updates, 2);
     // A poll says the replica is alive; it does not reset what it reported.
     store.seen("east", "proxy.2", "a");
     assert_eq!(
@@ -217,6 +220,7 @@ fn agents_report_broken_pairs_of_their_own_cluster_only() {
             failed: None,
             time_ms: 0,
             reloads: 0,
+            runtime_updates: 0,
             bad_tls: vec![
                 problem("east.pem"),
                 problem("west.pem"),
@@ -248,6 +252,7 @@ fn convergence_counts_replicas_that_were_there_before_the_publication() {
         failed: None,
         time_ms: 1,
         reloads: 0,
+        runtime_updates: 0,
         bad_tls: Vec::new(),
     };
     store.seen("east", "old", "");

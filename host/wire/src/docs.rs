@@ -34,6 +34,44 @@ pub struct RevisionDoc {
     /// daemon can leave out only their services. Absent when no host has TLS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls: Vec<TlsPair>,
+    /// The files' server slots, which an agent that drives the proxy's
+    /// runtime API can set instead of reloading (see [`SlotsDoc`]). Served
+    /// only to agents that ask for them (`?slots=1`): an older agent
+    /// refuses fields it does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<SlotsDoc>,
+}
+
+/// A revision's server slots. Two revisions with the same `shape` differ
+/// only in what their slots hold, so a proxy serving one serves the other
+/// once each differing slot is set; anything else takes a reload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotsDoc {
+    /// The files' hash with every slot's contents left out.
+    pub shape: String,
+    /// In file order.
+    pub slots: Vec<SlotDoc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotDoc {
+    /// HAProxy: the backend.
+    pub backend: String,
+    /// HAProxy: the server.
+    pub name: String,
+    /// None: empty (out of rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<SlotServer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotServer {
+    pub address: String,
+    pub port: u16,
+    pub weight: u32,
 }
 
 /// Where Docker mounts a service's secrets; the only place a [`TlsPair`] may
@@ -90,6 +128,9 @@ pub struct AgentReport {
     /// Proxy reloads since the agent started (0 from agents that predate it).
     #[serde(default)]
     pub reloads: u64,
+    /// Revisions applied through the proxy's runtime API, with no reload.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runtime_updates: u64,
     /// The pairs of the last revision that failed the check (see
     /// [`RevisionDoc::tls`]); empty when every pair passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -130,9 +171,16 @@ pub struct ReplicaStatus {
     /// Proxy reloads the replica's agent reported since it started.
     #[serde(default)]
     pub reloads: u64,
+    /// Revisions it applied at runtime, without a reload.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runtime_updates: u64,
     /// Certificate/key pairs the replica found broken in the last revision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bad_tls: Vec<TlsProblem>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Milliseconds since the Unix epoch.

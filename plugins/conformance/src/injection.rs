@@ -90,7 +90,7 @@ impl Judge<'_> {
             .plugin
             .render(&(self.build)(value))
             .ok()
-            .map(|f| self.shape(&f));
+            .map(|r| self.shape(&r.files));
         self.twins.insert(value.to_string(), shape.clone());
         shape
     }
@@ -104,7 +104,7 @@ impl Judge<'_> {
     ) -> (Verdict, Option<RenderInput>) {
         let input = (self.build)(hostile);
         let files = match self.plugin.render(&input) {
-            Ok(f) => f,
+            Ok(r) => r.files,
             Err(PluginError::InvalidInput { diagnostics, .. })
             | Err(PluginError::InvalidSettings { diagnostics, .. }) => {
                 let v = if names_element(&diagnostics, plain, names) {

@@ -111,7 +111,7 @@ pub fn write_corpus(path: &Path, options: &Options, dir: &Path) -> anyhow::Resul
     let config_path = plugin.info().default_config_path.clone();
     let mut written = 0;
     for case in corpus::cases(&config_path, &options.settings, options.large_services) {
-        let Ok(files) = plugin.render(&case.input) else {
+        let Ok(files) = plugin.render(&case.input).map(|r| r.files) else {
             continue;
         };
         let slug: String = case

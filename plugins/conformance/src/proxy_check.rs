@@ -144,7 +144,7 @@ pub fn check(plugin: &Plugin, inputs: &[(String, RenderInput)]) -> CheckResult {
         let config = dir.join(&file_name);
         input.cluster.config_path = config.to_string_lossy().into_owned();
         let files = match plugin.render(&input) {
-            Ok(f) => f,
+            Ok(r) => r.files,
             Err(e) => {
                 failures.push(format!("{name}: {e}"));
                 continue;

@@ -29,7 +29,7 @@ pub fn render_all(plugin: &Plugin, cases: Vec<Case>) -> Vec<Rendered> {
                 plugin.render_measured(&case.input, &case.input.cluster.config_path);
             Rendered {
                 case,
-                result,
+                result: result.map(|r| r.files),
                 stats,
             }
         })
@@ -118,7 +118,7 @@ pub fn check_determinism(plugin: &Plugin, rendered: &[Rendered]) -> CheckResult 
     for r in rendered {
         let Ok(first) = &r.result else { continue };
         compared += 1;
-        match plugin.render(&r.case.input) {
+        match plugin.render(&r.case.input).map(|r| r.files) {
             Ok(second) if &second == first => {}
             Ok(second) => failures.push(format!(
                 "{}: {}",

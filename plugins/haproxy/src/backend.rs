@@ -10,11 +10,11 @@
 //! checks are configured and `option redispatch` retries elsewhere.
 //! `max_fails=0` disables the accounting, as in nginx.
 
-use sluice_plugin_kit::{Server, TlsVerify, Upstream};
+use sluice_plugin_kit::{Server, SlotServer, TlsVerify, Upstream};
 
 use crate::cfg::Cfg;
-use crate::quote;
 use crate::settings::Config;
+use crate::{quote, slots};
 
 /// HAProxy's server weight range (1 keeps a server in rotation).
 const MAX_WEIGHT: u32 = 256;
@@ -39,10 +39,11 @@ pub fn tcp_name(upstream: &Upstream) -> String {
 /// Renders `upstream` as a backend. Names and the cookie name were checked
 /// by [`crate::input`].
 pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
-    match mode {
-        Mode::Http => cfg.section(format!("backend {}", http_name(upstream))),
-        Mode::Tcp => cfg.section(format!("backend {}", tcp_name(upstream))),
-    }
+    let name = match mode {
+        Mode::Http => http_name(upstream),
+        Mode::Tcp => tcp_name(upstream),
+    };
+    cfg.section(format!("backend {name}"));
     cfg.line(if mode == Mode::Http {
         "mode http"
     } else {
@@ -67,6 +68,41 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
     if mode == Mode::Http && !config.hide_info_headers {
         cfg.line("http-response set-header x-upstream-addr %[bc_dst]:%[bc_dst_port]");
     }
+    let tls = (mode == Mode::Http && upstream.tls).then(|| tls(upstream.tls_verify, config));
+    if slots::eligible(&name, upstream, config) {
+        let count = slots::count(upstream.servers.len(), config.server_slots);
+        for (i, server) in slots::assign(&upstream.servers, count)
+            .into_iter()
+            .enumerate()
+        {
+            let slot = format!("slot{}", i + 1);
+            let before = format!("server {slot} ");
+            let mut after = String::new();
+            if sticky.is_some() {
+                after.push_str(&format!(" cookie {slot}"));
+            }
+            if let Some(tls) = &tls {
+                after.push(' ');
+                after.push_str(tls);
+            }
+            let (value, held) = match server {
+                Some(s) => {
+                    let weight = s.weight.clamp(1, MAX_WEIGHT);
+                    let value = format!("{} weight {weight}", address(s));
+                    let held = SlotServer {
+                        address: s.address.clone(),
+                        port: s.port,
+                        weight,
+                    };
+                    (value, Some(held))
+                }
+                // As HAProxy's runtime leaves a slot it empties.
+                None => ("0.0.0.0:0 weight 1 disabled".to_owned(), None),
+            };
+            cfg.slot_line((&name, &slot), held, [&before, &value, &after]);
+        }
+        return;
+    }
     for (name, server) in server_names(&upstream.servers) {
         let mut line = format!(
             "server {name} {} weight {}",
@@ -80,9 +116,9 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
             line.push(' ');
             line.push_str(&check);
         }
-        if mode == Mode::Http && upstream.tls {
+        if let Some(tls) = &tls {
             line.push(' ');
-            line.push_str(&tls(upstream.tls_verify, config));
+            line.push_str(tls);
         }
         cfg.line(line);
     }

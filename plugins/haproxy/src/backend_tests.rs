@@ -1,12 +1,83 @@
 use super::*;
 use crate::test_support::*;
 
+/// Without server slots (`ServerSlots = 0`): one line per server.
 fn rendered(up: &Upstream, mode: Mode, settings: &[sluice_plugin_kit::Setting]) -> String {
+    let no_slots = setting("ServerSlots", sluice_plugin_kit::SettingValue::Integer(0));
+    with_slots(up, mode, &[settings, &[no_slots]].concat()).0
+}
+
+fn with_slots(
+    up: &Upstream,
+    mode: Mode,
+    settings: &[sluice_plugin_kit::Setting],
+) -> (String, Vec<sluice_plugin_kit::Slot>) {
     let (config, diags) = crate::settings::parse(settings);
-    assert!(diags.is_empty());
+    assert!(diags.is_empty(), "{diags:?}");
     let mut cfg = Cfg::default();
     render(&mut cfg, up, mode, &config);
     cfg.finish()
+}
+
+#[test]
+fn slots_hold_the_servers_and_room_for_more() {
+    let servers = vec![server("10.0.0.1", 80, 1), server("10.0.0.2", 80, 3)];
+    let mut up = upstream("u", servers);
+    up.sticky_cookie = Some("sid".into());
+    up.tls = true;
+    let (text, slots) = with_slots(&up, Mode::Http, &[]);
+    // Two servers: four slots (the default), two of them empty.
+    assert_eq!(slots.len(), 4, "{text}");
+    let held: Vec<_> = slots.iter().filter_map(|s| s.server.as_ref()).collect();
+    assert_eq!(held.len(), 2);
+    assert!(
+        held.iter()
+            .any(|s| s.address == "10.0.0.2" && s.weight == 3)
+    );
+    for s in &slots {
+        assert_eq!(s.backend, "up_u");
+        let value = &text[s.start as usize..s.end as usize];
+        let line = text[..s.end as usize].rsplit('\n').next().unwrap();
+        let rest = text[s.end as usize..].split('\n').next().unwrap();
+        assert_eq!(line, format!("    server {} {value}", s.name));
+        // What follows the changing part is the backend's, not the server's.
+        assert_eq!(
+            rest,
+            format!(" cookie {} ssl verify none sni var(txn.host)", s.name)
+        );
+        match &s.server {
+            Some(held) => assert_eq!(
+                value,
+                format!("{}:{} weight {}", held.address, held.port, held.weight)
+            ),
+            None => assert_eq!(value, "0.0.0.0:0 weight 1 disabled"),
+        }
+    }
+    // At least eight: eight; ServerSlots = 0: none.
+    let spare = |n: i64| setting("ServerSlots", sluice_plugin_kit::SettingValue::Integer(n));
+    assert_eq!(with_slots(&up, Mode::Http, &[spare(8)]).1.len(), 8);
+    assert!(with_slots(&up, Mode::Http, &[spare(0)]).1.is_empty());
+    // Passthrough backends too.
+    assert_eq!(with_slots(&up, Mode::Tcp, &[]).1[0].backend, "pt_u");
+}
+
+#[test]
+fn backends_that_cannot_change_at_runtime_have_no_slots() {
+    let mut hashed = upstream("u", vec![server("10.0.0.1", 80, 1)]);
+    hashed.ip_hash = true;
+    let mut checked = upstream("c", vec![server("10.0.0.1", 80, 1)]);
+    checked.servers[0].max_fails = Some(3);
+    let long = upstream(&"a".repeat(126), vec![server("10.0.0.1", 80, 1)]);
+    assert!(
+        !with_slots(&upstream(&"a".repeat(125), vec![]), Mode::Http, &[])
+            .1
+            .is_empty()
+    );
+    for up in [hashed, checked, long] {
+        let (text, slots) = with_slots(&up, Mode::Http, &[]);
+        assert!(slots.is_empty(), "{text}");
+        assert!(text.contains("server s_10_0_0_1_80 "), "{text}");
+    }
 }
 
 #[test]

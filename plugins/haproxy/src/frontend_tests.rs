@@ -21,7 +21,7 @@ fn render_http_with(hosts: &[sluice_plugin_kit::Host], config: &crate::settings:
     };
     let mut cfg = Cfg::default();
     render(&mut cfg, &fe, &table, config);
-    cfg.finish()
+    cfg.finish().0
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn render_with_vhosts(hosts: &[sluice_plugin_kit::Host]) -> String {
     };
     let mut cfg = Cfg::default();
     render(&mut cfg, &fe, &table, &config);
-    cfg.finish()
+    cfg.finish().0
 }
 
 /// With wildcard hosts, the exact name is tried before the suffixes, and

@@ -14,6 +14,7 @@ mod quote;
 mod render;
 mod routes;
 mod settings;
+mod slots;
 mod tls;
 mod wildcard;
 
@@ -35,7 +36,7 @@ impl Guest for Plugin {
         settings::parse(&settings).1
     }
 
-    fn render(input: RenderInput) -> Result<Vec<OutputFile>, RenderError> {
+    fn render(input: RenderInput) -> Result<Rendered, RenderError> {
         let rendered = render::render(&input)?;
         for w in &rendered.warnings {
             log(
@@ -43,7 +44,10 @@ impl Guest for Plugin {
                 &format!("haproxy cluster {}: {w}", input.cluster.name),
             );
         }
-        Ok(rendered.files)
+        Ok(Rendered {
+            files: rendered.files,
+            slots: rendered.slots,
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use sluice_plugin_kit::settings as kit;
-use sluice_plugin_kit::{OutputFile, RenderError, RenderInput, Upstream};
+use sluice_plugin_kit::{OutputFile, RenderError, RenderInput, Slot, Upstream};
 
 use crate::backend::{self, Mode};
 use crate::cfg::Cfg;
@@ -33,6 +33,8 @@ const WRITTEN: [&str; 7] = [
 #[derive(Debug)]
 pub struct Rendered {
     pub files: Vec<OutputFile>,
+    /// haproxy.cfg's server slots (see `slots`).
+    pub slots: Vec<Slot>,
     /// Things rendered around rather than refused (for the host's log).
     pub warnings: Vec<String>,
 }
@@ -161,15 +163,17 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         backend::render(&mut cfg, up, Mode::Tcp, &config);
     }
 
+    let (text, slots) = cfg.finish();
     files.insert(
         0,
         OutputFile {
             path: c.config_path.clone(),
-            contents: cfg.finish(),
+            contents: text,
         },
     );
     Ok(Rendered {
         files,
+        slots,
         warnings: warnings(input),
     })
 }

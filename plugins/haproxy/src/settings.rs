@@ -20,6 +20,7 @@
 //! | `SyslogAddr`            | string    | `stdout`                             | global `log <addr> [format raw] local0`            |
 //! | `MetricsPort`           | int       | unset                                | `frontend prometheus` on that port: HAProxy's Prometheus exporter at `/metrics` (per-backend, i.e. per-host, traffic) |
 //! | `HTTP2`                 | bool      | `true`                               | `alpn h2,http/1.1` on the TLS bind (HTTP/2 to clients) |
+//! | `ServerSlots`           | int       | `4`                                  | server slots per backend, at least (more servers: the next power of two): filled and emptied at runtime when tasks come and go, with no reload; `0` turns slots off (every change reloads) |
 //! | `GlobalOptions`         | [string]  | `[]`                                 | raw lines at the end of `global`                   |
 //! | `DefaultOptions`        | [string]  | `[]`                                 | raw lines at the end of `defaults`                 |
 //!
@@ -53,9 +54,13 @@ pub const KEYS: &[Key] = &[
     Key::new("SyslogAddr", Kind::Text),
     Key::new("MetricsPort", Kind::Integer),
     Key::new("HTTP2", Kind::Boolean),
+    Key::new("ServerSlots", Kind::Integer),
     Key::new("GlobalOptions", Kind::TextList),
     Key::new("DefaultOptions", Kind::TextList),
 ];
+
+/// Each slot costs the worker ~5.5 KB whether used or not.
+const MAX_SERVER_SLOTS: i64 = 256;
 
 /// HAProxy's timers are 32-bit milliseconds.
 const MAX_TIMEOUT_SECONDS: i64 = i32::MAX as i64 / 1000;
@@ -105,6 +110,8 @@ pub struct Config {
     /// Where HAProxy's Prometheus exporter listens, if anywhere.
     pub metrics_port: Option<u16>,
     pub http2: bool,
+    /// Server slots per backend at least; 0: none.
+    pub server_slots: usize,
     pub global_options: Vec<String>,
     pub default_options: Vec<String>,
 }
@@ -143,6 +150,7 @@ pub fn parse(settings: &[Setting]) -> (Config, Vec<Diagnostic>) {
             .has("MetricsPort")
             .then(|| p.int_in("MetricsPort", 9101, 1, 65535) as u16),
         http2: p.read.bool("HTTP2", true),
+        server_slots: p.int_in("ServerSlots", 4, 0, MAX_SERVER_SLOTS) as usize,
         global_options: p.lines("GlobalOptions"),
         default_options: p.lines("DefaultOptions"),
     };

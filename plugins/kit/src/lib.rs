@@ -1,4 +1,4 @@
-//! Shared ground for Sluice's bundled renderers: the `sluice:renderer@1.0.0`
+//! Shared ground for Sluice's bundled renderers: the `sluice:renderer@1.1.0`
 //! bindings (generated once here, exported by each plugin with [`export!`]) and
 //! small helpers for reading the `[Config]` table.
 //!
@@ -11,7 +11,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v1.0.0",
+        path: "../../wit/v1.1.0",
         world: "renderer",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -33,3 +33,13 @@ pub use sluice_input_rules as rules;
 /// The WIT record is `virtual-host` (a record named `host` clashes with the
 /// host-side bindings' `Host` traits); plugins may keep calling it `Host`.
 pub type Host = VirtualHost;
+
+impl Rendered {
+    /// Files with no server slots: every change is loaded by a reload.
+    pub fn files_only(files: Vec<OutputFile>) -> Rendered {
+        Rendered {
+            files,
+            slots: Vec::new(),
+        }
+    }
+}

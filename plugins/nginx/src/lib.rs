@@ -42,7 +42,7 @@ impl Guest for Plugin {
         settings::validate(&settings)
     }
 
-    fn render(input: RenderInput) -> Result<Vec<OutputFile>, RenderError> {
+    fn render(input: RenderInput) -> Result<Rendered, RenderError> {
         let rendered = render::render(&input);
         // Freeing a 10k-host input piece by piece is ~5% of a render, and
         // the host throws the instance away after this call (a fresh Store
@@ -52,7 +52,9 @@ impl Guest for Plugin {
         for w in &rendered.warnings {
             log(Level::Warn, w);
         }
-        Ok(rendered.files)
+        // nginx open source has no runtime API for upstreams: no slots,
+        // every change is a reload.
+        Ok(Rendered::files_only(rendered.files))
     }
 }
 

@@ -4,7 +4,9 @@
 //!
 //! It answers what the daemon asks: `/version`, `/info` (a Swarm manager),
 //! the lists (`/services`, `/tasks`, `/networks`, `/nodes`, `/secrets`,
-//! `/configs`, with `label` filters), one service by ID or name, creating
+//! `/configs`, with `label` filters; `id` for services, `service` and
+//! `desired-state` for tasks, as the engine does, including its 404 for a
+//! task filter naming a service it does not have), one service by ID or name, creating
 //! and updating services and secrets, and `/events` as a stream. The bench
 //! changes a service with [`FakeDocker::update_service`], which also sends
 //! the event the engine would.
@@ -77,39 +79,51 @@ fn not_found(what: &str) -> Response<Body> {
     )
 }
 
-/// `label` filters of a list request (`{"label":["k=v"]}` or
-/// `{"label":{"k=v":true}}`), as (key, value) pairs.
-fn label_filters(query: &str) -> Vec<(String, Option<String>)> {
+/// A list request's filters (`{"k":["v"]}` or `{"k":{"v":true}}`), as
+/// key → values.
+fn filters(query: &str) -> HashMap<String, Vec<String>> {
     let filters = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "filters");
     let Some((_, f)) = filters else {
-        return Vec::new();
+        return HashMap::new();
     };
-    let Ok(v) = serde_json::from_str::<Value>(&f) else {
-        return Vec::new();
+    let Ok(Value::Object(v)) = serde_json::from_str::<Value>(&f) else {
+        return HashMap::new();
     };
-    let labels: Vec<String> = match &v["label"] {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|s| s.as_str().map(String::from))
-            .collect(),
-        Value::Object(o) => o.keys().cloned().collect(),
-        _ => Vec::new(),
-    };
-    labels
-        .into_iter()
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-            None => (l, None),
+    v.into_iter()
+        .map(|(k, values)| {
+            let values = match values {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect(),
+                Value::Object(o) => o.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            (k, values)
         })
         .collect()
 }
 
-fn matches(object: &Value, filters: &[(String, Option<String>)]) -> bool {
-    let labels = &object["Spec"]["Labels"];
-    filters.iter().all(|(k, v)| match (&labels[k.as_str()], v) {
-        (Value::String(have), Some(want)) => have == want,
-        (Value::String(_), None) => true,
-        _ => false,
+/// Whether `object` (of `kind`) passes every filter.
+fn matches(kind: &str, object: &Value, filters: &HashMap<String, Vec<String>>) -> bool {
+    filters.iter().all(|(key, values)| {
+        values.iter().any(|v| match key.as_str() {
+            "label" => {
+                let labels = &object["Spec"]["Labels"];
+                match v.split_once('=') {
+                    Some((k, want)) => labels[k].as_str() == Some(want),
+                    None => labels[v.as_str()].is_string(),
+                }
+            }
+            "id" => object["ID"]
+                .as_str()
+                .is_some_and(|id| id.starts_with(v.as_str())),
+            "service" if kind == "tasks" => object["ServiceID"].as_str() == Some(v.as_str()),
+            "desired-state" if kind == "tasks" => {
+                object["DesiredState"].as_str() == Some(v.as_str())
+            }
+            _ => true,
+        })
     })
 }
 
@@ -218,14 +232,25 @@ impl FakeDocker {
             (&Method::GET, ["events"]) => self.event_stream(),
             (&Method::GET, [list]) if kind_of(list).is_some() => {
                 let kind = kind_of(list).expect("checked");
-                let filters = label_filters(&query);
+                let filters = filters(&query);
                 let lists = self.lists.lock().expect("lists");
-                if filters.is_empty() {
+                if filters.is_empty()
+                    || (kind == "tasks" && filters.keys().all(|k| k == "desired-state"))
+                {
+                    // Every task of the bench is meant to run.
                     return json_response(StatusCode::OK, lists.encoded[kind].clone());
+                }
+                if kind == "tasks" {
+                    let services = &lists.objects["services"];
+                    for id in filters.get("service").into_iter().flatten() {
+                        if !services.iter().any(|s| s["ID"] == id.as_str()) {
+                            return not_found(&format!("service {id}"));
+                        }
+                    }
                 }
                 let found: Vec<&Value> = lists.objects[kind]
                     .iter()
-                    .filter(|o| matches(o, &filters))
+                    .filter(|o| matches(kind, o, &filters))
                     .collect();
                 answer(StatusCode::OK, json!(found))
             }

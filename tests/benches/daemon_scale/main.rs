@@ -34,20 +34,40 @@ const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 const CHANGES: usize = 10;
 const START_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// `sluice_revision_timestamp_seconds{cluster="main"}` from the daemon's
-/// `/metrics`, if it has one yet.
-fn revision_timestamp(metrics_port: u16) -> Option<f64> {
+/// The daemon's `/metrics` text.
+fn metrics(metrics_port: u16) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", metrics_port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
         .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// The value of the first series named `name` (with its labels, if any).
+fn series(text: &str, name: &str) -> Option<f64> {
     text.lines()
-        .find(|l| {
-            l.starts_with("sluice_revision_timestamp_seconds{") && l.contains("cluster=\"main\"")
-        })
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// `sluice_revision_timestamp_seconds{cluster="main"}` from the daemon's
+/// `/metrics`, if it has one yet.
+fn revision_timestamp(metrics_port: u16) -> Option<f64> {
+    series(&metrics(metrics_port)?, "sluice_revision_timestamp_seconds")
+}
+
+/// (Swarm read seconds, reads, render seconds, renders) so far.
+fn stage_totals(metrics_port: u16) -> [f64; 4] {
+    let text = metrics(metrics_port).unwrap_or_default();
+    [
+        "sluice_swarm_read_duration_seconds_sum",
+        "sluice_swarm_read_duration_seconds_count",
+        "sluice_render_duration_seconds_sum",
+        "sluice_render_duration_seconds_count",
+    ]
+    .map(|name| series(&text, name).unwrap_or(0.0))
 }
 
 fn unix_now() -> f64 {
@@ -150,6 +170,7 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
 
     let mut latencies = Vec::new();
     let mut cpu = Vec::new();
+    let before = stage_totals(metrics_port);
     for k in 0..CHANGES {
         let i = k * (services / CHANGES) + 3;
         let mut l = labels(i);
@@ -174,6 +195,16 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         // Apart, so each change is its own round.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let after = stage_totals(metrics_port);
+    let mean = |sum: usize, count: usize| {
+        let n = after[count] - before[count];
+        if n > 0.0 {
+            (after[sum] - before[sum]) / n
+        } else {
+            0.0
+        }
+    };
+    let (read_mean, render_mean) = (mean(0, 1), mean(2, 3));
     let (rss, hwm) = (
         procs::status_kib(pid, "VmRSS:"),
         procs::status_kib(pid, "VmHWM:"),
@@ -201,13 +232,15 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     println!(
         "{services:>6} services | first revision {first:>6.2} s | RSS at rest {:>5.0} MiB, \
          after changes {:>5.0} MiB, peak {:>5.0} MiB | event -> revision p50 {:>6.3} s, \
-         max {:>6.3} s | CPU per change p50 {:>6.3} s",
+         max {:>6.3} s | CPU per change p50 {:>6.3} s | mean Swarm read {:>5.1} ms, render {:>5.1} ms",
         mib(rest_rss),
         mib(rss),
         mib(hwm),
         p50,
         max,
         cpu_p50,
+        read_mean * 1000.0,
+        render_mean * 1000.0,
     );
     json!({
         "services": services,
@@ -218,6 +251,8 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         "event_to_revision_s": latencies,
         "event_to_revision_p50_s": p50,
         "cpu_per_change_s": cpu,
+        "swarm_read_mean_s": read_mean,
+        "render_mean_s": render_mean,
     })
 }
 

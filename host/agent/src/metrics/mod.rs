@@ -83,6 +83,7 @@ pub struct AgentMetrics {
     registry: Registry,
     reloads: Counter,
     reload_duration: Histogram,
+    runtime_updates: Counter,
     refused: Family<ReasonLabel, Counter>,
     applied_timestamp: FloatGauge,
     requests: Family<RequestLabels, Counter>,
@@ -125,6 +126,12 @@ impl AgentMetrics {
             "From a revision's arrival to the proxy told to load it: install, the proxy's own check, reload",
             Unit::Seconds,
             reload_duration.clone(),
+        );
+        let runtime_updates = Counter::default();
+        registry.register(
+            "agent_runtime_updates",
+            "Revisions applied through the proxy's runtime API (server slots set), with no reload",
+            runtime_updates.clone(),
         );
         let refused = Family::<ReasonLabel, Counter>::default();
         for reason in ["unverified", "invalid"] {
@@ -178,6 +185,7 @@ impl AgentMetrics {
             registry,
             reloads,
             reload_duration,
+            runtime_updates,
             refused,
             applied_timestamp,
             requests,
@@ -196,6 +204,16 @@ impl AgentMetrics {
             self.reloads.inc();
             self.reload_duration.observe(took.as_secs_f64());
         }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        self.applied_timestamp.set(now);
+    }
+
+    /// A revision applied at runtime: no reload.
+    pub fn runtime_applied(&self) {
+        self.runtime_updates.inc();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

@@ -27,22 +27,7 @@ const MAX_DATAGRAM: usize = 2048;
 /// socket for a link between the bind and the chmod.
 pub fn bind(path: &Path) -> anyhow::Result<UnixDatagram> {
     let what = || format!("SLUICE_TRAFFIC_SOCKET {}", path.display());
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .with_context(what)?;
-        let meta = std::fs::symlink_metadata(dir).with_context(what)?;
-        let own = meta.uid() == nix::unistd::geteuid().as_raw();
-        if !meta.is_dir() || !own || meta.mode() & 0o022 != 0 {
-            anyhow::bail!(
-                "{}: its directory {} must be a directory of the agent's user that no one else can write to",
-                what(),
-                dir.display()
-            );
-        }
-    }
+    own_dir(path, "SLUICE_TRAFFIC_SOCKET")?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
             std::fs::remove_file(path).with_context(what)?;
@@ -55,6 +40,30 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixDatagram> {
     // The proxy's workers (nginx: nobody, www-data) must be able to send.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).with_context(what)?;
     Ok(socket)
+}
+
+/// Make `path`'s directory if missing; it must be a directory of the
+/// agent's user that no one else can write to. `setting` names the path.
+pub fn own_dir(path: &Path, setting: &str) -> anyhow::Result<()> {
+    let what = || format!("{setting} {}", path.display());
+    let Some(dir) = path.parent() else {
+        return Ok(());
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .with_context(what)?;
+    let meta = std::fs::symlink_metadata(dir).with_context(what)?;
+    let own = meta.uid() == nix::unistd::geteuid().as_raw();
+    if !meta.is_dir() || !own || meta.mode() & 0o022 != 0 {
+        anyhow::bail!(
+            "{}: its directory {} must be a directory of the agent's user that no one else can write to",
+            what(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Count every datagram until the socket fails, on a thread of its own:
