@@ -87,7 +87,8 @@ struct LoadedPlugin {
 
 struct Rendered {
     ext: crate::config::Extension,
-    plan: ClusterPlan,
+    /// The planner's: the same `Arc` while nothing in the cluster changed.
+    plan: Arc<ClusterPlan>,
     /// The plugin file it was rendered with.
     plugin: crate::render::PluginId,
     result: Result<Revision, Arc<ClusterError>>,
@@ -214,7 +215,11 @@ impl Reconciler {
             let cached = self
                 .rendered
                 .get(name)
-                .filter(|r| &r.ext == ext && &r.plan == cluster && &r.plugin == loaded.plugin.id())
+                .filter(|r| {
+                    &r.ext == ext
+                        && (Arc::ptr_eq(&r.plan, cluster) || r.plan == *cluster)
+                        && &r.plugin == loaded.plugin.id()
+                })
                 .filter(|r| r.retry_at.is_none_or(|at| now < at))
                 .map(|r| r.result.clone());
             let fresh = cached.is_none();

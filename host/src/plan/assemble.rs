@@ -21,12 +21,16 @@ use crate::wit::latest::{Cluster, RenderInput};
 /// whose observed state (the same `Arc`, or an equal value) and context
 /// (config, network names, node addresses, secrets, broken pairs) did not
 /// change is not planned again, so a one-service change in a 10,000-service
-/// Swarm plans one service; only each cluster's merge runs over all of them.
-/// The plan is the same as one made from scratch (`plan_is_the_same_as_from_scratch`).
+/// Swarm plans one service; only the merge of the cluster it is in runs over
+/// all of that cluster's services, and a cluster none of whose services
+/// changed keeps its plan (the same `Arc`). The plan is the same as one
+/// made from scratch (`plan_is_the_same_as_from_scratch`).
 #[derive(Default)]
 pub struct Planner {
     planned: FxHashMap<String, Planned>,
     context: Option<Context>,
+    /// Each cluster's last plan and what its merge found.
+    clusters: BTreeMap<String, (Arc<ClusterPlan>, Vec<Diagnostic>)>,
 }
 
 struct Planned {
@@ -62,12 +66,22 @@ impl Planner {
         };
         if self.context.as_ref() != Some(&context) {
             self.planned.clear();
+            self.clusters.clear();
             self.context = Some(context);
         }
         let context = self.context.as_ref().expect("set above");
         let secrets = SecretNames::new(&context.secrets, &context.broken);
 
-        self.planned.retain(|id, _| swarm.services.contains_key(id));
+        // Clusters a changed service was or is in: their merge runs again.
+        let mut changed: BTreeSet<String> = BTreeSet::new();
+        let extension = |p: &Planned| p.outcome.routed.as_ref().map(|(e, _)| e.clone());
+        self.planned.retain(|id, p| {
+            let keep = swarm.services.contains_key(id);
+            if !keep {
+                changed.extend(extension(p));
+            }
+            keep
+        });
         let stale: Vec<(&String, &Arc<Observed>)> = swarm
             .services
             .iter()
@@ -88,7 +102,10 @@ impl Planner {
                 from: (*observed).clone(),
                 outcome,
             };
-            self.planned.insert(id.clone(), planned);
+            changed.extend(extension(&planned));
+            if let Some(old) = self.planned.insert(id.clone(), planned) {
+                changed.extend(extension(&old));
+            }
         }
 
         // In service ID order, so the plan does not depend on the order
@@ -113,13 +130,26 @@ impl Planner {
         let mut clusters = BTreeMap::new();
         for (ext_name, ext) in &config.extensions {
             let services = routed.remove(ext_name.as_str()).unwrap_or_default();
-            let (mut cluster, found) = cluster_plan(ext, services);
-            // A broken pair's secrets stay attached while a service names
-            // them: detaching would restart the proxy tasks for nothing, and the
-            // fix (a new secret) restarts them once anyway.
-            cluster
-                .secrets
-                .extend(still_mounted.remove(ext_name.as_str()).unwrap_or_default());
+            let kept = self
+                .clusters
+                .get(ext_name)
+                .filter(|_| !changed.contains(ext_name));
+            let (cluster, found) = match kept {
+                Some(kept) => kept.clone(),
+                None => {
+                    let (mut cluster, found) = cluster_plan(ext, services);
+                    // A broken pair's secrets stay attached while a service
+                    // names them: detaching would restart the proxy tasks
+                    // for nothing, and the fix (a new secret) restarts them
+                    // once anyway.
+                    cluster
+                        .secrets
+                        .extend(still_mounted.remove(ext_name.as_str()).unwrap_or_default());
+                    let made = (Arc::new(cluster), found);
+                    self.clusters.insert(ext_name.clone(), made.clone());
+                    made
+                }
+            };
             diagnostics.extend(found);
             clusters.insert(ext_name.clone(), cluster);
         }

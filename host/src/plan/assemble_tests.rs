@@ -645,6 +645,20 @@ fn plan_is_the_same_as_from_scratch() {
     swarm.set_service(&demo, Some(o));
     let p = check(&mut planner, &swarm, &cfg, &none, "a host renamed");
     assert_ne!(p, first);
+    // The cluster the change is not in keeps its plan, not a copy.
+    let (mine, other) = if first.clusters["main"] == p.clusters["main"] {
+        ("edge", "main")
+    } else {
+        ("main", "edge")
+    };
+    assert!(std::sync::Arc::ptr_eq(
+        &first.clusters[other],
+        &p.clusters[other]
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &first.clusters[mine],
+        &p.clusters[mine]
+    ));
     assert!(p.diagnostics.len() <= first.diagnostics.len() + 1);
 
     // One service's tasks: one fewer.

@@ -76,7 +76,9 @@ pub struct ClusterPlan {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// By Extension name; every Extension has an entry, even with no routes.
-    pub clusters: BTreeMap<String, ClusterPlan>,
+    /// Shared: a planner hands out the same `Arc` while nothing in the
+    /// cluster changed.
+    pub clusters: BTreeMap<String, std::sync::Arc<ClusterPlan>>,
     pub diagnostics: Vec<Diagnostic>,
 }
 

@@ -124,6 +124,10 @@ impl Store {
             *last
         };
         tx.send_replace(Some(Arc::new(self.sealed(doc.clone(), seq, now))));
+        self.metrics
+            .revisions_published
+            .get_or_create(&Metrics::cluster(&doc.cluster))
+            .inc();
         true
     }
 

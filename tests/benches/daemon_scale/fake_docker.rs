@@ -27,11 +27,20 @@ type Body = BoxBody<Bytes, Infallible>;
 
 #[derive(Default)]
 struct Lists {
-    /// Each list as stored, and its JSON (made once per change: the daemon
-    /// reads the whole list every round, as from a real engine).
+    /// Each list as stored, and its JSON (made when first asked for after a
+    /// change, as an engine answers from its store).
     objects: HashMap<&'static str, Vec<Value>>,
     encoded: HashMap<&'static str, Bytes>,
+    /// Positions by ID (services) and by service ID (tasks), as an engine
+    /// looks up what a filter names without scanning everything; made
+    /// again after a create or remove.
+    index: Option<Index>,
     next_id: u64,
+}
+
+struct Index {
+    services: HashMap<String, usize>,
+    tasks: HashMap<String, Vec<usize>>,
 }
 
 const KINDS: [&str; 6] = [
@@ -39,9 +48,72 @@ const KINDS: [&str; 6] = [
 ];
 
 impl Lists {
+    /// `kind` changed: its JSON is made again when next asked for.
     fn encode(&mut self, kind: &'static str) {
-        let bytes = serde_json::to_vec(&self.objects[kind]).expect("JSON");
-        self.encoded.insert(kind, Bytes::from(bytes));
+        self.encoded.remove(kind);
+    }
+
+    fn encoded(&mut self, kind: &'static str) -> Bytes {
+        let objects = &self.objects[kind];
+        self.encoded
+            .entry(kind)
+            .or_insert_with(|| Bytes::from(serde_json::to_vec(objects).expect("JSON")))
+            .clone()
+    }
+
+    fn index(&mut self) -> &Index {
+        let objects = &self.objects;
+        self.index.get_or_insert_with(|| {
+            let id = |o: &Value, key: &str| o[key].as_str().unwrap_or_default().to_owned();
+            let services = objects["services"]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (id(s, "ID"), i))
+                .collect();
+            let mut tasks: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, t) in objects["tasks"].iter().enumerate() {
+                tasks.entry(id(t, "ServiceID")).or_default().push(i);
+            }
+            Index { services, tasks }
+        })
+    }
+
+    /// The objects an `id` (services) or `service` (tasks) filter names.
+    fn named(
+        &mut self,
+        kind: &'static str,
+        filters: &HashMap<String, Vec<String>>,
+    ) -> Option<Vec<&Value>> {
+        let (key, exact) = match kind {
+            "services" => ("id", true),
+            "tasks" => ("service", false),
+            _ => return None,
+        };
+        let wanted = filters.get(key)?.clone();
+        let index = self.index();
+        let positions: Vec<usize> = wanted
+            .iter()
+            .flat_map(|v| {
+                if exact {
+                    index
+                        .services
+                        .get(v)
+                        .copied()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                } else {
+                    index.tasks.get(v).cloned().unwrap_or_default()
+                }
+            })
+            .collect();
+        let objects = &self.objects[kind];
+        Some(
+            positions
+                .into_iter()
+                .map(|i| &objects[i])
+                .filter(|o| matches(kind, o, filters))
+                .collect(),
+        )
     }
 
     fn id(&mut self) -> String {
@@ -233,20 +305,23 @@ impl FakeDocker {
             (&Method::GET, [list]) if kind_of(list).is_some() => {
                 let kind = kind_of(list).expect("checked");
                 let filters = filters(&query);
-                let lists = self.lists.lock().expect("lists");
+                let mut lists = self.lists.lock().expect("lists");
                 if filters.is_empty()
                     || (kind == "tasks" && filters.keys().all(|k| k == "desired-state"))
                 {
                     // Every task of the bench is meant to run.
-                    return json_response(StatusCode::OK, lists.encoded[kind].clone());
+                    return json_response(StatusCode::OK, lists.encoded(kind));
                 }
                 if kind == "tasks" {
-                    let services = &lists.objects["services"];
+                    let index = lists.index();
                     for id in filters.get("service").into_iter().flatten() {
-                        if !services.iter().any(|s| s["ID"] == id.as_str()) {
+                        if !index.services.contains_key(id) {
                             return not_found(&format!("service {id}"));
                         }
                     }
+                }
+                if let Some(found) = lists.named(kind, &filters) {
+                    return answer(StatusCode::OK, json!(found));
                 }
                 let found: Vec<&Value> = lists.objects[kind]
                     .iter()
@@ -262,6 +337,7 @@ impl FakeDocker {
                 let object = json!({"ID": id, "Version": {"Index": 1}, "Spec": spec});
                 lists.objects.get_mut(kind).expect("kind").push(object);
                 lists.encode(kind);
+                lists.index = None;
                 answer(StatusCode::CREATED, json!({"ID": id}))
             }
             (&Method::GET, [list, key]) if kind_of(list).is_some() => {
@@ -298,6 +374,7 @@ impl FakeDocker {
                 let objects = lists.objects.get_mut(kind).expect("kind");
                 objects.retain(|o| o["ID"] != *key && o["Spec"]["Name"] != *key);
                 lists.encode(kind);
+                lists.index = None;
                 json_response(StatusCode::NO_CONTENT, Bytes::new())
             }
             _ => answer(

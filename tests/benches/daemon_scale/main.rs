@@ -32,6 +32,11 @@ use fake_docker::FakeDocker;
 
 const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 const CHANGES: usize = 10;
+/// The daemon polls every task fast for its first 15 s (services may be
+/// converging as it starts): changes are measured after that.
+const SETTLE: Duration = Duration::from_secs(16);
+/// Services changed at once, one every 10 ms.
+const BURST: usize = 100;
 const START_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The daemon's `/metrics` text.
@@ -165,7 +170,7 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let first = started.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(SETTLE).await;
     let rest_rss = procs::status_kib(pid, "VmRSS:");
 
     let mut latencies = Vec::new();
@@ -196,6 +201,26 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let after = stage_totals(metrics_port);
+    // A burst: BURST services change within a second; the agents are
+    // offered at most two revisions (the pacer), whatever the rounds.
+    let published = || {
+        metrics(metrics_port)
+            .and_then(|t| series(&t, "sluice_revisions_published_total"))
+            .unwrap_or(0.0)
+    };
+    let published_before = published();
+    let burst_started = Instant::now();
+    for b in 0..BURST {
+        let i = (b * 7919 + 11) % services;
+        let mut l = labels(i);
+        l["com.docker.lb.hosts"] = json!(format!("svc-{i}-burst.bench.example.com"));
+        docker.update_service(&ids[i], l);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let burst_sent = burst_started.elapsed().as_secs_f64();
+    // The pacer's hold is at most 2 s after the last change.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let burst_publications = published() - published_before;
     let mean = |sum: usize, count: usize| {
         let n = after[count] - before[count];
         if n > 0.0 {
@@ -232,7 +257,8 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     println!(
         "{services:>6} services | first revision {first:>6.2} s | RSS at rest {:>5.0} MiB, \
          after changes {:>5.0} MiB, peak {:>5.0} MiB | event -> revision p50 {:>6.3} s, \
-         max {:>6.3} s | CPU per change p50 {:>6.3} s | mean Swarm read {:>5.1} ms, render {:>5.1} ms",
+         max {:>6.3} s | CPU per change p50 {:>6.3} s | mean Swarm read {:>5.1} ms, render {:>5.1} ms | \
+         burst of {BURST} in {burst_sent:.2} s: {burst_publications} revisions published",
         mib(rest_rss),
         mib(rss),
         mib(hwm),
@@ -253,6 +279,9 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         "cpu_per_change_s": cpu,
         "swarm_read_mean_s": read_mean,
         "render_mean_s": render_mean,
+        "burst_changes": BURST,
+        "burst_seconds": burst_sent,
+        "burst_revisions_published": burst_publications,
     })
 }
 
