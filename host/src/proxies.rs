@@ -22,6 +22,11 @@ pub struct ProxyKind {
     /// socket's directory, so an agent that cannot (an older one, one not
     /// running as root) runs the proxy as before.
     pub master_socket: Option<&'static str>,
+    /// Whether the proxy checks a config as it reloads and keeps its old
+    /// workers when the config fails (nginx): the agent then skips the
+    /// validate command before each reload (it parses the config as long as
+    /// the reload does) and runs it only to say why a reload was not taken.
+    pub checks_on_reload: bool,
 }
 
 pub const BUILTIN: [ProxyKind; 2] = [
@@ -33,6 +38,7 @@ pub const BUILTIN: [ProxyKind; 2] = [
         reload_signal: "HUP",
         // nginx open source has no runtime API for upstreams.
         master_socket: None,
+        checks_on_reload: true,
     },
     ProxyKind {
         name: "haproxy",
@@ -43,6 +49,8 @@ pub const BUILTIN: [ProxyKind; 2] = [
         reload_signal: "USR2",
         // Beside the agent's traffic socket, in a directory only it owns.
         master_socket: Some("/run/sluice-agent/haproxy-master.sock"),
+        // A master-worker reload of a config that fails is not as simple.
+        checks_on_reload: false,
     },
 ];
 

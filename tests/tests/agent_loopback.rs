@@ -383,6 +383,8 @@ impl Agent {
                     site.master
                         .then(|| ("SLUICE_HAPROXY_MASTER_SOCKET", site.master_socket())),
                 )
+                // As the daemon runs nginx: its reload checks the config.
+                .envs((site.kind == Kind::Nginx).then_some(("SLUICE_RELOAD_CHECKS", "true")))
                 .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
                 .process_group(0)
                 .stdin(Stdio::null())

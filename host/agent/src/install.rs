@@ -40,6 +40,8 @@ pub enum InstallError {
     },
     #[error("reload: {0}")]
     Reload(#[from] ProxyError),
+    #[error("reload not taken: {0} (the config passed the validate command)")]
+    Unconfirmed(String),
 }
 
 fn tls_message(problems: &[TlsProblem]) -> String {
@@ -83,27 +85,98 @@ pub async fn install_valid(
     if !broken.is_empty() {
         return Err(InstallError::Tls(broken));
     }
-    {
-        let staged = Staged::new(root, &doc.files)?;
-        let argv = substitute(validate, &staged.main);
-        run_checked(&argv).await.map_err(|e| match e {
-            InstallError::Invalid { command: _, output } => InstallError::Invalid {
-                command: substitute(validate, doc.main_path()),
-                output: staged.unstaged(&output),
-            },
-            InstallError::Command { command, reason } => InstallError::Command {
-                command: command.iter().map(|a| staged.unstaged(a)).collect(),
-                reason,
-            },
-            other => other,
-        })?;
-    }
+    validate_staged(root, validate, doc).await?;
+    // Validated: the backup is only for a failure half-way through writing.
+    drop(install_files(root, doc, previous)?);
+    Ok(())
+}
+
+/// Run `validate` on a staged copy of `doc`'s files; errors name the live
+/// paths.
+pub async fn validate_staged(
+    root: &Path,
+    validate: &[String],
+    doc: &RevisionDoc,
+) -> Result<(), InstallError> {
+    let staged = Staged::new(root, &doc.files)?;
+    let argv = substitute(validate, &staged.main);
+    run_checked(&argv).await.map_err(|e| match e {
+        InstallError::Invalid { command: _, output } => InstallError::Invalid {
+            command: substitute(validate, doc.main_path()),
+            output: staged.unstaged(&output),
+        },
+        InstallError::Command { command, reason } => InstallError::Command {
+            command: command.iter().map(|a| staged.unstaged(a)).collect(),
+            reason,
+        },
+        other => other,
+    })
+}
+
+fn install_files(
+    root: &Path,
+    doc: &RevisionDoc,
+    previous: Option<&RevisionDoc>,
+) -> Result<files::Backup, InstallError> {
     let old: Vec<String> = previous
         .map(|p| p.files.iter().map(|f| f.path.clone()).collect())
         .unwrap_or_default();
-    // Validated: the backup is only for a failure half-way through writing.
-    drop(files::install(root, &doc.files, &old)?);
-    Ok(())
+    Ok(files::install(root, &doc.files, &old)?)
+}
+
+/// For a proxy that checks a config as it reloads ([`crate::confirm`]):
+/// check `doc`'s certificate/key pairs, install its files over `previous`,
+/// signal, and wait for the proxy's new workers. When none come, the files
+/// `previous` installed are put back and `validate` (on a staged copy) says
+/// why, so what was refused reads as before. Ok carries the reload's time.
+pub async fn install_confirmed(
+    root: &Path,
+    validate: &[String],
+    doc: &RevisionDoc,
+    previous: &RevisionDoc,
+    proxy: &Proxy,
+    signal: nix::sys::signal::Signal,
+    slowest: Duration,
+) -> Result<Duration, InstallError> {
+    if doc.files.is_empty() {
+        return Err(InstallError::NoFiles {
+            revision: doc.hash.clone(),
+        });
+    }
+    let broken = tls_check::check(&doc.tls);
+    if !broken.is_empty() {
+        return Err(InstallError::Tls(broken));
+    }
+    use crate::confirm::{Reloading, grace, wait_for};
+    let backup = install_files(root, doc, Some(previous))?;
+    // A restart must load the last good config, not a refused one.
+    let put_back = |backup: files::Backup| {
+        if let Err(e) = backup.restore() {
+            tracing::error!("putting the last good files back: {e}");
+        }
+    };
+    let reloading = match Reloading::signal(proxy, signal) {
+        Ok(r) => r,
+        Err(e) => {
+            put_back(backup);
+            return Err(e.into());
+        }
+    };
+    if !reloading.taken_within(grace(slowest)).await {
+        if let Err(refused) = validate_staged(root, validate, doc).await {
+            put_back(backup);
+            return Err(refused);
+        }
+        let wait = wait_for(slowest);
+        if !reloading.taken_within(wait).await {
+            put_back(backup);
+            return Err(InstallError::Unconfirmed(format!(
+                "the proxy started no new workers within {wait:?} of the reload signal"
+            )));
+        }
+    }
+    drop(backup);
+    Ok(reloading.elapsed())
 }
 
 /// Write `doc`'s files over `previous`'s without validating or reloading:

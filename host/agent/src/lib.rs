@@ -22,6 +22,7 @@
 
 mod beneath;
 pub mod client;
+pub mod confirm;
 pub mod files;
 pub mod install;
 pub mod metrics;
@@ -225,6 +226,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
 
     let mut stopping = false;
     let mut fetching = true;
+    // The slowest reload the proxy confirmed: how long the next may take.
+    let mut slowest_reload = std::time::Duration::ZERO;
     loop {
         tokio::select! {
             status = proxy.wait() => {
@@ -295,12 +298,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<u8> {
                         }
                     }
                 }
-                let result = match install::install_valid(&root, &validate, &doc, Some(&installed)).await {
-                    Ok(()) => {
-                        installed = doc.clone();
-                        install::reload(&proxy, &settings.reload, &doc).await
+                let result = match (&settings.reload, settings.reload_checks) {
+                    // The proxy checks the config as it reloads: no
+                    // separate parse first.
+                    (settings::Reload::Signal(signal), true) => {
+                        match install::install_confirmed(&root, &validate, &doc, &installed, &proxy, *signal, slowest_reload).await {
+                            Ok(took) => {
+                                slowest_reload = slowest_reload.max(took);
+                                installed = doc.clone();
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
-                    Err(e) => Err(e),
+                    _ => match install::install_valid(&root, &validate, &doc, Some(&installed)).await {
+                        Ok(()) => {
+                            installed = doc.clone();
+                            install::reload(&proxy, &settings.reload, &doc).await
+                        }
+                        Err(e) => Err(e),
+                    },
                 };
                 match result {
                     Ok(()) => {

@@ -48,6 +48,12 @@ pub struct Settings {
     /// on this address, e.g. 0.0.0.0:9102. Off when unset.
     #[arg(long, env = "SLUICE_METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The proxy checks a config itself when it reloads, keeping its old
+    /// workers when the config fails (nginx): the agent then signals without
+    /// running the validate command first, takes new workers as the yes, and
+    /// runs the validate command only to say why a reload was not taken.
+    #[arg(long, env = "SLUICE_RELOAD_CHECKS", default_value_t = false)]
+    pub reload_checks: bool,
     /// HAProxy's master CLI socket (the proxy runs with `-S` on it): a
     /// revision that only changes server slots is applied through it, with
     /// no reload. Unset: every revision is reloaded.

@@ -168,6 +168,9 @@ pub fn agent_delivery(
     if let Some(socket) = &commands.master_socket {
         env.push(format!("SLUICE_HAPROXY_MASTER_SOCKET={socket}"));
     }
+    if commands.reload_checks {
+        env.push("SLUICE_RELOAD_CHECKS=true".to_owned());
+    }
     Ok(ProxyDelivery::Agent {
         command: vec![AGENT_BINARY.to_owned()],
         env,
@@ -189,6 +192,9 @@ pub struct AgentCommands {
     /// The proxy's runtime API socket, when the agent runs the built-in
     /// command that serves it ([`proxies::ProxyKind::master_socket`]).
     pub master_socket: Option<String>,
+    /// The proxy checks configs as it reloads (the host's kind, with its
+    /// own validate command and reload): no separate check before a reload.
+    pub reload_checks: bool,
 }
 
 impl AgentCommands {
@@ -246,12 +252,17 @@ impl AgentCommands {
             }
             (None, None) => return Err(missing("ProxyCommand")),
         };
+        let reload_checks = kind.is_some_and(|k| k.checks_on_reload)
+            && ext.proxy_validate_command.is_none()
+            && ext.proxy_reload.is_none()
+            && ext.proxy_command.is_none();
         Ok(AgentCommands {
             proxy,
             validate,
             reload,
             config_root,
             master_socket,
+            reload_checks,
         })
     }
 }
@@ -417,6 +428,22 @@ mod tests {
         assert_eq!(operators.master_socket, None);
         let nginx = AgentCommands::of(&ext(&[]), &info("nginx")).unwrap();
         assert_eq!(nginx.master_socket, None);
+    }
+
+    /// nginx's own check on reload stands in for `nginx -t` only with the
+    /// host's commands: an operator's validate command or reload is run.
+    #[test]
+    fn reloads_check_themselves_only_with_the_hosts_commands() {
+        let own = |e: &Extension, proxy: &str| AgentCommands::of(e, &info(proxy)).unwrap();
+        assert!(own(&ext(&[]), "nginx").reload_checks);
+        assert!(own(&ext(&["-g", "daemon off;"]), "nginx").reload_checks);
+        assert!(!own(&ext(&[]), "haproxy").reload_checks);
+        let mut validate = ext(&[]);
+        validate.proxy_validate_command = Some(vec!["my-check".into()]);
+        assert!(!own(&validate, "nginx").reload_checks);
+        let mut reload = ext(&[]);
+        reload.proxy_reload = Some(ProxyReload::Signal("USR1".into()));
+        assert!(!own(&reload, "nginx").reload_checks);
     }
 
     #[test]

@@ -97,6 +97,7 @@ impl Planner {
             plan_service(config, &partition, &context.index, &secrets, observed)
         };
         let outcomes: Vec<Outcome> = super::map_in_order(&stale, plan_one);
+        self.planned.reserve(stale.len());
         for ((id, observed), outcome) in stale.into_iter().zip(outcomes) {
             let planned = Planned {
                 from: (*observed).clone(),

@@ -102,12 +102,17 @@ fn write_sni_router(
     https_port: u16,
     cfg: &Config,
 ) {
-    // Both maps share the stream level's hash sizes.
-    let bucket = hash_size::bucket_size(routes.iter().map(|r| r.host), 64);
+    // Both maps share the stream level's hash sizes. A 64-byte bucket
+    // holds one ~30-character name: from ~1,500 names nginx then finds no
+    // hash within any max size and warns "could not build optimal map_hash";
+    // once the max size must grow, buckets hold two.
+    let max = hash_size::max_size(routes.len(), 2048);
+    let floor = if max.is_some() { 128 } else { 64 };
+    let bucket = hash_size::bucket_size(routes.iter().map(|r| r.host), floor);
     if bucket > 64 {
         c.directive("map_hash_bucket_size", [bucket.to_string()]);
     }
-    if let Some(max) = hash_size::max_size(routes.len(), 2048) {
+    if let Some(max) = max {
         c.directive("map_hash_max_size", [max.to_string()]);
     }
     let terminated = format!("127.0.0.1:{}", loopback.terminated);

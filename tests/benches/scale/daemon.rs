@@ -1,20 +1,18 @@
 //! The daemon at scale: the real `sluice run` (release build) against a
-//! replayed Swarm of 1k-20k services (the render bench's cluster, two tasks
-//! each) served by [`fake_docker`], with one hitless nginx cluster.
+//! replayed Swarm of the bench cluster (two tasks per service) served by
+//! [`fake_docker`], with one hitless nginx cluster.
 //!
-//!     cargo bench -p sluice-tests --bench daemon_scale
-//!     BENCH_SERVICES=10000 cargo bench -p sluice-tests --bench daemon_scale
-//!
-//! Per size it prints: the time from start to the first revision; the
-//! daemon's RSS at rest and its peak (`VmHWM`); then for [`CHANGES`]
-//! one-service changes (a service's `com.docker.lb.hosts`, with the engine's
-//! `service update` event) the time from the event to the new revision
-//! (`sluice_revision_timestamp_seconds`: set when the revision is rendered,
-//! right before it is offered to the agents) and the daemon's CPU time over
-//! that span. Results also go to `target/bench-daemon-scale.json`. All
-//! traffic stays on 127.0.0.1.
+//! Per size: the time from start to the first revision; the daemon's RSS at
+//! rest (after its start-up task polling) and its peak (`VmHWM`); then for
+//! [`CHANGES`] one-service changes (a service's `com.docker.lb.hosts`, with
+//! the engine's `service update` event) the time from the event to the new
+//! revision (`sluice_revision_timestamp_seconds`: set when the revision is
+//! rendered, right before it is offered to the agents) and the daemon's CPU
+//! time over that span; then a burst of [`BURST`] changes within about a
+//! second and the revisions it made the daemon publish. All traffic stays on
+//! 127.0.0.1.
 
-mod fake_docker;
+use super::fake_docker;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -26,11 +24,9 @@ use sluice_tests::bench_run;
 use sluice_tests::bench_snapshot::{labels, snapshot_json};
 use sluice_tests::ports::free_port;
 use sluice_tests::procs::{self, mib};
-use sluice_tests::sluice_bin::sluice_release_bin;
 
 use fake_docker::FakeDocker;
 
-const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 const CHANGES: usize = 10;
 /// The daemon polls every task fast for its first 15 s (services may be
 /// converging as it starts): changes are measured after that.
@@ -105,7 +101,7 @@ MetricsAddr = "127.0.0.1:{metrics_port}"
     )
 }
 
-async fn measure(sluice: &std::path::Path, services: usize) -> Value {
+pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     let mut state: Value = serde_json::from_str(&snapshot_json(services)).expect("snapshot");
     state["nodes"] = json!([{
         "ID": "node000000000000000000000", "Version": {"Index": 1},
@@ -283,29 +279,4 @@ async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         "burst_seconds": burst_sent,
         "burst_revisions_published": burst_publications,
     })
-}
-
-fn main() {
-    if !bench_run::requested() {
-        return;
-    }
-    let sizes = bench_run::sizes(DEFAULT_SIZES);
-    let sluice = sluice_release_bin();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    println!(
-        "daemon scale bench: `sluice run` against a replayed Swarm, one hitless nginx cluster, \
-         {CHANGES} one-service changes per size"
-    );
-    let results: Vec<Value> = sizes
-        .iter()
-        .map(|&n| runtime.block_on(measure(sluice, n)))
-        .collect();
-    let out = bench_run::target_dir().join("bench-daemon-scale.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&results).expect("json"))
-        .expect("write bench-daemon-scale.json");
-    println!("written to {}", out.display());
 }

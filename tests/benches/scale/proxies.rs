@@ -2,18 +2,19 @@
 //! service, TLS on every 13th) rendered by the bundled plugin and loaded by
 //! the real nginx and HAProxy on loopback.
 //!
-//!     cargo bench -p sluice-tests --bench proxy_scale
-//!     BENCH_SERVICES=10000 BENCH_PROXIES=nginx cargo bench -p sluice-tests --bench proxy_scale
-//!
 //! For each size and proxy it prints: config size; the check the agent runs
 //! before a reload (`nginx -t` / `haproxy -c`: wall time, peak RSS, warnings);
 //! start until the first answer; the processes' memory at rest; and
 //! [`RELOADS`] reloads under steady load (new connection per request to the
 //! default server): signal until every old worker is gone, the group's peak
-//! memory meanwhile, and the requests that failed. Results also go to
-//! `target/bench-proxy-scale.json` (`BENCH_KEEP=1` keeps the rendered files
+//! memory meanwhile, and the requests that failed. For HAProxy it then
+//! changes one backend's tasks [`RUNTIME_UPDATES`] times through the master
+//! CLI, as the agent does for a revision that changes only server slots
+//! (set, read back), and times each until the new task answers, with the
+//! worker untouched (no reload). `BENCH_KEEP=1` keeps the rendered files
 //! and logs; `SLUICE_BENCH_PLUGIN=path.wasm` loads nginx's config from
-//! another build of its renderer). All traffic stays on 127.0.0.1; the
+//! another build of its renderer; `BENCH_SERVER_SLOTS=N` sets HAProxy's
+//! `ServerSlots` (0: none, to compare). All traffic stays on 127.0.0.1; the
 //! rendered servers' addresses are never contacted.
 
 use std::io::{Read, Write};
@@ -36,18 +37,21 @@ use sluice_tests::ports::free_port;
 
 use sluice_tests::procs::{self, Proc, mib};
 
-const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 const RELOADS: usize = 3;
+const RUNTIME_UPDATES: usize = 5;
+/// The service whose backend the runtime updates change (`bench_snapshot`:
+/// plain, two tasks, no health checks: slots).
+const RUNTIME_SERVICE: usize = 0;
 const SECRETS: &str = "/run/secrets/";
 
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub enum Kind {
     Nginx,
     Haproxy,
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Nginx => "nginx",
             Kind::Haproxy => "haproxy",
@@ -81,9 +85,11 @@ impl Bench {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            // BENCH_SERVER_SLOTS=0: HAProxy without server slots (to compare).
             Kind::Haproxy => format!(
-                "PidPath = {:?}\n MaxConnections = 4096",
-                self.path("haproxy.pid")
+                "PidPath = {:?}\n MaxConnections = 4096\n ServerSlots = {}",
+                self.path("haproxy.pid"),
+                std::env::var("BENCH_SERVER_SLOTS").unwrap_or_else(|_| "4".into())
             ),
         };
         // SLUICE_BENCH_PLUGIN=path.wasm: another build of the nginx renderer
@@ -123,7 +129,15 @@ impl Bench {
                 .args(["-e", &self.path("startup-error.log"), "-c"])
                 .arg(&self.config)
                 .args(["-g", "daemon off;"]),
-            Kind::Haproxy => cmd.args(["-W", "-db", "-f"]).arg(&self.config),
+            Kind::Haproxy => cmd
+                .args([
+                    "-W",
+                    "-db",
+                    "-S",
+                    &format!("{},mode,600", self.path("master.sock")),
+                ])
+                .arg("-f")
+                .arg(&self.config),
         };
         cmd.process_group(0)
             .stdin(Stdio::null())
@@ -142,8 +156,14 @@ impl Bench {
 }
 
 /// Renders the bench cluster of `services` for `bench.kind` into its dir,
-/// with `/run/secrets/` moved under the dir and every file there created.
-fn render_into(bench: &Bench, services: usize, https_port: u16, ca: &Ca) -> usize {
+/// with `/run/secrets/` moved under the dir and every file there created;
+/// its size and server slots.
+fn render_into(
+    bench: &Bench,
+    services: usize,
+    https_port: u16,
+    ca: &Ca,
+) -> (usize, Vec<sluice::wit::latest::Slot>) {
     let parsed = config::parse_str(&bench.config_toml(https_port), Path::new("."))
         .expect("bench config")
         .config;
@@ -164,7 +184,99 @@ fn render_into(bench: &Bench, services: usize, https_port: u16, ca: &Ca) -> usiz
         bytes += text.len();
         std::fs::write(&f.path, text).unwrap_or_else(|e| panic!("write {}: {e}", f.path));
     }
-    bytes
+    (bytes, rev.slots)
+}
+
+/// `RUNTIME_UPDATES` times: point one of the bench backend's slots at a
+/// real task (and empty its other slots), through HAProxy's master CLI as
+/// the agent does, and time it until that task answers. Returns the times
+/// and whether the worker stayed the same.
+fn runtime_updates(
+    bench: &Bench,
+    master: i32,
+    slots: &[sluice::wit::latest::Slot],
+) -> (Vec<f64>, bool) {
+    use sluice::agent::runtime::{Set, haproxy::Master};
+    let backend_name = format!("up_svc_{RUNTIME_SERVICE}_bench_example_com");
+    let host = format!("svc-{RUNTIME_SERVICE}.bench.example.com");
+    let mine: Vec<&sluice::wit::latest::Slot> =
+        slots.iter().filter(|s| s.backend == backend_name).collect();
+    assert!(
+        mine.len() >= 2,
+        "{backend_name} has no slots: {}",
+        mine.len()
+    );
+    let tasks: Vec<sluice_tests::backend::Backend> = (0..2)
+        .map(|i| sluice_tests::backend::Backend::http(&format!("rt{i}"), "127.0.0.1"))
+        .collect();
+    let cli = Master::new(bench.path("master.sock"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let workers = procs::workers(master);
+    let mut times = Vec::new();
+    for k in 0..RUNTIME_UPDATES {
+        let (task, slot) = (&tasks[k % 2], mine[k % mine.len()]);
+        let sets: Vec<Set> = mine
+            .iter()
+            .map(|s| {
+                if s.name == slot.name {
+                    Set::Server {
+                        backend: s.backend.clone(),
+                        name: s.name.clone(),
+                        address: task.ip().parse().expect("IP"),
+                        port: task.port(),
+                        weight: 1,
+                        enable: true,
+                    }
+                } else {
+                    Set::Empty {
+                        backend: s.backend.clone(),
+                        name: s.name.clone(),
+                    }
+                }
+            })
+            .collect();
+        let t = Instant::now();
+        runtime
+            .block_on(cli.apply(&sets))
+            .unwrap_or_else(|e| panic!("runtime update {k}: {e}"));
+        let id = format!("\"backend\":\"rt{}\"", k % 2);
+        while !answer(bench.http_port, &host).contains(&id) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "update {k}: {host} never answered from its new task"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        times.push(t.elapsed().as_secs_f64());
+    }
+    (times, procs::workers(master) == workers)
+}
+
+/// Kills a process group when dropped (also while unwinding).
+struct KillGroup(i32);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        unsafe { libc::kill(-self.0, libc::SIGKILL) };
+    }
+}
+
+/// One request for `host` on a new connection: the answer, as text.
+fn answer(port: u16, host: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if s.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text
 }
 
 /// The file names a config reads from `/run/secrets/`.
@@ -240,6 +352,9 @@ fn sum(ps: &[Proc], f: fn(&Proc) -> u64) -> u64 {
 
 struct Reload {
     seconds: f64,
+    /// Until the first new worker runs: when the agent counts a reload of
+    /// a proxy that checks configs as it reloads (nginx) as taken.
+    taken: f64,
     peak_rss_kib: u64,
     peak_pss_kib: u64,
 }
@@ -251,15 +366,20 @@ fn reload(bench: &Bench, master: i32) -> Reload {
     let t = Instant::now();
     unsafe { libc::kill(master, bench.reload_signal()) };
     let (mut peak_rss, mut peak_pss) = (0, 0);
+    let mut taken = None;
     loop {
         let group = procs::group(master);
         peak_rss = peak_rss.max(sum(&group, |p| p.rss_kib));
         peak_pss = peak_pss.max(sum(&group, |p| p.pss_kib));
         let now = procs::workers(master);
+        if taken.is_none() && now.iter().any(|p| !old.contains(p)) {
+            taken = Some(t.elapsed().as_secs_f64());
+        }
         let replaced = !now.is_empty() && now.iter().all(|p| !old.contains(p));
         if replaced {
             return Reload {
                 seconds: t.elapsed().as_secs_f64(),
+                taken: taken.unwrap_or(t.elapsed().as_secs_f64()),
                 peak_rss_kib: peak_rss,
                 peak_pss_kib: peak_pss,
             };
@@ -288,7 +408,7 @@ fn warnings(bench: &Bench) -> Vec<String> {
         .collect()
 }
 
-fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
+pub fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join(match kind {
         Kind::Nginx => "nginx.conf",
@@ -300,7 +420,7 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
         http_port: free_port(),
         config,
     };
-    let bytes = render_into(&bench, services, free_port(), ca);
+    let (bytes, slots) = render_into(&bench, services, free_port(), ca);
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("    files kept in {}", bench.dir.path().display());
     }
@@ -317,6 +437,8 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
     let t = Instant::now();
     let child = bench.start();
     let master = child.id() as i32;
+    // A failed assertion must not leave the proxy holding its ports.
+    let _group = KillGroup(master);
     while !probe(bench.http_port) {
         assert!(
             t.elapsed() < Duration::from_secs(120),
@@ -350,6 +472,8 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
         std::thread::sleep(Duration::from_millis(200));
     }
     let (ok, failed) = load.finish();
+    let runtime = (kind == Kind::Haproxy && !slots.is_empty())
+        .then(|| runtime_updates(&bench, master, &slots));
     let after = procs::group(master);
     let master_after = after
         .iter()
@@ -364,12 +488,13 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
     }
 
     let reload_s = bench_run::median(reloads.iter().map(|r| r.seconds).collect());
+    let taken_s = bench_run::median(reloads.iter().map(|r| r.taken).collect());
     let check_s = bench_run::median(checks);
     let peak_rss = reloads.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
     let peak_pss = reloads.iter().map(|r| r.peak_pss_kib).max().unwrap_or(0);
     println!(
         "{:<8} {services:>6} | {:>6.1} MB | check {:>5.2} s {:>5.0} MiB | start {:>5.2} s | \
-         reload {:>5.2} s (+check {:>5.2} s) | master {:>4.0} -> {:>4.0} MiB, worker {:>4.0} MiB, \
+         reload {:>5.2} s (new workers at {taken_s:>5.2} s; +check {:>5.2} s) | master {:>4.0} -> {:>4.0} MiB, worker {:>4.0} MiB, \
          peak group {:>5.0} MiB RSS / {:>5.0} MiB PSS | failed {failed}/{}",
         kind.name(),
         bytes as f64 / 1e6,
@@ -385,6 +510,19 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
         mib(peak_pss),
         ok + failed,
     );
+    if let Some((times, same_worker)) = &runtime {
+        println!(
+            "{:<8} {services:>6} | runtime update (master CLI set + read back) until the new task answers: p50 {:.1} ms, max {:.1} ms over {RUNTIME_UPDATES}; worker {}",
+            kind.name(),
+            bench_run::median(times.clone()) * 1000.0,
+            times.iter().copied().fold(0.0, f64::max) * 1000.0,
+            if *same_worker {
+                "unchanged (no reload)"
+            } else {
+                "REPLACED"
+            },
+        );
+    }
     for w in warned.iter().take(3) {
         println!("    {}: {w}", kind.name());
     }
@@ -397,6 +535,7 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
         "check_warnings": warned,
         "start_s": started,
         "reload_s_median": reload_s,
+        "reload_taken_s_median": taken_s,
         "reload_check_s_median": check_s,
         "master_rss_mib": mib(master_rest),
         "master_rss_after_reloads_mib": mib(master_after),
@@ -405,36 +544,9 @@ fn measure(kind: Kind, services: usize, ca: &Ca) -> Value {
         "reload_peak_group_pss_mib": mib(peak_pss),
         "requests": ok + failed,
         "failed_requests": failed,
+        "server_slots": slots.len(),
+        "runtime_update_s": runtime.as_ref().map(|(t, _)| t.clone()),
+        "runtime_update_p50_s": runtime.as_ref().map(|(t, _)| bench_run::median(t.clone())),
+        "runtime_update_same_worker": runtime.as_ref().map(|(_, same)| *same),
     })
-}
-
-fn main() {
-    if !bench_run::requested() {
-        return;
-    }
-    let sizes = bench_run::sizes(DEFAULT_SIZES);
-    let kinds = bench_run::list(
-        "BENCH_PROXIES",
-        vec![Kind::Nginx, Kind::Haproxy],
-        |s| match s {
-            "nginx" => Kind::Nginx,
-            "haproxy" => Kind::Haproxy,
-            other => panic!("BENCH_PROXIES: nginx or haproxy, not {other:?}"),
-        },
-    );
-    let ca = Ca::new("proxy-scale-bench");
-    println!(
-        "proxy scale bench: {RELOADS} reloads each (check, then signal) under steady load; \
-         medians; memory is RSS unless marked PSS"
-    );
-    let mut results = Vec::new();
-    for &services in &sizes {
-        for &kind in &kinds {
-            results.push(measure(kind, services, &ca));
-        }
-    }
-    let out = bench_run::target_dir().join("bench-proxy-scale.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&results).expect("json"))
-        .expect("write bench-proxy-scale.json");
-    println!("written to {}", out.display());
 }
