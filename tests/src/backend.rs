@@ -1,10 +1,13 @@
-//! Small HTTP backends on 127.0.0.x that answer with who they are, what path
-//! and Host they received, and echo websocket messages. Optionally behind
-//! TLS, and optionally an app with a session cookie.
+//! Small HTTP backends on 127.0.0.x that answer with who they are, what path,
+//! Host and headers they received, and echo websocket messages. Optionally
+//! behind TLS, and optionally an app with a session cookie. `/sleep/<ms>`
+//! answers after that long; `/big` answers 32 KiB of text. `/healthz` is
+//! its health path: counted apart from the other requests, and, like every
+//! path, answered 503 while the backend is told to fail.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures_util::{SinkExt, StreamExt};
@@ -38,6 +41,9 @@ pub struct Identity {
     pub host: Option<String>,
     /// The session cookie it received, when it runs a session app.
     pub session: Option<String>,
+    /// Every request header (lower-case names; repeated ones joined by ", ").
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// A running backend; stops accepting when dropped.
@@ -45,6 +51,8 @@ pub struct Backend {
     pub id: String,
     pub addr: SocketAddr,
     hits: Arc<AtomicUsize>,
+    health_hits: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
     accept_loop: JoinHandle<()>,
 }
 
@@ -74,6 +82,8 @@ struct App {
     id: String,
     session_cookie: Option<String>,
     hits: Arc<AtomicUsize>,
+    health_hits: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
 }
 
 impl Backend {
@@ -89,10 +99,14 @@ impl Backend {
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("backend address");
         let hits = Arc::new(AtomicUsize::new(0));
+        let health_hits = Arc::new(AtomicUsize::new(0));
+        let failing = Arc::new(AtomicBool::new(false));
         let app = Arc::new(App {
             id: id.to_string(),
             session_cookie: options.session_cookie.map(String::from),
             hits: hits.clone(),
+            health_hits: health_hits.clone(),
+            failing: failing.clone(),
         });
         let acceptor = options.tls.map(tls_acceptor);
         let rt = runtime();
@@ -119,13 +133,26 @@ impl Backend {
             id: id.to_string(),
             addr,
             hits,
+            health_hits,
+            failing,
             accept_loop,
         }
     }
 
-    /// Requests answered so far (websocket upgrades included).
+    /// Requests answered so far (websocket upgrades included; `/healthz`
+    /// not).
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests for `/healthz` so far.
+    pub fn health_hits(&self) -> usize {
+        self.health_hits.load(Ordering::SeqCst)
+    }
+
+    /// From now on answer every request 503 (`true`), or as usual.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 
     pub fn ip(&self) -> String {
@@ -162,9 +189,36 @@ async fn serve<S>(io: S, app: Arc<App>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| {
+    let service = service_fn(move |req: Request<Incoming>| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(answer(req, &app)) }
+        async move {
+            let path = req.uri().path().to_owned();
+            let health = path == "/healthz";
+            if app.failing.load(Ordering::SeqCst) || health {
+                let counter = if health { &app.health_hits } else { &app.hits };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut reply = Response::new(Full::new(Bytes::from_static(b"health\n")));
+                if app.failing.load(Ordering::SeqCst) {
+                    *reply.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                }
+                return Ok::<_, Infallible>(reply);
+            }
+            if let Some(ms) = path
+                .strip_prefix("/sleep/")
+                .and_then(|m| m.parse::<u64>().ok())
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            if path == "/big" {
+                app.hits.fetch_add(1, Ordering::SeqCst);
+                let mut big =
+                    Response::new(Full::new(Bytes::from("sluice ".repeat(32 * 1024 / 7))));
+                big.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+                return Ok::<_, Infallible>(big);
+            }
+            Ok::<_, Infallible>(answer(req, &app))
+        }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)
@@ -208,6 +262,19 @@ fn answer(req: Request<Incoming>, app: &Arc<App>) -> Response<Full<Bytes>> {
             .and_then(|h| h.to_str().ok())
             .map(String::from),
         session: session.map(String::from),
+        headers: {
+            let mut all = std::collections::BTreeMap::<String, String>::new();
+            for (name, value) in req.headers() {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                all.entry(name.as_str().to_owned())
+                    .and_modify(|v| {
+                        v.push_str(", ");
+                        v.push_str(&value);
+                    })
+                    .or_insert(value);
+            }
+            all
+        },
     };
     let mut response = Response::new(Full::new(Bytes::from(
         serde_json::to_vec(&identity).expect("identity JSON"),

@@ -22,9 +22,19 @@ pub struct Reply {
     pub body: String,
     /// The leaf certificate the TLS server presented (DER).
     pub peer_certificate: Option<Vec<u8>>,
+    /// Every response header (lower-case names), in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
+    /// The (first) value of response header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The backend's answer; panics (showing the reply) if it is not one.
     pub fn identity(&self) -> Identity {
         assert_eq!(self.status, 200, "expected a backend's answer: {self:?}");
@@ -87,7 +97,27 @@ impl HostClient {
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        let resp = req.send().unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
+        Self::reply(&url, req)
+    }
+
+    /// POST `body` to `path`.
+    pub fn post(&self, path: &str, body: Vec<u8>) -> Reply {
+        let url = format!("{}{path}", self.base);
+        Self::reply(&url, self.client.post(&url).body(body))
+    }
+
+    fn reply(url: &str, req: reqwest::blocking::RequestBuilder) -> Reply {
+        let resp = req.send().unwrap_or_else(|e| panic!("{url}: {e:?}"));
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
         let header = |name| {
             resp.headers()
                 .get_all(name)
@@ -109,9 +139,8 @@ impl HostClient {
             location,
             cookies,
             peer_certificate,
-            body: resp
-                .text()
-                .unwrap_or_else(|e| panic!("GET {url} body: {e}")),
+            headers,
+            body: resp.text().unwrap_or_else(|e| panic!("{url} body: {e}")),
         }
     }
 }

@@ -1,15 +1,26 @@
 //! Ports for proxies under test, and waiting for them to listen.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A port nobody listens on now: the kernel's pick for 127.0.0.1:0. The
-/// proxy binds all addresses, so the port must be free on the wildcard too;
-/// the kernel does not hand the same ephemeral port out again right away.
+/// A port nobody listens on now: the kernel's pick for 0.0.0.0:0 (the
+/// proxy binds all addresses, so the port must be free on the wildcard too).
+/// The kernel may hand a released port out again, and two tests running in
+/// parallel with the same port would talk to each other's proxy (the loser
+/// fails to bind while the winner answers its readiness check), so a port
+/// is handed out at most once per test process.
 pub fn free_port() -> u16 {
-    let probe = TcpListener::bind("0.0.0.0:0").expect("bind 0.0.0.0:0");
-    probe.local_addr().expect("probe address").port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let probe = TcpListener::bind("0.0.0.0:0").expect("bind 0.0.0.0:0");
+        let port = probe.local_addr().expect("probe address").port();
+        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Whether something accepts TCP connections on `addr`.

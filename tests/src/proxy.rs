@@ -94,6 +94,8 @@ impl Workdir {
 pub struct Routes {
     pub hosts: Vec<VirtualHost>,
     pub default_backend: Option<Upstream>,
+    /// The upstreams' policies (`sluice.*` labels), by upstream name.
+    pub policies: Vec<sluice::wit::latest::RoutePolicy>,
 }
 
 impl Routes {
@@ -101,6 +103,7 @@ impl Routes {
         Routes {
             hosts,
             default_backend: None,
+            policies: Vec::new(),
         }
     }
 }
@@ -172,13 +175,21 @@ fn command(kind: Kind, dir: &Workdir, config: &str) -> Command {
     cmd
 }
 
-fn two_free_ports() -> (u16, u16) {
-    let http = ports::free_port();
-    loop {
-        let https = ports::free_port();
-        if https != http {
-            return (http, https);
-        }
+/// What the bundled plugin for `kind` says to `routes` it refuses (panics
+/// if it renders them).
+pub fn refusal(kind: Kind, dir: &Workdir, routes: Routes) -> sluice::render::PluginError {
+    let config = dir.file(kind.config_file());
+    let input = RenderInput {
+        cluster: inputs::cluster(&config, settings(kind, dir)),
+        hosts: routes.hosts,
+        default_backend: routes.default_backend,
+    };
+    let plugin = plugin_host()
+        .load(&PluginRef::Builtin(kind.name().into()), None)
+        .unwrap_or_else(|e| panic!("load plugin {}: {e}", kind.name()));
+    match plugin.render_policies(&input, &routes.policies) {
+        Ok(_) => panic!("plugin {} rendered what it should refuse", kind.name()),
+        Err(e) => e,
     }
 }
 
@@ -191,7 +202,7 @@ impl Proxy {
     /// [`Proxy::start`] with `extra` plugin settings.
     pub fn start_with(kind: Kind, dir: Workdir, routes: Routes, extra: Vec<Setting>) -> Proxy {
         require_binary(kind);
-        let (http_port, https_port) = two_free_ports();
+        let (http_port, https_port) = (ports::free_port(), ports::free_port());
         let config = dir.file(kind.config_file());
         let mut settings = settings(kind, &dir);
         settings.extend(extra);
@@ -210,8 +221,10 @@ impl Proxy {
         let plugin = plugin_host()
             .load(&PluginRef::Builtin(kind.name().into()), None)
             .unwrap_or_else(|e| panic!("load plugin {}: {e}", kind.name()));
+        let mut policies = routes.policies;
+        policies.sort_by(|a, b| a.upstream.cmp(&b.upstream));
         let files = plugin
-            .render(&input)
+            .render_policies(&input, &policies)
             .unwrap_or_else(|e| panic!("plugin {} refused the input: {e}", kind.name()))
             .files;
         for f in &files {

@@ -16,14 +16,14 @@ use crate::inputs;
 use crate::proxy::{Kind, Proxy, Routes, Workdir};
 
 /// An upstream over these backends, one server each.
-fn upstream(name: &str, backends: &[&Backend]) -> Upstream {
+pub(crate) fn upstream(name: &str, backends: &[&Backend]) -> Upstream {
     let addrs: Vec<(String, u16)> = backends.iter().map(|b| (b.ip(), b.port())).collect();
     let servers: Vec<(&str, u16)> = addrs.iter().map(|(a, p)| (a.as_str(), *p)).collect();
     inputs::upstream(name, &servers)
 }
 
 /// `host`, terminating TLS with `cert` (written into `dir` as one PEM).
-fn with_cert(mut host: VirtualHost, dir: &Workdir, cert: &Leaf) -> VirtualHost {
+pub(crate) fn with_cert(mut host: VirtualHost, dir: &Workdir, cert: &Leaf) -> VirtualHost {
     let file = format!("{}.pem", host.name.trim_start_matches("*."));
     host.tls = Some(inputs::combined_pem(
         &dir.write(&file, &cert.combined_pem()),
@@ -95,6 +95,7 @@ pub fn default_backend_takes_unknown_hosts(kind: Kind) {
         Routes {
             hosts: vec![inputs::host("a.test", upstream("a_test", &[&a]))],
             default_backend: Some(upstream("fallback", &[&d])),
+            policies: Vec::new(),
         },
     );
     let port = proxy.http_port;
@@ -282,6 +283,7 @@ pub fn default_backend_takes_unknown_tls_names(kind: Kind) {
         Routes {
             hosts: vec![ha, hb],
             default_backend,
+            policies: Vec::new(),
         }
     };
     let dir = Workdir::new(kind, "default-tls");

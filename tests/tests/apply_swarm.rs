@@ -264,6 +264,7 @@ fn plan(ext: &Extension, snapshot: &sluice::apply::Lists, secrets: &[&str]) -> C
             .filter_map(|n| n.id.clone())
             .collect(),
         secrets: secrets.iter().map(|s| s.to_string()).collect(),
+        policies: Vec::new(),
     }
 }
 

@@ -62,3 +62,4 @@ fn exporter_counts_responses_per_host() {
         metrics.body
     );
 }
+sluice_tests::policy_tests!(sluice_tests::proxy::Kind::Haproxy);

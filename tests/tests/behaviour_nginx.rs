@@ -2,3 +2,4 @@
 //! plugin (scenarios in `sluice_tests::scenarios`).
 
 sluice_tests::behaviour_tests!(sluice_tests::proxy::Kind::Nginx);
+sluice_tests::policy_tests!(sluice_tests::proxy::Kind::Nginx);

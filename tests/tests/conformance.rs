@@ -185,7 +185,61 @@ fn a_plugin_for_an_older_interface_keeps_rendering() {
         "{:?}",
         rendered.files[0].contents
     );
+    // It has no policies: given some, it refuses (naming the labels) rather
+    // than render without them.
+    let policy = sluice_tests::policy_scenarios::policy("demo_local");
+    let refused = legacy
+        .render_policies(
+            &sluice_tests::inputs::one_host("/etc/fixture/fixture.conf"),
+            &[policy],
+        )
+        .unwrap_err();
+    let PluginError::InvalidInput { diagnostics, .. } = &refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(diagnostics[0].key.as_deref(), Some("sluice.*"));
+    assert!(
+        diagnostics[0].message.contains("1.2.0") && diagnostics[0].message.contains("demo_local"),
+        "{refused}"
+    );
     let report = check(&bundled("sluice_fixture_legacy.wasm"), &Options::default());
+    assert!(
+        !report.failed().contains(&"load"),
+        "the conformance kit loads it: {:?}",
+        report.failed()
+    );
+}
+
+/// And for 1.1.0 (server slots, no policies): a plugin built against
+/// `wit/v1.1.0` loads, renders with its slots, and refuses policies by
+/// name rather than render without them.
+#[test]
+fn a_plugin_for_interface_1_1_keeps_rendering_with_its_slots() {
+    let host = PluginHost::new().unwrap();
+    let plugin = host
+        .load_file(&bundled("sluice_fixture_v11.wasm"), None)
+        .unwrap();
+    assert_eq!(plugin.id().interface, "1.1.0");
+    let input = sluice_tests::inputs::one_host("/etc/fixture/fixture.conf");
+    let rendered = plugin.render(&input).unwrap();
+    let servers = input.hosts[0].upstream.as_ref().unwrap().servers.len();
+    assert!(servers > 0);
+    assert_eq!(rendered.slots.len(), servers, "{rendered:?}");
+    let text = &rendered.files[0].contents;
+    let first = &rendered.slots[0];
+    let server = first.server.as_ref().unwrap();
+    assert_eq!(
+        &text[first.start as usize..first.end as usize],
+        format!("{}:{}", server.address, server.port)
+    );
+    let policy = sluice_tests::policy_scenarios::policy("demo_local");
+    let refused = plugin.render_policies(&input, &[policy]).unwrap_err();
+    let PluginError::InvalidInput { diagnostics, .. } = &refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(diagnostics[0].key.as_deref(), Some("sluice.*"));
+    assert!(diagnostics[0].message.contains("1.2.0"), "{refused}");
+    let report = check(&bundled("sluice_fixture_v11.wasm"), &Options::default());
     assert!(
         !report.failed().contains(&"load"),
         "the conformance kit loads it: {:?}",

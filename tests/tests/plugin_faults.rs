@@ -164,6 +164,7 @@ fn a_host_the_plugin_refuses_is_left_out_and_the_rest_renders() {
         input: input.clone(),
         networks: Default::default(),
         secrets: Default::default(),
+        policies: Vec::new(),
     };
     let rev = sluice::render::render_with(&nginx, &plan, vec![], &CodePolicy::for_kind("nginx"))
         .expect("the rest renders");
@@ -231,6 +232,7 @@ fn a_plugin_rendering_code_for_the_proxy_is_refused() {
         input,
         networks: Default::default(),
         secrets: Default::default(),
+        policies: Vec::new(),
     };
     let ext = &sluice::config::Extension::new("east");
     let err = sluice::render::render_with(

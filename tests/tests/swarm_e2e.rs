@@ -253,6 +253,29 @@ fn routes_follow_scaling_label_updates_and_removal() {
     ]);
     let t = s.wait_served(Node::East, port, "app2.test", &app, CHANGE);
     s.timing("hosts label changed -> new host 200", t);
+
+    // A `sluice.*` policy label reaches the proxy like any label.
+    s.manager.run(&[
+        "service",
+        "update",
+        "--detach",
+        "--label-add",
+        "sluice.response_header.X-Sluice-Policy=e2e",
+        &app,
+    ]);
+    let ((), t) = until("the policy's response header", CHANGE, || {
+        let r = s.get(Node::East, port, "app2.test")?;
+        let has = r
+            .head
+            .lines()
+            .any(|l| l.eq_ignore_ascii_case("x-sluice-policy: e2e"));
+        if r.status == 200 && has {
+            Ok(())
+        } else {
+            Err(format!("{} {}", r.status, r.head))
+        }
+    });
+    s.timing("sluice.response_header label -> header on the answer", t);
     let old = s
         .get(Node::East, port, "app.test")
         .expect("the proxy answers");

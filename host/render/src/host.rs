@@ -18,7 +18,7 @@ use super::plugin::{EPOCH_TICKS_PER_SEC, Exports, Interface, Plugin, PluginId};
 use super::state::State;
 use super::version::{SUPPORTED_VERSIONS, interface_version};
 use crate::wit::latest::{PluginInfo, Reload};
-use crate::wit::{v1_0_0, v1_1_0};
+use crate::wit::{v1_0_0, v1_1_0, v1_2_0};
 
 /// Which renderer an Extension uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +66,7 @@ impl PluginHost {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         // Each version's `log` import (a plugin imports its own version's).
+        v1_2_0::Renderer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         v1_1_0::Renderer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         v1_0_0::Renderer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
 
@@ -165,7 +166,8 @@ impl PluginHost {
                 })?;
         let (export_name, version) = match interface.as_str() {
             "1.0.0" => (v1_0_0::EXPORT_NAME, Interface::V1_0),
-            _ => (v1_1_0::EXPORT_NAME, Interface::V1_1),
+            "1.1.0" => (v1_1_0::EXPORT_NAME, Interface::V1_1),
+            _ => (v1_2_0::EXPORT_NAME, Interface::V1_2),
         };
         let function = |f: &str| {
             component

@@ -12,7 +12,8 @@ use super::lowered::RenderInputRef;
 use super::output::{check_output, sound_slots};
 use super::state::State;
 use crate::wit::latest::{
-    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, Rendered, Setting,
+    Diagnostic, OutputFile, PluginInfo, RenderError, RenderInput, Rendered, RoutePolicy, Setting,
+    Severity,
 };
 
 /// Who a plugin is, for messages and logs.
@@ -48,6 +49,8 @@ pub(super) enum Interface {
     V1_0,
     /// `render` returns `rendered`: the files and their server slots.
     V1_1,
+    /// `render` also takes the routes' policies.
+    V1_2,
 }
 
 /// The functions of a plugin's `render` export.
@@ -201,26 +204,62 @@ impl Plugin {
         Ok(diagnostics)
     }
 
-    /// `render` one cluster, then check the files are sane (paths, sizes)
-    /// and their slots too. A 1.0.0 plugin's files come with no slots.
+    /// `render` one cluster with no route policies, then check the files
+    /// are sane (paths, sizes) and their slots too. A 1.0.0 plugin's files
+    /// come with no slots.
     pub fn render(&self, input: &RenderInput) -> Result<Rendered, PluginError> {
-        self.render_measured(input, &input.cluster.config_path).0
+        self.render_measured(input, &[], &input.cluster.config_path)
+            .0
     }
 
-    /// [`Plugin::render`] of `input` with its `cluster.config_path` taken as
-    /// `config_path` (without copying the input), also reporting the call's
-    /// time and memory. Every render goes through here.
+    /// [`Plugin::render`] with the routes' `policies`.
+    pub fn render_policies(
+        &self,
+        input: &RenderInput,
+        policies: &[RoutePolicy],
+    ) -> Result<Rendered, PluginError> {
+        self.render_measured(input, policies, &input.cluster.config_path)
+            .0
+    }
+
+    /// [`Plugin::render_policies`] of `input` with its `cluster.config_path`
+    /// taken as `config_path` (without copying the input), also reporting
+    /// the call's time and memory. Every render goes through here. A plugin
+    /// older than 1.2.0 has no policies: given some, it refuses the input (naming the
+    /// labels and their upstreams, so only the hosts that use them are left
+    /// out), never renders without them.
     pub fn render_measured(
         &self,
         input: &RenderInput,
+        policies: &[RoutePolicy],
         config_path: &str,
     ) -> (Result<Rendered, PluginError>, CallStats) {
         type Render<'a> = (RenderInputRef<'a>,);
+        type RenderPolicies<'a> = (RenderInputRef<'a>, &'a [RoutePolicy]);
         type Files = (Result<Vec<OutputFile>, RenderError>,);
         type WithSlots = (Result<Rendered, RenderError>,);
         let lowered = RenderInputRef::new(input, config_path);
         let cluster = input.cluster.name.as_str();
         let export = self.exports.render;
+        if self.exports.interface != Interface::V1_2 && !policies.is_empty() {
+            let diagnostics = policies
+                .iter()
+                .map(|p| Diagnostic {
+                    severity: Severity::Error,
+                    key: Some("sluice.*".into()),
+                    message: format!(
+                        "upstream {}: sluice.* labels need a plugin for renderer interface 1.2.0; this one implements {}",
+                        p.upstream, self.id.interface
+                    ),
+                })
+                .collect();
+            let refused = Err(PluginError::InvalidInput {
+                plugin: self.name(),
+                cluster: Some(cluster.to_owned()),
+                diagnostics,
+            });
+            return (refused, CallStats::default());
+        }
         let (result, stats) = self.call_measured(Some(cluster), |store, instance| {
             Ok(match self.exports.interface {
                 Interface::V1_0 => {
@@ -237,6 +276,11 @@ impl Plugin {
                     let render =
                         instance.get_typed_func::<Render, WithSlots>(&mut *store, &export)?;
                     render.call(&mut *store, (lowered,))?.0
+                }
+                Interface::V1_2 => {
+                    let render = instance
+                        .get_typed_func::<RenderPolicies, WithSlots>(&mut *store, &export)?;
+                    render.call(&mut *store, (lowered, policies))?.0
                 }
             })
         });

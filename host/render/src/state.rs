@@ -8,6 +8,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::limits::Limits;
 use crate::wit::latest::sluice::renderer::log::{Host as LogHost, Level};
 use crate::wit::v1_0_0::sluice::renderer::log as log_v1_0;
+use crate::wit::v1_1_0::sluice::renderer::log as log_v1_1;
 
 pub(crate) struct State {
     wasi: WasiCtx,
@@ -76,22 +77,28 @@ impl LogHost for State {
     }
 }
 
-/// A 1.0.0 plugin's `log` (the same function, its own version's types).
-impl log_v1_0::Host for State {
-    fn log(&mut self, level: log_v1_0::Level, message: String) {
-        let level = match level {
-            log_v1_0::Level::Trace => Level::Trace,
-            log_v1_0::Level::Debug => Level::Debug,
-            log_v1_0::Level::Info => Level::Info,
-            log_v1_0::Level::Warn => Level::Warn,
-            log_v1_0::Level::Error => Level::Error,
-        };
-        LogHost::log(self, level, message)
-    }
+/// An older plugin's `log`: the same function, its own version's types.
+macro_rules! older_log {
+    ($($version:ident),+) => {$(
+        impl $version::Host for State {
+            fn log(&mut self, level: $version::Level, message: String) {
+                let level = match level {
+                    $version::Level::Trace => Level::Trace,
+                    $version::Level::Debug => Level::Debug,
+                    $version::Level::Info => Level::Info,
+                    $version::Level::Warn => Level::Warn,
+                    $version::Level::Error => Level::Error,
+                };
+                LogHost::log(self, level, message)
+            }
+        }
+    )+};
 }
+older_log!(log_v1_0, log_v1_1);
 
 // The `types` interfaces have no functions; their host traits are empty.
 impl crate::wit::latest::sluice::renderer::types::Host for State {}
+impl crate::wit::v1_1_0::sluice::renderer::types::Host for State {}
 impl crate::wit::v1_0_0::sluice::renderer::types::Host for State {}
 
 /// wasmtime's `StoreLimits` (per memory and per table), plus the totals over

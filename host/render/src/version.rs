@@ -5,7 +5,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// Interface versions this host can run, newest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &["1.1.0", "1.0.0"];
+pub const SUPPORTED_VERSIONS: &[&str] = &["1.2.0", "1.1.0", "1.0.0"];
 
 const EXPORT_PREFIX: &str = "sluice:renderer/render@";
 

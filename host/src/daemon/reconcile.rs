@@ -483,15 +483,7 @@ impl Reconciler {
         self.gauged = plan.clusters.keys().cloned().collect();
         for (name, cluster) in &plan.clusters {
             let services: BTreeSet<&str> = cluster
-                .input
-                .hosts
-                .iter()
-                .flat_map(|h| {
-                    h.upstream
-                        .iter()
-                        .chain(h.context_roots.iter().map(|c| &c.upstream))
-                })
-                .chain(cluster.input.default_backend.iter())
+                .upstreams()
                 .flat_map(|u| u.servers.iter().map(|s| s.service.as_str()))
                 .collect();
             routed

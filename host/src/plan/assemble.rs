@@ -356,6 +356,7 @@ fn cluster_plan(ext: &Extension, mut services: Vec<&Routed>) -> (ClusterPlan, Ve
         input,
         networks,
         secrets: merged.secrets,
+        policies: merged.policies,
     };
     (plan, diagnostics)
 }

@@ -716,3 +716,97 @@ fn plan_is_the_same_as_from_scratch() {
     let back = check(&mut planner, &swarm, &cfg, &none, "back to the start");
     assert_eq!(back, crate::plan::plan(&base, &cfg));
 }
+
+/// `sluice.*` labels reach the plugin as their upstream's policy; services
+/// sharing an upstream share the first one's, with a warning naming both.
+#[test]
+fn policies_go_with_their_upstream() {
+    let labels = |host: &'static str, extra: &[(&'static str, &'static str)]| {
+        let mut l = vec![("com.docker.lb.hosts", host), ("com.docker.lb.port", "80")];
+        l.extend_from_slice(extra);
+        l
+    };
+    let snap = one_service_snapshot(vec![
+        svc(
+            "s1",
+            "a",
+            &labels("a.local", &[("sluice.timeout.read", "5s")]),
+        ),
+        svc("s2", "b", &labels("b.local", &[])),
+        svc(
+            "s3",
+            "a-canary",
+            &labels(
+                "a.local",
+                &[("sluice.timeout.read", "9s"), ("com.docker.lb.weight", "1")],
+            ),
+        ),
+    ]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    let c = &p.clusters["default"];
+    let ups: Vec<(&str, Option<u32>)> = c
+        .policies
+        .iter()
+        .map(|x| (x.upstream.as_str(), x.read_timeout_ms))
+        .collect();
+    let a = host(&p, "default", "a.local")
+        .upstream
+        .as_ref()
+        .unwrap()
+        .name
+        .clone();
+    assert_eq!(ups, [(a.as_str(), Some(5000))], "b.local has none");
+    let warned: Vec<_> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.label.as_deref() == Some("sluice.*"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", p.diagnostics);
+    assert_eq!(warned[0].service.as_deref(), Some("a-canary"));
+    assert!(
+        warned[0].message.contains("sluice.timeout.read"),
+        "{}",
+        warned[0].message
+    );
+
+    // A bad value leaves the service out, naming the label.
+    let bad = one_service_snapshot(vec![svc(
+        "s1",
+        "a",
+        &labels("a.local", &[("sluice.allow", "10.0.0.0/33")]),
+    )]);
+    let p = plan(&bad, &config(vec![ext("default", "")]));
+    assert_eq!(
+        summary(&p),
+        [(Severity::Error, Some("a"), Some("sluice.allow"))]
+    );
+}
+
+/// `sluice.auth.basic` names a secret as `ssl_cert` does: it is mounted
+/// into the proxy, and the same rules keep a service off secrets that are
+/// not its own.
+#[test]
+fn basic_auth_secrets_are_mounted_and_guarded() {
+    let labels = |secret: &'static str| {
+        [
+            ("com.docker.lb.hosts", "a.local"),
+            ("com.docker.lb.port", "80"),
+            ("sluice.auth.basic", secret),
+        ]
+    };
+    let snap = one_service_snapshot(vec![svc("s1", "a", &labels("a-users"))]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let cluster = &p.clusters["default"];
+    assert_eq!(cluster.secrets, ["a-users".to_string()].into());
+    let auth = cluster.policies[0].basic_auth.as_ref().unwrap();
+    assert_eq!(auth.users_path, "/run/secrets/a-users");
+
+    let snap = one_service_snapshot(vec![svc("s1", "a", &labels("sluice-agent-east"))]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    assert_eq!(
+        summary(&p),
+        [(Severity::Error, Some("a"), Some("sluice.auth.basic"))]
+    );
+    assert!(p.clusters["default"].secrets.is_empty());
+}

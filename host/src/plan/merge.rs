@@ -32,12 +32,13 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::conflicts;
+use super::labels::policy::{self, Policy, Protocol};
 use super::labels::{self, ServiceRoute, TlsVerify};
 use super::naming::{self, UpstreamKey};
 use super::targets::NetRef;
 use super::weights;
 use super::{Diagnostic, Severity};
-use crate::wit::latest::{self as wit, ContextRoot, Host, Server, TlsFiles, Upstream};
+use crate::wit::latest::{self as wit, ContextRoot, Host, RoutePolicy, Server, TlsFiles, Upstream};
 
 /// Where the proxy reads secrets from (Docker's default secret target).
 pub const SECRETS_DIR: &str = "/run/secrets";
@@ -99,6 +100,8 @@ pub struct ClusterRoutes {
     pub used: BTreeSet<String>,
     /// Secret names the chosen TLS settings need.
     pub secrets: BTreeSet<String>,
+    /// The policies of the upstreams that have any, by upstream name.
+    pub policies: Vec<RoutePolicy>,
     /// Without `cluster`; the caller fills it in.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -167,13 +170,17 @@ pub fn merge_in_place<'a>(services: &mut [&'a Routed]) -> ClusterRoutes {
     out.hosts.reserve(built.len());
     let mut used: Vec<&str> = found.used;
     let mut secrets: Vec<String> = found.secrets;
+    let mut policies: Vec<RoutePolicy> = found.policies;
     out.diagnostics.append(&mut found.diagnostics);
     for (h, mut f) in built {
         out.hosts.push(h);
         out.diagnostics.append(&mut f.diagnostics);
         used.append(&mut f.used);
         secrets.append(&mut f.secrets);
+        policies.append(&mut f.policies);
     }
+    policies.sort_by(|a, b| a.upstream.cmp(&b.upstream));
+    out.policies = policies;
     // Collected from sorted runs: a bulk build, not 10k inserts.
     used.sort_unstable();
     used.dedup();
@@ -197,6 +204,7 @@ struct HostParts<'a> {
     diagnostics: Vec<Diagnostic>,
     used: Vec<&'a str>,
     secrets: Vec<String>,
+    policies: Vec<RoutePolicy>,
 }
 
 fn name_of(names: &FxHashMap<UpstreamKey, String>, key: UpstreamKey) -> String {
@@ -271,6 +279,13 @@ fn upstream<'a>(
     servers.sort_by(|a, b| server_order(a).cmp(&server_order(b)));
     out.used.extend(members.iter().map(|m| m.name.as_str()));
     let d = &mut out.diagnostics;
+    let chosen = conflicts::agree(what, "sluice.*", members, |r| r.policy.clone(), d);
+    if !chosen.is_default() {
+        if let Some(auth) = &chosen.basic_auth {
+            out.secrets.push(auth.secret.clone());
+        }
+        out.policies.push(route_policy(&name, &chosen));
+    }
     Upstream {
         name,
         servers,
@@ -293,6 +308,67 @@ fn upstream<'a>(
             TlsVerify::None => wit::TlsVerify::None,
             TlsVerify::Required => wit::TlsVerify::Required,
         },
+    }
+}
+
+/// A service's policy as the plugin gets it, for upstream `upstream`.
+fn route_policy(upstream: &str, p: &Policy) -> RoutePolicy {
+    let headers = |list: &[(String, String)]| {
+        list.iter()
+            .map(|(name, value)| wit::Header {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    };
+    RoutePolicy {
+        upstream: upstream.to_owned(),
+        connect_timeout_ms: p.connect_timeout_ms,
+        read_timeout_ms: p.read_timeout_ms,
+        send_timeout_ms: p.send_timeout_ms,
+        max_body_bytes: p.max_body_bytes,
+        response_headers: headers(&p.response_headers),
+        request_headers: headers(&p.request_headers),
+        hsts: p.hsts.map(|h: policy::Hsts| wit::Hsts {
+            max_age_seconds: h.max_age_seconds,
+            include_subdomains: h.include_subdomains,
+            preload: h.preload,
+        }),
+        allow: p.allow.clone(),
+        retries: p.retries,
+        compression: p.compression,
+        protocol: match p.protocol {
+            Protocol::Http => wit::BackendProtocol::Http,
+            Protocol::H2c => wit::BackendProtocol::H2c,
+            Protocol::Grpc => wit::BackendProtocol::Grpc,
+        },
+        rate_limit: p.rate_limit.map(|r| wit::RateLimit {
+            per_second: r.per_second,
+            burst: r.burst,
+        }),
+        basic_auth: p.basic_auth.as_ref().map(|a| wit::BasicAuth {
+            users_path: format!("{SECRETS_DIR}/{}", a.secret),
+            realm: a.realm.clone(),
+        }),
+        health_check: p.health_check.as_ref().map(|h| wit::HealthCheck {
+            path: h.path.clone(),
+            interval_ms: h.interval_ms,
+            fall: h.fall,
+            rise: h.rise,
+        }),
+        path_redirects: p
+            .path_redirects
+            .iter()
+            .map(|r| wit::PathRedirect {
+                from_prefix: r.from.clone(),
+                to_prefix: r.to.clone(),
+                status: r.status,
+            })
+            .collect(),
+        rewrite: p.rewrite.as_ref().map(|r| wit::Rewrite {
+            pattern: r.pattern.clone(),
+            replacement: r.replacement.clone(),
+        }),
     }
 }
 

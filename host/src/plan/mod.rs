@@ -70,6 +70,30 @@ pub struct ClusterPlan {
     pub networks: BTreeSet<String>,
     /// Docker secret names the routes need attached to the proxy (ssl_cert/ssl_key).
     pub secrets: BTreeSet<String>,
+    /// The routes' policies (`sluice.*` labels), by upstream name; the
+    /// plugin gets them beside `input` (renderer interface 1.2.0).
+    pub policies: Vec<crate::wit::latest::RoutePolicy>,
+}
+
+impl ClusterPlan {
+    /// Every upstream of the cluster's routes ([`upstreams`]).
+    pub fn upstreams(&self) -> impl Iterator<Item = &crate::wit::latest::Upstream> {
+        upstreams(&self.input)
+    }
+}
+
+/// Every upstream of `input`: each host's, then the default backend (an
+/// upstream shared by hosts comes once per host).
+pub fn upstreams(input: &RenderInput) -> impl Iterator<Item = &crate::wit::latest::Upstream> {
+    input
+        .hosts
+        .iter()
+        .flat_map(|h| {
+            h.upstream
+                .iter()
+                .chain(h.context_roots.iter().map(|c| &c.upstream))
+        })
+        .chain(input.default_backend.iter())
 }
 
 /// The plan for every cluster, plus everything excluded or resolved on the way.

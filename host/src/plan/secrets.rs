@@ -76,13 +76,14 @@ impl<'a> SecretNames<'a> {
         service_labels: &HashMap<String, String>,
         route: &ServiceRoute,
     ) -> Option<Diagnostic> {
-        if route.ssl_passthrough {
-            return None;
-        }
         let collection = service_labels.get(COLLECTION).map(String::as_str);
+        // A passthrough host's certificate labels are not used (nor mounted).
+        let tls = |name: &Option<String>| name.clone().filter(|_| !route.ssl_passthrough);
+        let auth = route.policy.basic_auth.as_ref().map(|a| a.secret.clone());
         [
-            (labels::SSL_CERT, &route.ssl_cert),
-            (labels::SSL_KEY, &route.ssl_key),
+            (labels::SSL_CERT, tls(&route.ssl_cert)),
+            (labels::SSL_KEY, tls(&route.ssl_key)),
+            (labels::policy::AUTH_BASIC, auth),
         ]
         .into_iter()
         .find_map(|(label, name)| {

@@ -3,6 +3,7 @@
 //! `Debug` output.
 
 use super::labels::TlsVerify;
+use super::labels::policy::Policy;
 
 pub trait Shown {
     fn shown(&self) -> String;
@@ -37,6 +38,13 @@ impl<T: Shown> Shown for Option<T> {
             Some(v) => v.shown(),
             None => "unset".into(),
         }
+    }
+}
+
+/// The `sluice.*` labels set (their values may differ too).
+impl Shown for Policy {
+    fn shown(&self) -> String {
+        self.summary()
     }
 }
 

@@ -98,7 +98,16 @@ pub fn render_with(
     };
     let peak = std::cell::Cell::new(0usize);
     let render = |input: &RenderInput| {
-        let (result, stats) = plugin.render_measured(input, config_path);
+        // The whole plan's policies, or (isolating refused hosts) those of
+        // the upstreams left in `input`.
+        let subset;
+        let policies = if std::ptr::eq(input, &plan.input) {
+            plan.policies.as_slice()
+        } else {
+            subset = policies_of(input, &plan.policies);
+            subset.as_slice()
+        };
+        let (result, stats) = plugin.render_measured(input, policies, config_path);
         peak.set(peak.get().max(stats.peak_memory_bytes));
         result
     };
@@ -126,6 +135,20 @@ pub fn render_with(
         refused,
         peak_memory_bytes: peak.get(),
     })
+}
+
+/// The policies of the upstreams `input` names.
+fn policies_of(
+    input: &RenderInput,
+    all: &[crate::wit::latest::RoutePolicy],
+) -> Vec<crate::wit::latest::RoutePolicy> {
+    let named: std::collections::BTreeSet<&str> = crate::plan::upstreams(input)
+        .map(|u| u.name.as_str())
+        .collect();
+    all.iter()
+        .filter(|p| named.contains(p.upstream.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The files' hash with each slot's contents replaced by its backend and

@@ -3,28 +3,30 @@ use serde_json::json;
 use super::*;
 use crate::config::{Config, PluginRef};
 use crate::plan::fixtures::{network, service, snapshot, task};
+use crate::snapshot::Snapshot;
 
 const NET: &str = "appnetid00000000000000001";
 
-/// One HAProxy cluster; `hosts` services, each with `tasks` running tasks.
-fn revision(hosts: &[(&str, usize)], first_address: u8) -> Revision {
-    let services: Vec<_> = hosts
+/// One cluster: service `s{i}` gets `labels[i]` and `tasks[i]` running
+/// tasks, addressed from `first_address` on.
+fn cluster(labels: &[Vec<(&str, &str)>], tasks: &[usize], first_address: u8) -> Snapshot {
+    let services: Vec<_> = labels
         .iter()
         .enumerate()
-        .map(|(i, (host, _))| {
+        .map(|(i, labels)| {
             service(
                 &format!("s{i}"),
                 &format!("svc{i}"),
-                &[("com.docker.lb.hosts", host), ("com.docker.lb.port", "80")],
+                labels,
                 &[(NET, "10.0.9.2/24")],
                 &[],
             )
         })
         .collect();
-    let tasks: Vec<_> = hosts
+    let tasks: Vec<_> = tasks
         .iter()
         .enumerate()
-        .flat_map(|(i, (_, n))| {
+        .flat_map(|(i, n)| {
             (0..*n).map(move |t| {
                 let addr = format!("10.0.{i}.{}/24", usize::from(first_address) + t);
                 task(
@@ -39,18 +41,33 @@ fn revision(hosts: &[(&str, usize)], first_address: u8) -> Revision {
             })
         })
         .collect();
-    let snap = snapshot(json!({
+    snapshot(json!({
         "services": services,
         "tasks": tasks,
         "networks": [network(NET, "appnet", "10.0.0.0/16")],
-    }));
+    }))
+}
+
+/// `snap` planned as the one extension `main`, rendered by `plugin`.
+fn render_main(snap: &Snapshot, plugin: PluginRef) -> Revision {
     let mut config = Config::new();
     let mut ext = crate::config::Extension::new("main");
-    ext.plugin = PluginRef::Builtin("haproxy".into());
+    ext.plugin = plugin;
     config.extensions.insert("main".into(), ext.clone());
-    let plan = crate::plan::plan(&snap, &config);
+    let plan = crate::plan::plan(snap, &config);
     let host = crate::render::PluginHost::new().unwrap();
     render_cluster(&host, &ext, &plan.clusters["main"]).unwrap()
+}
+
+/// One HAProxy cluster; `hosts` services, each with `tasks` running tasks.
+fn revision(hosts: &[(&str, usize)], first_address: u8) -> Revision {
+    let labels: Vec<_> = hosts
+        .iter()
+        .map(|(host, _)| vec![("com.docker.lb.hosts", *host), ("com.docker.lb.port", "80")])
+        .collect();
+    let tasks: Vec<_> = hosts.iter().map(|(_, n)| *n).collect();
+    let snap = cluster(&labels, &tasks, first_address);
+    render_main(&snap, PluginRef::Builtin("haproxy".into()))
 }
 
 /// What HAProxy's slots make of task changes: the same shape while the
@@ -108,4 +125,45 @@ fn a_shape_leaves_out_exactly_the_slots() {
     let mut renamed = slot(13, 33);
     renamed.name = "slot2".into();
     assert_ne!(sa, shape_of(&a, &[renamed]));
+}
+
+/// `sluice.*` labels reach the plugin as the route's policy: HAProxy
+/// renders them; a 1.0.0 plugin refuses them, and only the host that uses
+/// them is left out (named, with its service), the rest renders.
+#[test]
+fn policies_are_rendered_or_their_hosts_refused() {
+    let snap = cluster(
+        &[
+            vec![
+                ("com.docker.lb.hosts", "plain.test"),
+                ("com.docker.lb.port", "80"),
+            ],
+            vec![
+                ("com.docker.lb.hosts", "strict.test"),
+                ("com.docker.lb.port", "80"),
+                ("sluice.timeout.connect", "750ms"),
+            ],
+        ],
+        &[1, 1],
+        10,
+    );
+    let render = |plugin: PluginRef| render_main(&snap, plugin);
+    let haproxy = render(PluginRef::Builtin("haproxy".into()));
+    assert!(haproxy.refused.is_empty());
+    assert!(haproxy.files[0].contents.contains("timeout connect 750ms"));
+    let legacy = std::path::Path::new(crate::render::PLUGIN_DIR).join("sluice_fixture_legacy.wasm");
+    let old = render(PluginRef::Path(legacy));
+    let refused: Vec<(&str, &[String])> = old
+        .refused
+        .iter()
+        .map(|r| (r.host.as_str(), r.services.as_slice()))
+        .collect();
+    assert_eq!(refused, [("strict.test", &["svc1".to_owned()][..])]);
+    assert!(
+        old.refused[0].reason.contains("sluice.*"),
+        "{}",
+        old.refused[0].reason
+    );
+    assert!(old.files[0].contents.contains("plain.test "));
+    assert!(!old.files[0].contents.contains("strict.test"));
 }

@@ -26,7 +26,7 @@ pub fn render_all(plugin: &Plugin, cases: Vec<Case>) -> Vec<Rendered> {
         .into_iter()
         .map(|case| {
             let (result, stats) =
-                plugin.render_measured(&case.input, &case.input.cluster.config_path);
+                plugin.render_measured(&case.input, &[], &case.input.cluster.config_path);
             Rendered {
                 case,
                 result: result.map(|r| r.files),

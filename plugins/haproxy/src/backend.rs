@@ -10,11 +10,11 @@
 //! checks are configured and `option redispatch` retries elsewhere.
 //! `max_fails=0` disables the accounting, as in nginx.
 
-use sluice_plugin_kit::{Server, SlotServer, TlsVerify, Upstream};
+use sluice_plugin_kit::{RoutePolicy, Server, SlotServer, TlsVerify, Upstream};
 
 use crate::cfg::Cfg;
 use crate::settings::Config;
-use crate::{quote, slots};
+use crate::{policy, quote, slots};
 
 /// HAProxy's server weight range (1 keeps a server in rotation).
 const MAX_WEIGHT: u32 = 256;
@@ -38,7 +38,13 @@ pub fn tcp_name(upstream: &Upstream) -> String {
 
 /// Renders `upstream` as a backend. Names and the cookie name were checked
 /// by [`crate::input`].
-pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
+pub fn render(
+    cfg: &mut Cfg,
+    upstream: &Upstream,
+    mode: Mode,
+    config: &Config,
+    route_policy: Option<&RoutePolicy>,
+) {
     let name = match mode {
         Mode::Http => http_name(upstream),
         Mode::Tcp => tcp_name(upstream),
@@ -68,6 +74,12 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
     if mode == Mode::Http && !config.hide_info_headers {
         cfg.line("http-response set-header x-upstream-addr %[bc_dst]:%[bc_dst_port]");
     }
+    // Passthrough hosts with a policy were refused (`policy::check`).
+    let route_policy = route_policy.filter(|_| mode == Mode::Http);
+    if let Some(p) = route_policy {
+        policy::write(cfg, p);
+    }
+    let proto = policy::server_options(route_policy);
     let tls = (mode == Mode::Http && upstream.tls).then(|| tls(upstream.tls_verify, config));
     if slots::eligible(&name, upstream, config) {
         let count = slots::count(upstream.servers.len(), config.server_slots);
@@ -85,6 +97,7 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
                 after.push(' ');
                 after.push_str(tls);
             }
+            after.push_str(&proto);
             let (value, held) = match server {
                 Some(s) => {
                     let weight = s.weight.clamp(1, MAX_WEIGHT);
@@ -112,7 +125,8 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
         if sticky.is_some() {
             line.push_str(&format!(" cookie {name}"));
         }
-        if let Some(check) = health(server) {
+        // A health check's `check` (in `proto`) supersedes the passive one.
+        if let Some(check) = health(server).filter(|_| !proto.contains(" check ")) {
             line.push(' ');
             line.push_str(&check);
         }
@@ -120,6 +134,7 @@ pub fn render(cfg: &mut Cfg, upstream: &Upstream, mode: Mode, config: &Config) {
             line.push(' ');
             line.push_str(tls);
         }
+        line.push_str(&proto);
         cfg.line(line);
     }
 }

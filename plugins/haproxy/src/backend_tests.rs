@@ -15,7 +15,7 @@ fn with_slots(
     let (config, diags) = crate::settings::parse(settings);
     assert!(diags.is_empty(), "{diags:?}");
     let mut cfg = Cfg::default();
-    render(&mut cfg, up, mode, &config);
+    render(&mut cfg, up, mode, &config, None);
     cfg.finish()
 }
 

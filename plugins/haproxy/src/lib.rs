@@ -10,6 +10,7 @@ mod frontend;
 mod global;
 mod info;
 mod input;
+mod policy;
 mod quote;
 mod render;
 mod routes;
@@ -36,8 +37,8 @@ impl Guest for Plugin {
         settings::parse(&settings).1
     }
 
-    fn render(input: RenderInput) -> Result<Rendered, RenderError> {
-        let rendered = render::render(&input)?;
+    fn render(input: RenderInput, policies: Vec<RoutePolicy>) -> Result<Rendered, RenderError> {
+        let rendered = render::render_with(&input, &policies)?;
         for w in &rendered.warnings {
             log(
                 Level::Warn,

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use sluice_plugin_kit::settings as kit;
-use sluice_plugin_kit::{OutputFile, RenderError, RenderInput, Slot, Upstream};
+use sluice_plugin_kit::{OutputFile, RenderError, RenderInput, RoutePolicy, Slot, Upstream};
 
 use crate::backend::{self, Mode};
 use crate::cfg::Cfg;
 use crate::frontend::{self, Frontend, VhostMaps};
+use crate::policy::{self, Policies};
 use crate::routes::{self, Scheme, Table};
 use crate::settings::Config;
 use crate::{global, input, quote, settings, tls, wildcard};
@@ -39,12 +40,20 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
+/// [`render_with`] no route policies.
+#[cfg(test)]
 pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
+    render_with(input, &[])
+}
+
+pub fn render_with(input: &RenderInput, policies: &[RoutePolicy]) -> Result<Rendered, RenderError> {
     let (config, diags) = settings::parse(&input.cluster.settings);
     if kit::has_errors(&diags) {
         return Err(RenderError::InvalidSettings(diags));
     }
-    let bad = input::check(input);
+    let policies = Policies::new(policies);
+    let mut bad = input::check(input);
+    bad.extend(policy::check(input, &policies));
     if !bad.is_empty() {
         return Err(RenderError::InvalidInput(bad));
     }
@@ -139,7 +148,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     for up in upstreams.values() {
         let name = backend::http_name(up);
         if used.contains(&name.as_str()) || name == fallback {
-            backend::render(&mut cfg, up, Mode::Http, &config);
+            backend::render(&mut cfg, up, Mode::Http, &config, policies.get(&up.name));
         }
     }
     if input.default_backend.is_none() {
@@ -160,7 +169,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     tcp.sort_by(|a, b| a.name.cmp(&b.name));
     tcp.dedup_by(|a, b| a.name == b.name);
     for up in tcp {
-        backend::render(&mut cfg, up, Mode::Tcp, &config);
+        backend::render(&mut cfg, up, Mode::Tcp, &config, None);
     }
 
     let (text, slots) = cfg.finish();

@@ -1,4 +1,4 @@
-//! Shared ground for Sluice's bundled renderers: the `sluice:renderer@1.1.0`
+//! Shared ground for Sluice's bundled renderers: the `sluice:renderer@1.2.0`
 //! bindings (generated once here, exported by each plugin with [`export!`]) and
 //! small helpers for reading the `[Config]` table.
 //!
@@ -11,7 +11,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v1.1.0",
+        path: "../../wit/v1.2.0",
         world: "renderer",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -24,6 +24,7 @@ pub use bindings::exports::sluice::renderer::render::Guest;
 pub use bindings::sluice::renderer::log::{Level, log};
 pub use bindings::sluice::renderer::types::*;
 
+pub mod policies;
 pub mod settings;
 
 /// The value rules the host checks labels with; a plugin checking its input

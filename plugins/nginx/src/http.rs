@@ -14,6 +14,21 @@ pub const PROXY_HEADERS: &[(&str, &str)] = &[
     ("x-request-id", "$request_id"),
 ];
 
+/// The response headers every answer carries (unless `HideInfoHeaders`).
+/// Repeated in locations that add headers of their own, which inherit none.
+pub fn write_info_headers(c: &mut Conf, cfg: &Config, server_info: &str) {
+    if !cfg.hide_info_headers {
+        c.directive("add_header", ["x-request-id", "$request_id"]);
+        c.directive("add_header", ["x-proxy-id", "$hostname"]);
+        c.directive("add_header", ["x-server-info".into(), quoted(server_info)]);
+        c.directive("add_header", ["x-upstream-addr", "$upstream_addr"]);
+        c.directive(
+            "add_header",
+            ["x-upstream-response-time", "$upstream_response_time"],
+        );
+    }
+}
+
 fn on_off(b: bool) -> &'static str {
     if b { "on" } else { "off" }
 }
@@ -103,16 +118,7 @@ pub fn write_settings(c: &mut Conf, cfg: &Config, server_info: &str, names: &Nam
         "underscores_in_headers",
         [on_off(cfg.underscores_in_headers)],
     );
-    if !cfg.hide_info_headers {
-        c.directive("add_header", ["x-request-id", "$request_id"]);
-        c.directive("add_header", ["x-proxy-id", "$hostname"]);
-        c.directive("add_header", ["x-server-info".into(), quoted(server_info)]);
-        c.directive("add_header", ["x-upstream-addr", "$upstream_addr"]);
-        c.directive(
-            "add_header",
-            ["x-upstream-response-time", "$upstream_response_time"],
-        );
-    }
+    write_info_headers(c, cfg, server_info);
     c.directive("proxy_connect_timeout", [cfg.connect_timeout.to_string()]);
     c.directive("proxy_send_timeout", [cfg.send_timeout.to_string()]);
     c.directive("proxy_read_timeout", [cfg.read_timeout.to_string()]);

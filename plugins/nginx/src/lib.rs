@@ -7,6 +7,7 @@ mod hash_size;
 mod http;
 mod input;
 mod main_context;
+mod policy;
 mod ports;
 mod quote;
 mod raw;
@@ -42,8 +43,8 @@ impl Guest for Plugin {
         settings::validate(&settings)
     }
 
-    fn render(input: RenderInput) -> Result<Rendered, RenderError> {
-        let rendered = render::render(&input);
+    fn render(input: RenderInput, policies: Vec<RoutePolicy>) -> Result<Rendered, RenderError> {
+        let rendered = render::render(&input, &policies);
         // Freeing a 10k-host input piece by piece is ~5% of a render, and
         // the host throws the instance away after this call (a fresh Store
         // per render), memory and all.

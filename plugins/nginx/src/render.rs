@@ -3,10 +3,11 @@
 //! is tested) natively as well as inside the component.
 
 use sluice_plugin_kit::settings::has_errors;
-use sluice_plugin_kit::{Host, OutputFile, RenderError, RenderInput, Upstream};
+use sluice_plugin_kit::{Host, OutputFile, RenderError, RenderInput, RoutePolicy, Upstream};
 
 use crate::hash_size;
 use crate::http::{self, NameHash};
+use crate::policy::{self, Policies};
 use crate::quote::comment_safe;
 use crate::routes::{self, Action, Body, Scheme};
 use crate::server;
@@ -93,18 +94,22 @@ fn proxied_upstreams<'a, 'b>(body: &'b Body<'a>) -> impl Iterator<Item = &'a Ups
     })
 }
 
-pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
+pub fn render(input: &RenderInput, policies: &[RoutePolicy]) -> Result<Rendered, RenderError> {
+    let policy_list = policies;
     let diags = settings::validate(&input.cluster.settings);
     if has_errors(&diags) {
         return Err(RenderError::InvalidSettings(diags));
     }
     let mut warnings: Vec<String> = diags.into_iter().map(|d| d.message).collect();
-    let problems = input::check(input);
+    let policies = Policies::new(policies);
+    let mut problems = input::check(input);
+    problems.extend(policy::check(input, &policies));
     if !problems.is_empty() {
         return Err(RenderError::InvalidInput(problems));
     }
     let cfg = Config::from_settings(&input.cluster.settings);
     let cluster = &input.cluster;
+    warnings.extend(policy::warnings(policy_list));
 
     let plans: Vec<HostPlan> = input
         .hosts
@@ -183,20 +188,27 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
     // The HTTP port, the SNI router and its two loopback hops.
     let listeners = 1 + 3 * usize::from(!tls_routes.is_empty());
     main_context::write(&mut c, &cfg, listeners);
+    let site = server::Site {
+        cfg: &cfg,
+        policies: &policies,
+        server_info: &cluster.server_info,
+    };
     c.block("http", |c| {
         http::write_settings(c, &cfg, &cluster.server_info, &names);
         for u in &upstreams {
             upstream::write_cookie_map(c, u);
         }
+        policy::write_http(c, policy_list);
         for line in &cfg.http_options {
             c.line(line);
         }
         for u in &upstreams {
             c.blank();
-            upstream::write_http_upstream(c, u, &cfg, zone);
+            let health = policies.get(&u.name).and_then(|p| p.health_check.as_ref());
+            upstream::write_http_upstream(c, u, &cfg, zone, health);
         }
         c.blank();
-        server::write_default_server(c, cluster.http_port, input.default_backend.as_ref(), &cfg);
+        server::write_default_server(c, cluster.http_port, input.default_backend.as_ref(), site);
         if let Some(tls) = default_cert {
             c.blank();
             server::write_default_tls_server(
@@ -204,7 +216,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
                 loopback.terminated,
                 tls,
                 input.default_backend.as_ref(),
-                &cfg,
+                site,
             );
             if !passthrough_names.is_empty() {
                 c.blank();
@@ -220,11 +232,11 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
         for plan in &plans {
             if let Some(body) = &plan.http {
                 c.blank();
-                server::write_http_server(c, plan.host, body, cluster.http_port, &cfg);
+                server::write_http_server(c, plan.host, body, cluster.http_port, site);
             }
             if let Some(body) = &plan.tls {
                 c.blank();
-                server::write_tls_server(c, plan.host, body, loopback.terminated, &cfg);
+                server::write_tls_server(c, plan.host, body, loopback.terminated, site);
             }
         }
     });

@@ -1,9 +1,10 @@
 //! http `server` blocks: the catch-all default server, and each host's plain
 //! HTTP server and loopback TLS-terminating server.
 
-use sluice_plugin_kit::{Host, TlsFiles, TlsVerify, Upstream};
+use sluice_plugin_kit::{BackendProtocol, Host, TlsFiles, TlsVerify, Upstream};
 
-use crate::http::PROXY_HEADERS;
+use crate::http::{PROXY_HEADERS, write_info_headers};
+use crate::policy::{self, Policies};
 use crate::quote::{Arg, Quoted, quoted};
 use crate::routes::{Action, Body, Location};
 use crate::settings::Config;
@@ -11,6 +12,55 @@ use crate::writer::{Conf, Piece};
 
 const UNAVAILABLE_PAGE: &str = "<html><head><title>503 Service Unavailable</title></head>\
 <body><h1>503 Service Unavailable</h1><p>No service is available for this host.</p></body></html>";
+
+/// What the proxied locations of one render share.
+#[derive(Clone, Copy)]
+pub struct Site<'a> {
+    pub cfg: &'a Config,
+    pub policies: &'a Policies<'a>,
+    /// For the info headers a location with headers of its own repeats.
+    pub server_info: &'a str,
+}
+
+/// A location's lines that proxy to `upstream`: its policy (if any), then
+/// `proxy_pass` (or `grpc_pass`). `tls`: the location serves TLS.
+fn write_proxied(
+    c: &mut Conf,
+    upstream: &Upstream,
+    uri: Option<&str>,
+    websocket: bool,
+    site: Site,
+    tls: bool,
+) {
+    let Some(p) = site.policies.get(&upstream.name) else {
+        write_proxy(c, upstream, uri, websocket, site.cfg);
+        return;
+    };
+    policy::write(c, p, tls, |c| {
+        write_info_headers(c, site.cfg, site.server_info)
+    });
+    if p.protocol == BackendProtocol::Grpc && !upstream.servers.is_empty() {
+        // gRPC paths are the method's: no context-root rewrite applies.
+        let scheme = if upstream.tls { "grpcs" } else { "grpc" };
+        c.directive("grpc_pass", [Arg(&[scheme, "://", &upstream.name])]);
+        if upstream.tls {
+            c.directive("grpc_ssl_server_name", ["on"]);
+            c.directive("grpc_ssl_name", ["$host"]);
+            if upstream.tls_verify == TlsVerify::Required {
+                c.directive("grpc_ssl_verify", ["on"]);
+                c.directive(
+                    "grpc_ssl_trusted_certificate",
+                    [quoted(&site.cfg.trusted_certificate)],
+                );
+            }
+        }
+        return;
+    }
+    // Request headers of its own made `policy::write` repeat the inherited
+    // proxy headers already; the websocket ones come after.
+    let repeated = !p.request_headers.is_empty();
+    write_pass(c, upstream, uri, websocket, site.cfg, !repeated);
+}
 
 /// Lines that send the request to `upstream`. An upstream without servers
 /// has no block (nginx refuses empty ones), so it answers 503.
@@ -20,6 +70,19 @@ pub fn write_proxy(
     uri: Option<&str>,
     websocket: bool,
     cfg: &Config,
+) {
+    write_pass(c, upstream, uri, websocket, cfg, true);
+}
+
+/// [`write_proxy`]; `proxy_headers`: whether a websocket location repeats
+/// the inherited proxy headers (false when the location already has).
+fn write_pass(
+    c: &mut Conf,
+    upstream: &Upstream,
+    uri: Option<&str>,
+    websocket: bool,
+    cfg: &Config,
+    proxy_headers: bool,
 ) {
     if upstream.servers.is_empty() {
         c.directive("return", ["503"]);
@@ -47,15 +110,17 @@ pub fn write_proxy(
     if websocket {
         // A location that sets any proxy_set_header inherits none from http{}.
         c.directive("proxy_http_version", ["1.1"]);
-        for (name, value) in PROXY_HEADERS {
-            c.directive("proxy_set_header", [*name, *value]);
+        if proxy_headers {
+            for (name, value) in PROXY_HEADERS {
+                c.directive("proxy_set_header", [*name, *value]);
+            }
         }
         c.directive("proxy_set_header", ["Upgrade", "$http_upgrade"]);
         c.directive("proxy_set_header", ["Connection", "$connection_upgrade"]);
     }
 }
 
-fn write_location(c: &mut Conf, loc: &Location, cfg: &Config) {
+fn write_location(c: &mut Conf, loc: &Location, site: Site, tls: bool) {
     let exact = if loc.exact { "= " } else { "" };
     let head = ("location ", exact, Arg(&[&loc.path]));
     c.block(head, |c| match &loc.action {
@@ -63,7 +128,7 @@ fn write_location(c: &mut Conf, loc: &Location, cfg: &Config) {
             upstream,
             uri,
             websocket,
-        } => write_proxy(c, upstream, uri.as_deref(), *websocket, cfg),
+        } => write_proxied(c, upstream, uri.as_deref(), *websocket, site, tls),
         Action::SlashRedirect(target) => c.directive(
             "return",
             ["301".into(), quoted(&format!("{target}$is_args$args"))],
@@ -72,7 +137,7 @@ fn write_location(c: &mut Conf, loc: &Location, cfg: &Config) {
     });
 }
 
-fn write_body(c: &mut Conf, body: &Body, cfg: &Config) {
+fn write_body(c: &mut Conf, body: &Body, site: Site, tls: bool) {
     match body {
         Body::Redirect(target) => c.directive(
             "return",
@@ -80,7 +145,7 @@ fn write_body(c: &mut Conf, body: &Body, cfg: &Config) {
         ),
         Body::Locations(locs) => {
             for loc in locs {
-                write_location(c, loc, cfg);
+                write_location(c, loc, site, tls);
             }
         }
     }
@@ -92,12 +157,12 @@ pub fn write_default_server(
     c: &mut Conf,
     http_port: u16,
     default_backend: Option<&Upstream>,
-    cfg: &Config,
+    site: Site,
 ) {
     c.block("server", |c| {
         c.directive("listen", [http_port.to_string(), "default_server".into()]);
         c.directive("server_name", ["_"]);
-        write_default_locations(c, default_backend, cfg);
+        write_default_locations(c, default_backend, site, false);
     });
 }
 
@@ -109,12 +174,12 @@ pub fn write_default_tls_server(
     port: u16,
     tls: &TlsFiles,
     default_backend: Option<&Upstream>,
-    cfg: &Config,
+    site: Site,
 ) {
     c.block("server", |c| {
-        write_tls_listen(c, port, tls, true, cfg);
+        write_tls_listen(c, port, tls, true, site.cfg);
         c.directive("server_name", ["_"]);
-        write_default_locations(c, default_backend, cfg);
+        write_default_locations(c, default_backend, site, true);
     });
 }
 
@@ -137,9 +202,16 @@ pub fn write_misdirected_server(
     });
 }
 
-fn write_default_locations(c: &mut Conf, default_backend: Option<&Upstream>, cfg: &Config) {
+fn write_default_locations(
+    c: &mut Conf,
+    default_backend: Option<&Upstream>,
+    site: Site,
+    tls: bool,
+) {
     match default_backend {
-        Some(u) => c.block("location /", |c| write_proxy(c, u, None, false, cfg)),
+        Some(u) => c.block("location /", |c| {
+            write_proxied(c, u, None, false, site, tls)
+        }),
         None => {
             c.block("location /", |c| {
                 c.directive("default_type", ["text/html"]);
@@ -176,22 +248,22 @@ fn write_tls_listen(c: &mut Conf, port: u16, tls: &TlsFiles, default: bool, cfg:
 }
 
 /// The host's server on the HTTP port.
-pub fn write_http_server(c: &mut Conf, host: &Host, body: &Body, http_port: u16, cfg: &Config) {
+pub fn write_http_server(c: &mut Conf, host: &Host, body: &Body, http_port: u16, site: Site) {
     c.block("server", |c| {
         c.directive("listen", [http_port]);
         c.directive("server_name", [host.name.as_str()]);
-        write_body(c, body, cfg);
+        write_body(c, body, site, false);
     });
 }
 
 /// The host's TLS-terminating server, reached from the stream SNI router on
 /// the shared loopback port with a PROXY header carrying the client address.
-pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, cfg: &Config) {
+pub fn write_tls_server(c: &mut Conf, host: &Host, body: &Body, port: u16, site: Site) {
     let Some(tls) = &host.tls else { return };
     c.block("server", |c| {
-        write_tls_listen(c, port, tls, false, cfg);
+        write_tls_listen(c, port, tls, false, site.cfg);
         c.directive("server_name", [host.name.as_str()]);
-        write_body(c, body, cfg);
+        write_body(c, body, site, true);
     });
 }
 
@@ -203,6 +275,14 @@ mod tests {
 
     fn cfg() -> Config {
         Config::from_settings(&[])
+    }
+
+    fn site<'a>(cfg: &'a Config, policies: &'a Policies<'a>) -> Site<'a> {
+        Site {
+            cfg,
+            policies,
+            server_info: "sluice/test",
+        }
     }
 
     #[test]
@@ -252,7 +332,8 @@ mod tests {
         let mut h = host("old.com");
         h.redirects = vec![redirect(Some("http"), "https://new.com/")];
         let mut c = Conf::new();
-        write_http_server(&mut c, &h, &body(&h, Scheme::Http).0, 80, &cfg());
+        let (cfg, none) = (cfg(), Policies::default());
+        write_http_server(&mut c, &h, &body(&h, Scheme::Http).0, 80, site(&cfg, &none));
         assert_eq!(
             c.finish(),
             "server {\n    listen 80;\n    server_name old.com;\n    return 302 \"https://new.com$request_uri\";\n}\n"
@@ -265,7 +346,14 @@ mod tests {
         h.upstream = Some(upstream("a", &[("10.0.0.1", 80)]));
         h.tls = Some(tls_files("/run/secrets/a.pem", None));
         let mut c = Conf::new();
-        write_tls_server(&mut c, &h, &body(&h, Scheme::Https).0, 10443, &cfg());
+        let (cfg, none) = (cfg(), Policies::default());
+        write_tls_server(
+            &mut c,
+            &h,
+            &body(&h, Scheme::Https).0,
+            10443,
+            site(&cfg, &none),
+        );
         let text = c.finish();
         assert!(
             text.contains("listen 127.0.0.1:10443 ssl http2 proxy_protocol;"),

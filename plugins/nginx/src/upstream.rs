@@ -3,7 +3,7 @@
 use std::fmt::{self, Write};
 use std::net::IpAddr;
 
-use sluice_plugin_kit::{Server, Upstream};
+use sluice_plugin_kit::{HealthCheck, Server, Upstream};
 
 use crate::quote::{quoted, regex_literal};
 use crate::settings::Config;
@@ -162,7 +162,16 @@ impl Zone {
 /// An http `upstream` block. Callers skip upstreams without servers (nginx
 /// refuses empty ones; their locations answer 503 instead). `zone` is
 /// [`Zone::for_upstreams`] of every upstream written.
-pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config, zone: Option<Zone>) {
+/// With a `health` check (`sluice.healthcheck.*`, which nginx open source
+/// cannot probe), a server failing one request rests for its interval ×
+/// fall (see `policy`).
+pub fn write_http_upstream(
+    conf: &mut Conf,
+    u: &Upstream,
+    cfg: &Config,
+    zone: Option<Zone>,
+    health: Option<&HealthCheck>,
+) {
     conf.block(("upstream ", u.name.as_str()), |c| {
         let balance = balance(u, cfg);
         if let (Some(zone), false) = (zone, balance == Balance::IpHash) {
@@ -183,7 +192,17 @@ pub fn write_http_upstream(conf: &mut Conf, u: &Upstream, cfg: &Config, zone: Op
             }
         }
         for s in &u.servers {
-            c.directive("server", [ServerArgs(s)]);
+            match health {
+                Some(h) => {
+                    let rests = Server {
+                        max_fails: Some(1),
+                        fail_timeout_seconds: Some(crate::policy::rest_seconds(h)),
+                        ..s.clone()
+                    };
+                    c.directive("server", [ServerArgs(&rests)]);
+                }
+                None => c.directive("server", [ServerArgs(s)]),
+            }
         }
     });
 }
@@ -250,7 +269,7 @@ mod tests {
         ];
         for (u, want) in cases {
             let mut c = Conf::new();
-            write_http_upstream(&mut c, &u, &cfg, Zone::for_upstreams(&[&u], &cfg));
+            write_http_upstream(&mut c, &u, &cfg, Zone::for_upstreams(&[&u], &cfg), None);
             assert_eq!(c.finish(), want, "upstream {}", u.name);
         }
     }

@@ -10,6 +10,11 @@ impl Invalid {
         Invalid(message.into())
     }
 
+    /// A rule of the caller's own, worded as these are.
+    pub fn from_message(message: impl Into<String>) -> Self {
+        Invalid(message.into())
+    }
+
     pub fn message(&self) -> &str {
         &self.0
     }

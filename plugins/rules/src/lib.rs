@@ -13,14 +13,16 @@
 //! for every bundled proxy's syntax: nginx, HAProxy map and crt-list files, and
 //! Caddy's JSON placeholders. Layout: [`names`] (hosts, upstreams, cookies),
 //! [`paths`] (URL and file paths), [`redirect`], [`text`] (free text that
-//! reaches a config).
+//! reaches a config), [`policy`] (header names and values, client networks).
 //!
 //! No dependencies, so it builds natively and inside a wasm plugin alike.
 
 mod invalid;
 pub mod names;
 pub mod paths;
+pub mod policy;
 pub mod redirect;
+pub mod rewrite;
 pub mod text;
 
 pub use invalid::Invalid;
@@ -28,5 +30,7 @@ pub use names::{
     MAX_COOKIE_NAME, MAX_HOST_NAME, MAX_UPSTREAM_NAME, cookie_name, host_name, upstream_name,
 };
 pub use paths::{MAX_URL_PATH, file_path, normalize_root, url_path};
+pub use policy::{MAX_HEADER_NAME, MAX_HEADER_VALUE, cidr, header_name, header_value};
 pub use redirect::{MAX_REDIRECT_TARGET, redirect_target};
-pub use text::plain_text;
+pub use rewrite::{MAX_REWRITE, replacement_groups, rewrite_pattern, rewrite_replacement};
+pub use text::{auth_realm, plain_text};

@@ -16,9 +16,37 @@ pub fn plain_text(text: &str) -> Result<(), Invalid> {
     }
 }
 
+/// A basic auth realm: [`plain_text`] without `"` or `\\`, 1-64 bytes. It
+/// goes out inside the quotes of `WWW-Authenticate: Basic realm="..."`,
+/// which nginx writes without escaping.
+pub fn auth_realm(text: &str) -> Result<(), Invalid> {
+    plain_text(text)?;
+    if text.is_empty() || text.len() > 64 || text.contains(['"', '\\']) {
+        return Err(Invalid::new(format!(
+            "realm {text:?} must be 1-64 printable ASCII characters without '\"', '\\\\', '$', '{{' or '}}'"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn realms() {
+        for (input, ok) in [
+            ("Restricted", true),
+            ("Team A's area", true),
+            ("", false),
+            ("a\"b", false),
+            ("a\\b", false),
+            ("a$b", false),
+            (&"r".repeat(65), false),
+        ] {
+            assert_eq!(auth_realm(input).is_ok(), ok, "{input:?}");
+        }
+    }
 
     #[test]
     fn accepts_and_refuses() {

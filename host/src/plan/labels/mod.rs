@@ -24,6 +24,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 mod combinations;
+pub mod policy;
+mod policy_traffic;
 pub mod table;
 mod values;
 
@@ -107,6 +109,8 @@ pub struct ServiceRoute {
     pub max_fails: Option<u32>,
     pub fail_timeout_seconds: Option<u32>,
     pub weight: Option<u32>,
+    /// Sluice's own per-service policies (`sluice.*` labels).
+    pub policy: policy::Policy,
 }
 
 /// A label the service cannot be routed with.
@@ -168,6 +172,21 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
             (table::Kind::Required(_, why), None) => p.error(label.name, why),
             _ => {}
         }
+    }
+    let sluice: Vec<(&str, &str)> = labels
+        .iter()
+        .filter(|(k, _)| k.starts_with(policy::PREFIX))
+        .map(|(k, v)| (k.as_str(), v.trim()))
+        .collect();
+    let (service_policy, refused, unknown) = policy::parse(&sluice);
+    route.policy = service_policy;
+    for (label, message) in refused {
+        p.error(&label, message);
+    }
+    let mut unknown = unknown;
+    unknown.sort_unstable();
+    for key in unknown {
+        p.warn(&key, "is not a label Sluice knows; ignored");
     }
     combinations::check(&mut p, &route, labels);
     // Labels read by nobody, in name order.

@@ -230,5 +230,24 @@ pub fn reference() -> String {
             l.doc
         ));
     }
+    out.push_str(
+        "\n## Policies: `sluice.*`\n\n\
+         Sluice's own labels, in a namespace of their own (Interlock's labels keep meaning \
+         exactly what they meant). They apply to the routes the service serves; services \
+         sharing a host (or host and context root) share its policy: the first service's, \
+         with a warning naming the other. A bad value leaves the service out, naming the \
+         label, like any other label. Both bundled plugins render every one (HAProxy: the \
+         larger of the read and send timeouts is its one server timeout, and the body size \
+         is checked on `Content-Length`); a plugin that cannot render one refuses the hosts \
+         that use it, naming plugin and label: nginx refuses `sluice.protocol=h2c` (it \
+         speaks HTTP/2 to servers only for gRPC) and gRPC on a host without TLS (its \
+         clients reach nginx by ALPN), every plugin refuses policies on \
+         `ssl_passthrough` hosts (raw TLS), and a plugin built for renderer interface \
+         1.0.0 refuses all of them.\n\n\
+         | label | meaning |\n|---|---|\n",
+    );
+    for (name, doc) in super::policy::NAMES {
+        out.push_str(&format!("| `{name}` | {doc} |\n"));
+    }
     out
 }

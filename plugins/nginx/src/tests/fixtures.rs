@@ -114,7 +114,7 @@ pub fn list(key: &str, v: &[&str]) -> Setting {
 
 /// The config text of a successful render.
 pub fn rendered(input: &RenderInput) -> String {
-    match crate::render::render(input) {
+    match crate::render::render(input, &[]) {
         Ok(r) => r.files.into_iter().next().expect("main file").contents,
         Err(e) => panic!("render failed: {e:?}"),
     }

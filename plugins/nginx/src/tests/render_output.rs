@@ -111,7 +111,7 @@ fn same_input_same_bytes() {
 fn main_file_at_config_path() {
     let mut i = feature_input();
     i.cluster.config_path = "/etc/nginx/custom.conf".into();
-    let r = crate::render::render(&i).unwrap();
+    let r = crate::render::render(&i, &[]).unwrap();
     assert_eq!(r.files.len(), 1);
     assert_eq!(r.files[0].path, "/etc/nginx/custom.conf");
 }
@@ -372,7 +372,7 @@ fn info_headers_and_websocket_headers() {
 #[test]
 fn unsafe_settings_refused_at_render() {
     let i = input(vec![], vec![text("HTTPVersion", "2")]);
-    match crate::render::render(&i) {
+    match crate::render::render(&i, &[]) {
         Err(RenderError::InvalidSettings(d)) => {
             assert_eq!(d[0].key.as_deref(), Some("HTTPVersion"))
         }
@@ -387,7 +387,7 @@ fn unsafe_settings_refused_at_render() {
 fn warnings_reported() {
     let mut h = host("a.com");
     h.passthrough = true;
-    let r = crate::render::render(&input(vec![h], vec![text("Bogus", "x")])).unwrap();
+    let r = crate::render::render(&input(vec![h], vec![text("Bogus", "x")]), &[]).unwrap();
     assert!(
         r.warnings.iter().any(|w| w.contains("Bogus")),
         "{:?}",

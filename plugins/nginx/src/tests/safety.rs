@@ -187,7 +187,7 @@ fn hostile_input_is_refused_naming_the_element() {
     for (name, mutate, key_part) in cases {
         let mut i = base();
         mutate(&mut i);
-        match crate::render::render(&i) {
+        match crate::render::render(&i, &[]) {
             Err(RenderError::InvalidInput(diags)) => {
                 assert!(
                     diags
@@ -233,7 +233,7 @@ fn hostile_settings_are_refused_naming_the_key() {
     for s in cases {
         let key = s.key.clone();
         let i = input(vec![], vec![s]);
-        match crate::render::render(&i) {
+        match crate::render::render(&i, &[]) {
             Err(RenderError::InvalidSettings(diags)) => {
                 assert!(
                     diags.iter().any(|d| d.key.as_deref() == Some(key.as_str())),
@@ -275,7 +275,7 @@ fn route_values_beyond_the_input_rules_are_refused() {
         upstream("q", &[("10.0.0.3", 80)]),
     )];
     h.redirects = vec![redirect(None, "https://b.com/$host")];
-    let keys: Vec<String> = match crate::render::render(&input(vec![h], vec![])) {
+    let keys: Vec<String> = match crate::render::render(&input(vec![h], vec![]), &[]) {
         Err(RenderError::InvalidInput(diags)) => diags.into_iter().filter_map(|d| d.key).collect(),
         other => panic!("expected InvalidInput, got {:?}", other.map(|r| r.files)),
     };
