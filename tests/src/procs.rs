@@ -3,7 +3,8 @@
 //! proportional memory, a process's CPU time, and a command's wall time and
 //! peak RSS.
 
-use std::process::Command;
+use std::ffi::{OsStr, OsString};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One process of the proxy's group.
@@ -102,12 +103,18 @@ pub fn mib(kib: u64) -> f64 {
 pub struct Ran {
     pub wall: Duration,
     pub max_rss_kib: u64,
+    /// The kernel counts the spawning process's own peak into a child's
+    /// `ru_maxrss` (exec keeps the high-water mark of the memory it
+    /// replaces, which a vfork child shares with us). When the figure is not
+    /// above our own peak, it only says the child stayed below it.
+    pub rss_masked: bool,
     pub ok: bool,
 }
 
 /// Runs `cmd` to its end; the peak RSS is the kernel's (`wait4`).
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
 pub fn run(cmd: &mut Command) -> Ran {
+    let own_peak = status_kib(std::process::id() as i32, "VmHWM:");
     let t = Instant::now();
     let child = cmd.spawn().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
     let mut status = 0;
@@ -118,6 +125,58 @@ pub fn run(cmd: &mut Command) -> Ran {
     Ran {
         wall: t.elapsed(),
         max_rss_kib: usage.ru_maxrss as u64,
+        rss_masked: usage.ru_maxrss as u64 <= own_peak,
         ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
     }
+}
+
+const ALONE: &str = "--sluice-run-alone";
+
+/// Runs `program args` (output discarded) from a fresh copy of this
+/// executable, so the peak RSS measured is the program's own and not masked
+/// by this process's (see [`Ran::rss_masked`]). The binary's `main` must call
+/// [`serve_run_alone`] first.
+pub fn run_alone(program: &OsStr, args: &[OsString]) -> Ran {
+    let exe = std::env::current_exe().expect("this executable");
+    let out = Command::new(exe)
+        .arg(ALONE)
+        .arg(program)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run {program:?} alone: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.split_whitespace().collect();
+    assert!(
+        out.status.success() && f.len() == 4,
+        "run-alone helper said {text:?}"
+    );
+    Ran {
+        wall: Duration::from_nanos(f[0].parse().expect("wall")),
+        max_rss_kib: f[1].parse().expect("rss"),
+        rss_masked: f[2] == "true",
+        ok: f[3] == "true",
+    }
+}
+
+/// The helper side of [`run_alone`]: when this process was started as one,
+/// runs the command, prints what it cost and exits.
+pub fn serve_run_alone() {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(OsStr::new(ALONE)) {
+        return;
+    }
+    let program = args.next().expect("run-alone: a program");
+    let ran = run(Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null()));
+    println!(
+        "{} {} {} {}",
+        ran.wall.as_nanos(),
+        ran.max_rss_kib,
+        ran.rss_masked,
+        ran.ok
+    );
+    std::process::exit(0);
 }

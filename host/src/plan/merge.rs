@@ -279,8 +279,19 @@ fn upstream<'a>(
     servers.sort_by(|a, b| server_order(a).cmp(&server_order(b)));
     out.used.extend(members.iter().map(|m| m.name.as_str()));
     let d = &mut out.diagnostics;
-    let chosen = conflicts::agree(what, "sluice.*", members, |r| r.policy.clone(), d);
-    if !chosen.is_default() {
+    // Most services set no policy: nothing to agree on, nothing to copy.
+    let chosen = if members.iter().all(|m| m.route.policy.is_none()) {
+        None
+    } else {
+        Some(conflicts::agree(
+            what,
+            "sluice.*",
+            members,
+            |r| r.policy.as_deref().cloned().unwrap_or_default(),
+            d,
+        ))
+    };
+    if let Some(chosen) = chosen.filter(|p| !p.is_default()) {
         if let Some(auth) = &chosen.basic_auth {
             out.secrets.push(auth.secret.clone());
         }

@@ -79,7 +79,11 @@ impl<'a> SecretNames<'a> {
         let collection = service_labels.get(COLLECTION).map(String::as_str);
         // A passthrough host's certificate labels are not used (nor mounted).
         let tls = |name: &Option<String>| name.clone().filter(|_| !route.ssl_passthrough);
-        let auth = route.policy.basic_auth.as_ref().map(|a| a.secret.clone());
+        let auth = route
+            .policy
+            .as_ref()
+            .and_then(|p| p.basic_auth.as_ref())
+            .map(|a| a.secret.clone());
         [
             (labels::SSL_CERT, tls(&route.ssl_cert)),
             (labels::SSL_KEY, tls(&route.ssl_key)),

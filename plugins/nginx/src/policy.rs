@@ -53,11 +53,12 @@ pub fn check(input: &RenderInput, policies: &Policies) -> Vec<Diagnostic> {
             ),
         ));
     }
-    for h in input
-        .hosts
-        .iter()
-        .filter(|h| !h.passthrough && h.tls.is_none())
-    {
+    let hosts = if policies.is_empty() {
+        &[][..]
+    } else {
+        &input.hosts[..]
+    };
+    for h in hosts.iter().filter(|h| !h.passthrough && h.tls.is_none()) {
         let ups = h
             .upstream
             .iter()

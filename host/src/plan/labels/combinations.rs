@@ -62,7 +62,10 @@ pub(super) fn check(p: &mut Parser, r: &ServiceRoute, labels: &HashMap<String, S
             );
         }
     }
-    if r.policy.rewrite.is_some() && r.context_root_rewrite && r.context_root.is_some() {
+    if r.policy.as_ref().is_some_and(|p| p.rewrite.is_some())
+        && r.context_root_rewrite
+        && r.context_root.is_some()
+    {
         p.error(
             super::policy::REWRITE,
             "cannot be combined with com.docker.lb.context_root_rewrite (one rewrite per route: put the context root in the pattern)",

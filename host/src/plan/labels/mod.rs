@@ -110,7 +110,9 @@ pub struct ServiceRoute {
     pub fail_timeout_seconds: Option<u32>,
     pub weight: Option<u32>,
     /// Sluice's own per-service policies (`sluice.*` labels).
-    pub policy: policy::Policy,
+    /// The `sluice.*` labels' policy; none when they ask for nothing (most
+    /// services: no copy, compare or drop of an empty one per round).
+    pub policy: Option<Box<policy::Policy>>,
 }
 
 /// A label the service cannot be routed with.
@@ -179,7 +181,7 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
         .map(|(k, v)| (k.as_str(), v.trim()))
         .collect();
     let (service_policy, refused, unknown) = policy::parse(&sluice);
-    route.policy = service_policy;
+    route.policy = (!service_policy.is_default()).then(|| Box::new(service_policy));
     for (label, message) in refused {
         p.error(&label, message);
     }
