@@ -10,12 +10,15 @@
 //!   its client in each proxy task (hitless delivery); [`trust`]: what makes
 //!   that channel trustworthy (CA, client certificates, signed revisions),
 //!   with what both ends share in crate `sluice-wire`.
+//! - [`acme`]: certificates from an ACME directory, which reach the
+//!   proxies as files of their revisions.
 //! - [`proxies`]: the proxy kinds the host drives, with their commands.
 //!
 //! [`wit`] holds the bindings of each renderer interface version.
 
 /// The proxy agent (its own crate and binary, `sluice-agent`).
 pub use sluice_agent as agent;
+pub mod acme;
 pub mod apply;
 pub mod config;
 pub mod daemon;

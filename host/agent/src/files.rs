@@ -109,7 +109,12 @@ pub fn write_atomic(root: &Path, path: &Path, contents: &[u8]) -> Result<(), Fil
     let _ = getrandom::fill(&mut nonce);
     let temp = format!(".{}.sluice-{}", name.to_string_lossy(), hex::encode(nonce));
     let temp = OsStr::new(&temp);
-    let written = dir.create_new(temp, 0o644).and_then(|mut f| {
+    // A private key (an ACME certificate's) is for the proxy's user only.
+    let secret = contents
+        .windows(b"PRIVATE KEY-----".len())
+        .any(|w| w == b"PRIVATE KEY-----");
+    let mode = if secret { 0o600 } else { 0o644 };
+    let written = dir.create_new(temp, mode).and_then(|mut f| {
         f.write_all(contents)?;
         f.sync_all()
     });
@@ -219,6 +224,19 @@ mod tests {
 
     fn read(path: &Path) -> Option<String> {
         std::fs::read_to_string(path).ok()
+    }
+
+    #[test]
+    fn private_keys_are_written_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempdir("modes");
+        let (key, conf) = (dir.join("acme/a.key"), dir.join("main.conf"));
+        let key_pem = "-----BEGIN PRIVATE KEY-----\nMIG\n-----END PRIVATE KEY-----\n";
+        let _backup = install(&dir, &[doc(&key, key_pem), doc(&conf, "x")], &[]).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&conf), 0o644);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn plan() -> ClusterPlan {
         },
         networks: BTreeSet::from(["net-b-id".to_owned(), "net-a-id".to_owned()]),
         secrets: BTreeSet::new(),
+        acme_hosts: Default::default(),
         policies: Vec::new(),
     }
 }

@@ -53,6 +53,7 @@ impl Config {
             endpoint_override: None,
             metrics_addr: None,
             status_page: false,
+            acme: None,
             extensions: BTreeMap::new(),
         }
     }

@@ -4,6 +4,7 @@
 //! [`parse_str`]/[`load`] read TOML into it (unknown keys become warnings,
 //! keys Sluice ignores become notes, bad values errors naming key and line).
 
+pub mod acme;
 pub mod defaults;
 mod duration;
 mod error;
@@ -15,6 +16,7 @@ mod settings;
 mod validate;
 mod values;
 
+pub use acme::AcmeConfig;
 pub use duration::parse_go_duration;
 pub use error::{ConfigError, Pos};
 pub use host_patterns::HostPatterns;

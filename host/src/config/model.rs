@@ -29,6 +29,9 @@ pub struct Config {
     /// `StatusPage` (Sluice's own): also serve the status page on
     /// `MetricsAddr` (`/status`).
     pub status_page: bool,
+    /// `[ACME]` (Sluice's own): certificates for `sluice.tls = "acme"`
+    /// hosts; none turns the label into an error.
+    pub acme: Option<super::acme::AcmeConfig>,
     /// `[Extensions.NAME]`, by name.
     pub extensions: BTreeMap<String, Extension>,
 }

@@ -91,6 +91,7 @@ pub(super) const CORE_KEYS: &[&str] = &[
     "EndpointOverride",
     "MetricsAddr",
     "StatusPage",
+    "ACME",
     "Extensions",
 ];
 
@@ -205,6 +206,12 @@ impl Parser<'_> {
                 "ListenAddr" => config.listen_addr = r.string(&path, item)?,
                 "MetricsAddr" => config.metrics_addr = Some(r.string(&path, item)?),
                 "StatusPage" => config.status_page = r.bool(&path, item)?,
+                "ACME" => {
+                    let table = r.table(&path, item)?;
+                    config.acme = Some(super::acme::parse(r, &path, table, |p, k| {
+                        self.unknown(p, k, super::acme::KEYS)
+                    })?);
+                }
                 "DockerURL" => config.docker_url = r.string(&path, item)?,
                 "TLSCACert" => config.tls_ca_cert = Some(r.path(&path, item)?),
                 "TLSCert" => config.tls_cert = Some(r.path(&path, item)?),

@@ -74,6 +74,12 @@ pub(super) fn revision_doc(cluster: &str, plan: &ClusterPlan, revision: &Revisio
         .hosts
         .iter()
         .filter_map(|h| h.tls.as_ref())
+        // Docker secrets only: ACME certificates come with the revision's
+        // files (not there yet when the pairs are checked), checked here.
+        .filter(|t| {
+            t.cert_path
+                .starts_with(&format!("{}/", crate::plan::merge::SECRETS_DIR))
+        })
         .map(|t| TlsPair {
             cert: t.cert_path.clone(),
             key: t.key_path.clone(),

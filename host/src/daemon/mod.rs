@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::acme::Acme;
 use crate::apply::SwarmApi;
 use crate::config::{Config, Delivery};
 use crate::dashboard::Dashboard;
@@ -155,12 +156,26 @@ pub async fn run_reloading(
             watch::events(docker.clone(), tx.clone())
         }))
     };
+    let (acme_stop, acme_stopped) = tokio::sync::oneshot::channel::<()>();
+    let acme = match &config.acme {
+        Some(acme_config) => Some(
+            start_acme(acme_config, node_addr.as_deref(), async move {
+                let _ = acme_stopped.await;
+            })
+            .await?,
+        ),
+        None => None,
+    };
     let mut reconciler =
         reconcile::Reconciler::new(config, instance, host, raw, swarm, agents, metrics);
     reconciler.show_on(dashboard);
+    if let Some(acme) = acme {
+        reconciler.use_acme(acme);
+    }
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
     watcher.abort();
     let _ = api_stop.send(());
+    let _ = acme_stop.send(());
     if let Some((stop, task)) = metrics_server {
         let _ = stop.send(());
         // The server gives its answers 5 s; never wait longer than that.
@@ -178,6 +193,39 @@ pub async fn run_reloading(
         Ok(Ok(())) => {}
     }
     result
+}
+
+/// `[ACME]`: the state directory, the challenge listener (bound here, so
+/// start-up fails naming the key at fault) and the ordering task.
+async fn start_acme(
+    config: &crate::config::AcmeConfig,
+    node_addr: Option<&str>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Acme> {
+    let store = crate::acme::store::Store::open(&config.state_dir)?;
+    let addr = serve::listen_addr(&config.challenge_addr)?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "ACME.ChallengeAddr {:?}: binding {addr}",
+            config.challenge_addr
+        )
+    })?;
+    let port = listener.local_addr().map_or(addr.port(), |a| a.port());
+    let endpoint: std::net::SocketAddr = match &config.challenge_endpoint {
+        Some(e) => e.parse().context("ACME.ChallengeEndpoint")?,
+        None => node_addr
+            .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+            .map(|ip| std::net::SocketAddr::new(ip, port))
+            .context("ACME.ChallengeEndpoint: set it to the IP:port where proxy tasks reach ChallengeAddr (this node has no Swarm address)")?,
+    };
+    let tokens = crate::acme::challenge::Tokens::default();
+    tokio::spawn(crate::acme::challenge::run(
+        listener,
+        tokens.clone(),
+        shutdown,
+    ));
+    tracing::info!(listen = %addr, proxies_reach = %endpoint, directory = %config.directory, "ACME: answering HTTP-01 challenges (plain HTTP)");
+    Ok(Acme::start(config.clone(), store, endpoint, tokens))
 }
 
 fn hitless_clusters(config: &Config) -> bool {

@@ -11,6 +11,7 @@ use super::broken_tls::Quarantine;
 use super::cluster_error::ClusterError;
 use super::findings::Findings;
 use super::retry::{self, Class, Failing};
+use crate::acme::{Acme, routes};
 use crate::apply::{self, Outcome, SwarmApi};
 use crate::config::{Config, Delivery};
 use crate::dashboard::Dashboard;
@@ -75,6 +76,10 @@ pub(super) struct Reconciler {
     /// Each cluster's last good revision hash, for `revision_timestamp` (a
     /// failed render in between does not make the same revision new).
     revision_seen: BTreeMap<String, String>,
+    /// `[ACME]`'s certificates, when configured.
+    acme: Option<Acme>,
+    /// Clusters told once that their `sluice.tls = acme` hosts get nothing.
+    acme_refused: BTreeSet<String>,
 }
 
 #[derive(Clone)]
@@ -127,6 +132,57 @@ impl Reconciler {
             dashboard: None,
             gauged: BTreeSet::new(),
             revision_seen: BTreeMap::new(),
+            acme: None,
+            acme_refused: BTreeSet::new(),
+        }
+    }
+
+    /// Order and serve certificates for `sluice.tls = acme` hosts.
+    pub(super) fn use_acme(&mut self, acme: Acme) {
+        self.acme = Some(acme);
+    }
+
+    pub(super) fn acme(&self) -> Option<Acme> {
+        self.acme.clone()
+    }
+
+    /// Tell the ACME task which hosts want certificates: those of hitless
+    /// clusters (a rolling cluster's files go into Docker configs, which are
+    /// no place for keys). Said once per cluster when nothing can be done.
+    fn want_certificates(&mut self, plan: &crate::plan::Plan) {
+        let mut wanted = BTreeSet::new();
+        for (name, cluster) in &plan.clusters {
+            if cluster.acme_hosts.is_empty() {
+                self.acme_refused.remove(name);
+                continue;
+            }
+            let hitless = self
+                .config
+                .extensions
+                .get(name)
+                .is_some_and(|e| e.delivery == Delivery::Hitless);
+            let why = match (&self.acme, hitless) {
+                (Some(_), true) => {
+                    wanted.extend(cluster.acme_hosts.iter().cloned());
+                    self.acme_refused.remove(name);
+                    continue;
+                }
+                (None, _) => "config.toml has no [ACME] section (where certificates come from)",
+                (Some(_), false) => {
+                    "its Extension delivers by Docker configs (Delivery = \"rolling\"), which are no place for private keys; use hitless delivery"
+                }
+            };
+            if self.acme_refused.insert(name.clone()) {
+                tracing::warn!(
+                    cluster = %name,
+                    hosts = ?cluster.acme_hosts,
+                    label = crate::plan::labels::policy::TLS,
+                    "no ACME certificates for these hosts (served over HTTP): {why}"
+                );
+            }
+        }
+        if let Some(acme) = &self.acme {
+            acme.want(wanted);
         }
     }
 
@@ -188,6 +244,7 @@ impl Reconciler {
         let lists = apply::Lists::of(snapshot);
         self.findings.update(&plan.diagnostics);
         self.record_plan(&plan);
+        self.want_certificates(&plan);
 
         for (name, cluster) in &plan.clusters {
             let Some(ext) = self.config.extensions.get(name) else {
@@ -210,6 +267,27 @@ impl Reconciler {
                     done.failed.push(name.clone());
                     continue;
                 }
+            };
+            // ACME hosts: their challenge route, and the certificates issued.
+            let acme = self
+                .acme
+                .as_ref()
+                .filter(|_| ext.delivery == Delivery::Hitless && !cluster.acme_hosts.is_empty())
+                .map(|a| (a.endpoint(), a.certificates()));
+            let config_dir = std::path::Path::new(crate::render::config_path(
+                &cluster.input,
+                loaded.plugin.info(),
+            ))
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+            let decorated;
+            let cluster = match &acme {
+                Some((endpoint, certs)) => {
+                    decorated = Arc::new(routes::decorate(cluster, *endpoint, certs, &config_dir));
+                    &decorated
+                }
+                None => cluster,
             };
             let now = Instant::now();
             let cached = self
@@ -300,6 +378,10 @@ impl Reconciler {
                     done.failed.push(name.clone());
                     continue;
                 }
+            };
+            let revision = match &acme {
+                Some((_, certs)) => routes::attach(revision, cluster, certs, &config_dir),
+                None => revision,
             };
             if !retry::due(
                 self.failing.get(name),

@@ -42,6 +42,7 @@ pub fn merge(
         ),
         ("MetricsAddr", old.metrics_addr != new.metrics_addr),
         ("StatusPage", old.status_page != new.status_page),
+        ("ACME", old.acme != new.acme),
     ] {
         if changed {
             messages.push(format!(
@@ -58,6 +59,7 @@ pub fn merge(
     config.endpoint_override = old.endpoint_override.clone();
     config.metrics_addr = old.metrics_addr.clone();
     config.status_page = old.status_page;
+    config.acme = old.acme.clone();
 
     let mut changed = Vec::new();
     for (name, ext) in &new.extensions {

@@ -36,6 +36,14 @@ pub(super) async fn run(
     let mut reloads_open = true;
     let mut retry = RETRY_MIN;
     let store = reconciler.store();
+    let acme = reconciler.acme();
+    // A new certificate goes out with the next round.
+    let issued = || async {
+        match &acme {
+            Some(acme) => acme.issued().await,
+            None => std::future::pending().await,
+        }
+    };
     // Right after start-up every service may still be converging: all
     // tasks are polled fast for a while (one list, not everything).
     let converging_until = Instant::now() + FAST_WINDOW;
@@ -80,6 +88,7 @@ pub(super) async fn run(
             _ = &mut shutdown => return Ok(()),
             _ = sleep_until(next) => {}
             _ = store.tls_reported() => {}
+            _ = issued() => {}
             new = reloads.recv(), if reloads_open => match new {
                 Some(config) => reconciler.reload(config),
                 None => reloads_open = false,

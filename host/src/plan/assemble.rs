@@ -357,6 +357,7 @@ fn cluster_plan(ext: &Extension, mut services: Vec<&Routed>) -> (ClusterPlan, Ve
         networks,
         secrets: merged.secrets,
         policies: merged.policies,
+        acme_hosts: merged.acme_hosts,
     };
     (plan, diagnostics)
 }

@@ -102,6 +102,8 @@ pub struct ClusterRoutes {
     pub secrets: BTreeSet<String>,
     /// The policies of the upstreams that have any, by upstream name.
     pub policies: Vec<RoutePolicy>,
+    /// Hosts whose certificates come from ACME (`sluice.tls = acme`).
+    pub acme_hosts: BTreeSet<String>,
     /// Without `cluster`; the caller fills it in.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -173,6 +175,9 @@ pub fn merge_in_place<'a>(services: &mut [&'a Routed]) -> ClusterRoutes {
     let mut policies: Vec<RoutePolicy> = found.policies;
     out.diagnostics.append(&mut found.diagnostics);
     for (h, mut f) in built {
+        if f.acme {
+            out.acme_hosts.insert(h.name.clone());
+        }
         out.hosts.push(h);
         out.diagnostics.append(&mut f.diagnostics);
         used.append(&mut f.used);
@@ -205,6 +210,7 @@ struct HostParts<'a> {
     used: Vec<&'a str>,
     secrets: Vec<String>,
     policies: Vec<RoutePolicy>,
+    acme: bool,
 }
 
 fn name_of(names: &FxHashMap<UpstreamKey, String>, key: UpstreamKey) -> String {
@@ -430,6 +436,22 @@ fn build_host<'a>(
             None => None,
         }
     };
+
+    if let Some(m) = members.iter().find(|m| m.route.acme) {
+        if tls.is_some() || passthrough {
+            out.diagnostics.push(diag(
+                Severity::Warning,
+                &m.name,
+                labels::policy::TLS,
+                format!(
+                    "host {host}: another service's {} decides its TLS; no ACME certificate is asked for",
+                    if passthrough { labels::SSL_PASSTHROUGH } else { labels::SSL_CERT }
+                ),
+            ));
+        } else {
+            out.acme = true;
+        }
+    }
 
     let root_upstream = (!roots.is_empty()).then(|| {
         let name = name_of(names, UpstreamKey::root(host));

@@ -73,6 +73,9 @@ pub struct ClusterPlan {
     /// The routes' policies (`sluice.*` labels), by upstream name; the
     /// plugin gets them beside `input` (renderer interface 1.2.0).
     pub policies: Vec<crate::wit::latest::RoutePolicy>,
+    /// Hosts whose certificates come from ACME (`sluice.tls = acme`): the
+    /// daemon adds their challenge route and, once issued, their TLS files.
+    pub acme_hosts: BTreeSet<String>,
 }
 
 impl ClusterPlan {

@@ -18,5 +18,6 @@ mod stage;
 pub use isolate::RefusedHost;
 pub use sluice_render::*;
 pub use stage::{
-    Revision, code_policy, hash_files, load_plugin, render_cluster, render_with, shape_of,
+    Revision, code_policy, config_path, hash_files, load_plugin, render_cluster, render_with,
+    shape_of,
 };

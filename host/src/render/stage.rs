@@ -88,14 +88,7 @@ pub fn render_with(
     policy: &CodePolicy,
 ) -> Result<Revision, PluginError> {
     let input = &plan.input;
-    // The host's path for a proxy kind it knows; the plugin's only for others.
-    let config_path = match input.cluster.config_path.as_str() {
-        "" => crate::proxies::builtin(&plugin.info().proxy)
-            .map_or(plugin.info().default_config_path.as_str(), |k| {
-                k.config_path
-            }),
-        set => set,
-    };
+    let config_path = config_path(input, plugin.info());
     let peak = std::cell::Cell::new(0usize);
     let render = |input: &RenderInput| {
         // The whole plan's policies, or (isolating refused hosts) those of
@@ -135,6 +128,16 @@ pub fn render_with(
         refused,
         peak_memory_bytes: peak.get(),
     })
+}
+
+/// The proxy's main config file: the Extension's `ProxyConfigPath`, else
+/// the host's path for a proxy kind it knows, the plugin's only for others.
+pub fn config_path<'a>(input: &'a RenderInput, info: &'a PluginInfo) -> &'a str {
+    match input.cluster.config_path.as_str() {
+        "" => crate::proxies::builtin(&info.proxy)
+            .map_or(info.default_config_path.as_str(), |k| k.config_path),
+        set => set,
+    }
 }
 
 /// The policies of the upstreams `input` names.

@@ -39,6 +39,32 @@ pub(super) fn check(p: &mut Parser, r: &ServiceRoute, labels: &HashMap<String, S
             }
         }
     }
+    if r.acme {
+        let tls = super::policy::TLS;
+        if r.ssl_cert.is_some() {
+            p.error(
+                tls,
+                "cannot be combined with com.docker.lb.ssl_cert (the certificate comes from one or the other)",
+            );
+        }
+        if r.ssl_passthrough {
+            p.error(
+                tls,
+                "cannot be combined with com.docker.lb.ssl_passthrough (the service terminates TLS itself)",
+            );
+        }
+        if r.hosts.is_empty() {
+            p.error(tls, "needs com.docker.lb.hosts (the names to certify)");
+        }
+        if let Some(wild) = r.hosts.iter().find(|h| h.starts_with("*.")) {
+            p.error(
+                tls,
+                format!(
+                    "cannot certify the wildcard host {wild:?} (HTTP-01 proves one name at a time)"
+                ),
+            );
+        }
+    }
     if r.ssl_key.is_some() && r.ssl_cert.is_none() && has(SSL_KEY) {
         p.error(SSL_KEY, "is set without com.docker.lb.ssl_cert");
     }

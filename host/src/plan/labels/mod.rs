@@ -113,6 +113,8 @@ pub struct ServiceRoute {
     /// The `sluice.*` labels' policy; none when they ask for nothing (most
     /// services: no copy, compare or drop of an empty one per round).
     pub policy: Option<Box<policy::Policy>>,
+    /// `sluice.tls = acme`: the hosts' certificates come from ACME.
+    pub acme: bool,
 }
 
 /// A label the service cannot be routed with.
@@ -175,11 +177,20 @@ pub fn parse(labels: &HashMap<String, String>) -> Parsed {
             _ => {}
         }
     }
-    let sluice: Vec<(&str, &str)> = labels
+    let mut sluice: Vec<(&str, &str)> = labels
         .iter()
         .filter(|(k, _)| k.starts_with(policy::PREFIX))
         .map(|(k, v)| (k.as_str(), v.trim()))
         .collect();
+    if let Some(i) = sluice.iter().position(|(k, _)| *k == policy::TLS) {
+        match sluice.remove(i).1 {
+            "acme" => route.acme = true,
+            other => p.error(
+                policy::TLS,
+                format!("must be `acme` (value {other:?}); leave it out for HTTP or com.docker.lb.ssl_cert"),
+            ),
+        }
+    }
     let (service_policy, refused, unknown) = policy::parse(&sluice);
     route.policy = (!service_policy.is_default()).then(|| Box::new(service_policy));
     for (label, message) in refused {

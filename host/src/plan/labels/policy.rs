@@ -53,6 +53,8 @@ pub const HEALTH_RISE: &str = "sluice.healthcheck.rise";
 pub const PATH_REDIRECT: &str = "sluice.path_redirect";
 pub const PATH_REDIRECT_STATUS: &str = "sluice.path_redirect.status";
 pub const REWRITE: &str = "sluice.rewrite";
+/// Not a per-upstream policy: read into [`super::ServiceRoute::acme`].
+pub const TLS: &str = "sluice.tls";
 
 const DEFAULT_REALM: &str = "Restricted";
 const DEFAULT_HEALTH_INTERVAL_MS: u32 = 5_000;
@@ -64,6 +66,10 @@ const MAX_HEALTH_INTERVAL_MS: u64 = 3_600_000;
 
 /// The fixed names, with one line each for the label reference.
 pub const NAMES: &[(&str, &str)] = &[
+    (
+        TLS,
+        "`acme`: the service's hosts get certificates from the ACME directory of `[ACME]` in config.toml (HTTP-01 through the proxies, renewed before expiry); HTTP until the first one is issued. Needs hitless delivery; not with `com.docker.lb.ssl_cert` or `ssl_passthrough`, nor for wildcard hosts.",
+    ),
     (
         TIMEOUT_CONNECT,
         "Time to connect to a server of the service (`500ms`, `5s`, `2m`; 1 ms to 24 h).",

@@ -633,3 +633,20 @@ fn every_label_has_one_row() {
     let at = |n: &str| names.iter().position(|x| *x == n).unwrap();
     assert!(at(HOSTS) < at(REDIRECTS));
 }
+
+#[test]
+fn acme_tls_is_read_and_its_bad_combinations_refused() {
+    let tls = super::policy::TLS;
+    assert!(routed(&[(tls, "acme")]).acme);
+    assert!(!routed(&[]).acme);
+    assert_eq!(error_labels(&[(tls, "letsencrypt")]), [tls]);
+    assert_eq!(error_labels(&[(tls, "acme"), (SSL_CERT, "c")]), [tls]);
+    assert_eq!(
+        error_labels(&[(tls, "acme"), (SSL_PASSTHROUGH, "true")]),
+        [tls]
+    );
+    assert_eq!(
+        error_labels(&[(tls, "acme"), (HOSTS, "*.wild.test")]),
+        [tls]
+    );
+}

@@ -1,0 +1,252 @@
+//! The task behind [`Acme`]: it orders the certificate of every wanted host
+//! that has none or whose renewal is due, one host at a time, and after a
+//! failure waits for that host's backoff (1 min, doubling, at most 6 h), so
+//! a directory that refuses or rate-limits gets no storm. Meanwhile a host
+//! keeps what it had: HTTP, or its last certificate.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::challenge::Tokens;
+use super::order;
+use super::store::{Issued, Store};
+use crate::config::AcmeConfig;
+
+const FIRST_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// Looked at again at least this often (the clock may jump).
+const WAKE: Duration = Duration::from_secs(3600);
+
+/// Where a wanted host's certificate stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostStatus {
+    Ordering,
+    Issued { not_after: SystemTime },
+    Failed { error: String, retry_in: Duration },
+}
+
+/// Handle on the ACME task, which runs as long as the runtime does.
+#[derive(Clone)]
+pub struct Acme {
+    endpoint: SocketAddr,
+    certs: Arc<RwLock<Arc<BTreeMap<String, Issued>>>>,
+    wanted: Arc<watch::Sender<BTreeSet<String>>>,
+    issued: Arc<Notify>,
+    status: Arc<Mutex<BTreeMap<String, HostStatus>>>,
+}
+
+impl std::fmt::Debug for Acme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acme")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Acme {
+    /// Start ordering (needs a Tokio runtime). `endpoint`: where proxy
+    /// tasks reach the challenge listener that answers from `tokens`.
+    pub fn start(config: AcmeConfig, store: Store, endpoint: SocketAddr, tokens: Tokens) -> Acme {
+        let held = store.certificates();
+        for (host, issued) in &held {
+            tracing::info!(host, not_after = %humantime(issued.not_after), "ACME certificate from StateDir");
+        }
+        let (wanted, wanted_rx) = watch::channel(BTreeSet::new());
+        let acme = Acme {
+            endpoint,
+            certs: Arc::new(RwLock::new(Arc::new(held))),
+            wanted: Arc::new(wanted),
+            issued: Arc::new(Notify::new()),
+            status: Arc::default(),
+        };
+        tokio::spawn(manage(config, store, tokens, acme.clone(), wanted_rx));
+        acme
+    }
+
+    pub fn endpoint(&self) -> SocketAddr {
+        self.endpoint
+    }
+
+    /// The hosts whose certificates are wanted now (every ACME host of
+    /// every cluster); others are no longer renewed.
+    pub fn want(&self, hosts: BTreeSet<String>) {
+        self.wanted.send_if_modified(|w| {
+            let changed = *w != hosts;
+            *w = hosts;
+            changed
+        });
+    }
+
+    /// The certificates issued so far, by host.
+    pub fn certificates(&self) -> Arc<BTreeMap<String, Issued>> {
+        self.certs.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Where each wanted host stands.
+    pub fn status(&self) -> BTreeMap<String, HostStatus> {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Completes once a certificate was issued since the last call.
+    pub async fn issued(&self) {
+        self.issued.notified().await
+    }
+
+    fn set_status(&self, host: &str, status: HostStatus) {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host.to_owned(), status);
+    }
+}
+
+fn due(issued: Option<&Issued>, renew_before: Duration, now: SystemTime) -> bool {
+    issued.is_none_or(|i| {
+        i.not_after
+            .checked_sub(renew_before)
+            .is_none_or(|at| at <= now)
+    })
+}
+
+async fn manage(
+    config: AcmeConfig,
+    store: Store,
+    tokens: Tokens,
+    acme: Acme,
+    mut wanted: watch::Receiver<BTreeSet<String>>,
+) {
+    let mut account = None;
+    // Per host: (not before, the delay that led there).
+    let mut backoff: HashMap<String, (Instant, Duration)> = HashMap::new();
+    loop {
+        let hosts = wanted.borrow_and_update().clone();
+        backoff.retain(|h, _| hosts.contains(h));
+        acme.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|h, _| hosts.contains(h));
+        let certs = acme.certificates();
+        let now = Instant::now();
+        let todo: Vec<&String> = hosts
+            .iter()
+            .filter(|h| due(certs.get(*h), config.renew_before, SystemTime::now()))
+            .filter(|h| backoff.get(*h).is_none_or(|(at, _)| *at <= now))
+            .collect();
+        for host in &todo {
+            if let Some(issued) = certs.get(*host) {
+                acme.set_status(
+                    host,
+                    HostStatus::Issued {
+                        not_after: issued.not_after,
+                    },
+                );
+            }
+        }
+        for host in todo {
+            let failed = |backoff: &mut HashMap<String, (Instant, Duration)>, error: String| {
+                let delay = backoff
+                    .get(host)
+                    .map_or(FIRST_BACKOFF, |(_, d)| (*d * 2).min(MAX_BACKOFF));
+                backoff.insert(host.clone(), (Instant::now() + delay, delay));
+                tracing::warn!(host = %host, retry_in = ?delay, "ACME: no certificate: {error}");
+                acme.set_status(
+                    host,
+                    HostStatus::Failed {
+                        error,
+                        retry_in: delay,
+                    },
+                );
+            };
+            if account.is_none() {
+                match order::account(&config, &store).await {
+                    Ok(a) => account = Some(a),
+                    Err(e) => {
+                        failed(&mut backoff, format!("{e:#}"));
+                        continue;
+                    }
+                }
+            }
+            let Some(account) = &account else { continue };
+            if !certs.contains_key(host.as_str()) {
+                acme.set_status(host, HostStatus::Ordering);
+            }
+            tracing::info!(host = %host, renewal = certs.contains_key(host.as_str()), "ACME: ordering a certificate");
+            match order::issue(account, host, &tokens).await {
+                Ok(issued) => {
+                    if let Err(e) = store.save(host, &issued) {
+                        tracing::warn!(host = %host, "ACME certificate not kept in StateDir (it is used until a restart): {e:#}");
+                    }
+                    tracing::info!(host = %host, not_after = %humantime(issued.not_after), "ACME certificate issued");
+                    acme.set_status(
+                        host,
+                        HostStatus::Issued {
+                            not_after: issued.not_after,
+                        },
+                    );
+                    backoff.remove(host.as_str());
+                    let mut next = (*acme.certificates()).clone();
+                    next.insert(host.clone(), issued);
+                    *acme.certs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+                    acme.issued.notify_one();
+                }
+                Err(e) => failed(&mut backoff, format!("{e:#}")),
+            }
+        }
+        // Next: a backoff ending, a renewal coming due, or new hosts.
+        let certs = acme.certificates();
+        let now_sys = SystemTime::now();
+        let renewals = hosts.iter().filter_map(|h| {
+            let at = certs.get(h)?.not_after.checked_sub(config.renew_before)?;
+            Some(at.duration_since(now_sys).unwrap_or_default())
+        });
+        let retries = backoff
+            .values()
+            .map(|(at, _)| at.saturating_duration_since(Instant::now()));
+        let sleep = renewals.chain(retries).fold(WAKE, Duration::min);
+        tokio::select! {
+            changed = wanted.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(sleep.max(Duration::from_millis(100))) => {}
+        }
+    }
+}
+
+fn humantime(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_when_missing_or_within_the_renewal_window() {
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let cert = |left: Duration| Issued {
+            chain_pem: String::new(),
+            key_pem: String::new(),
+            not_after: now + left,
+        };
+        assert!(due(None, 30 * day, now));
+        assert!(due(Some(&cert(29 * day)), 30 * day, now));
+        assert!(!due(Some(&cert(31 * day)), 30 * day, now));
+        let expired = Issued {
+            not_after: now - day,
+            ..cert(day)
+        };
+        assert!(due(Some(&expired), 30 * day, now));
+    }
+}
