@@ -265,6 +265,7 @@ fn plan(ext: &Extension, snapshot: &sluice::apply::Lists, secrets: &[&str]) -> C
             .collect(),
         secrets: secrets.iter().map(|s| s.to_string()).collect(),
         policies: Vec::new(),
+        acme_hosts: Default::default(),
     }
 }
 

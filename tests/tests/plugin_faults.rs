@@ -165,6 +165,7 @@ fn a_host_the_plugin_refuses_is_left_out_and_the_rest_renders() {
         networks: Default::default(),
         secrets: Default::default(),
         policies: Vec::new(),
+        acme_hosts: Default::default(),
     };
     let rev = sluice::render::render_with(&nginx, &plan, vec![], &CodePolicy::for_kind("nginx"))
         .expect("the rest renders");
@@ -233,6 +234,7 @@ fn a_plugin_rendering_code_for_the_proxy_is_refused() {
         networks: Default::default(),
         secrets: Default::default(),
         policies: Vec::new(),
+        acme_hosts: Default::default(),
     };
     let ext = &sluice::config::Extension::new("east");
     let err = sluice::render::render_with(
