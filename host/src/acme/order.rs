@@ -126,3 +126,41 @@ async fn run(
         not_after,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against a running pebble (`SLUICE_PEBBLE_DIR`=its directory URL,
+    /// `SLUICE_PEBBLE_CA`=its listener's CA), started with
+    /// PEBBLE_VA_ALWAYS_VALID=1: account, order, key and chain, and the
+    /// account read back from StateDir. Skipped without them.
+    #[tokio::test]
+    async fn issues_from_pebble() {
+        let (Ok(dir), Ok(ca)) = (
+            std::env::var("SLUICE_PEBBLE_DIR"),
+            std::env::var("SLUICE_PEBBLE_CA"),
+        ) else {
+            eprintln!("SLUICE_PEBBLE_DIR/SLUICE_PEBBLE_CA not set: skipped");
+            return;
+        };
+        let state = tempfile::tempdir().unwrap();
+        let config = AcmeConfig {
+            directory: dir,
+            directory_ca: Some(ca.into()),
+            ..AcmeConfig::default()
+        };
+        let store = Store::open(state.path()).unwrap();
+        let account = account(&config, &store).await.unwrap();
+        let tokens = Tokens::default();
+        let issued = issue(&account, "a.test", &tokens).await.unwrap();
+        assert!(issued.chain_pem.contains("BEGIN CERTIFICATE"));
+        assert!(issued.key_pem.contains("PRIVATE KEY"));
+        assert!(issued.not_after > std::time::SystemTime::now());
+        store.save("a.test", &issued).unwrap();
+        let again = super::account(&config, &Store::open(state.path()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(again.id(), account.id(), "the saved account is used again");
+    }
+}
