@@ -810,3 +810,19 @@ fn basic_auth_secrets_are_mounted_and_guarded() {
     );
     assert!(p.clusters["default"].secrets.is_empty());
 }
+
+#[test]
+fn acme_hosts_are_collected() {
+    let acme = [
+        ("com.docker.lb.hosts", "a.local"),
+        ("com.docker.lb.port", "80"),
+        ("sluice.tls", "acme"),
+    ];
+    let snap = one_service_snapshot(vec![svc("s1", "a", &acme)]);
+    let p = plan(&snap, &config(vec![ext("default", "")]));
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(
+        p.clusters["default"].acme_hosts,
+        ["a.local".to_string()].into()
+    );
+}
