@@ -146,36 +146,16 @@ pub fn attach(
 mod tests {
     use super::*;
     use crate::config::{Config, Extension};
-    use crate::plan::fixtures::{network, service, snapshot, task};
-    use serde_json::json;
-
-    const NET: &str = "appnetid00000000000000001";
+    use crate::plan::fixtures::{one_service_snapshot, svc};
 
     /// Services (name, labels) with one task each, in cluster "default".
     fn cluster(services: &[(&str, &[(&str, &str)])]) -> (ClusterPlan, Vec<String>) {
-        let svcs: Vec<_> = services
-            .iter()
-            .enumerate()
-            .map(|(i, (name, labels))| {
-                service(&format!("s{i}"), name, labels, &[(NET, "10.0.9.2/24")], &[])
-            })
-            .collect();
-        let tasks: Vec<_> = (0..services.len())
-            .map(|i| {
-                let ip = format!("10.0.9.{}/24", i + 10);
-                task(
-                    &format!("t{i}"),
-                    &format!("s{i}"),
-                    "n1",
-                    "running",
-                    "running",
-                    &[(NET, "appnet", &ip)],
-                    &[],
-                )
-            })
-            .collect();
-        let snap = snapshot(
-            json!({"services": svcs, "tasks": tasks, "networks": [network(NET, "appnet", "10.0.9.0/24")]}),
+        let snap = one_service_snapshot(
+            services
+                .iter()
+                .enumerate()
+                .map(|(i, (name, labels))| svc(&format!("s{i}"), name, labels))
+                .collect(),
         );
         let mut config = Config::new();
         config

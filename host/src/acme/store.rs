@@ -1,9 +1,9 @@
 //! `StateDir`: `account.json` (the ACME account's credentials) and
 //! `certs/<host>.crt` + `certs/<host>.key` per issued host. Keys and the
-//! account are written owner-only, every file atomically (temp + rename).
+//! account are written owner-only, every file atomically (as the agent key
+//! is: [`crate::trust::keyfile::write_file`]).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -136,19 +136,8 @@ fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let temp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&temp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&temp)
-        .with_context(|| format!("writing {}", temp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("renaming to {}", path.display()))
+    crate::trust::keyfile::write_file(path, bytes, mode)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

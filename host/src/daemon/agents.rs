@@ -69,6 +69,7 @@ fn access(endpoint: &str, keys: &Keyring, cluster: &str) -> Result<AgentAccess, 
 /// stay behind; the agents run their own) and the certificate/key pairs
 /// its hosts use, for the agents to check. The store sets `seq`.
 pub(super) fn revision_doc(cluster: &str, plan: &ClusterPlan, revision: &Revision) -> RevisionDoc {
+    let secrets = format!("{}/", crate::plan::merge::SECRETS_DIR);
     let mut tls: Vec<TlsPair> = plan
         .input
         .hosts
@@ -76,10 +77,7 @@ pub(super) fn revision_doc(cluster: &str, plan: &ClusterPlan, revision: &Revisio
         .filter_map(|h| h.tls.as_ref())
         // Docker secrets only: ACME certificates come with the revision's
         // files (not there yet when the pairs are checked), checked here.
-        .filter(|t| {
-            t.cert_path
-                .starts_with(&format!("{}/", crate::plan::merge::SECRETS_DIR))
-        })
+        .filter(|t| t.cert_path.starts_with(&secrets))
         .map(|t| TlsPair {
             cert: t.cert_path.clone(),
             key: t.key_path.clone(),

@@ -269,22 +269,25 @@ impl Reconciler {
                 }
             };
             // ACME hosts: their challenge route, and the certificates issued.
+            // (Only for clusters that have them: most have none.)
             let acme = self
                 .acme
                 .as_ref()
                 .filter(|_| ext.delivery == Delivery::Hitless && !cluster.acme_hosts.is_empty())
-                .map(|a| (a.endpoint(), a.certificates()));
-            let config_dir = std::path::Path::new(crate::render::config_path(
-                &cluster.input,
-                loaded.plugin.info(),
-            ))
-            .parent()
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_default();
+                .map(|a| {
+                    let config_dir = std::path::Path::new(crate::render::config_path(
+                        &cluster.input,
+                        loaded.plugin.info(),
+                    ))
+                    .parent()
+                    .map(|d| d.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                    (a.endpoint(), a.certificates(), config_dir)
+                });
             let decorated;
             let cluster = match &acme {
-                Some((endpoint, certs)) => {
-                    decorated = Arc::new(routes::decorate(cluster, *endpoint, certs, &config_dir));
+                Some((endpoint, certs, config_dir)) => {
+                    decorated = Arc::new(routes::decorate(cluster, *endpoint, certs, config_dir));
                     &decorated
                 }
                 None => cluster,
@@ -380,7 +383,9 @@ impl Reconciler {
                 }
             };
             let revision = match &acme {
-                Some((_, certs)) => routes::attach(revision, cluster, certs, &config_dir),
+                Some((_, certs, config_dir)) => {
+                    routes::attach(revision, cluster, certs, config_dir)
+                }
                 None => revision,
             };
             if !retry::due(

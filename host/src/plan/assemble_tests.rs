@@ -4,15 +4,13 @@ use serde_json::json;
 
 use super::*;
 use crate::config::{Extension, parse_str};
-use crate::plan::fixtures::{network, service, snapshot, task};
+use crate::plan::fixtures::{APPNET, network, one_service_snapshot, snapshot, svc, task};
 use crate::snapshot::Snapshot;
 use crate::wit::latest::Host;
 
 const SEED: &str = include_str!("../../../examples/seed/snapshot.json");
 const FEATURES: &str = include_str!("../../../examples/features/snapshot.json");
 const FEATURES_CONFIG: &str = include_str!("../../../examples/features/config.toml");
-
-const APPNET: &str = "appnetid00000000000000001";
 
 /// The plan without broken TLS pairs.
 fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
@@ -233,30 +231,6 @@ fn features_example_plans_every_label() {
         "/usr/local/etc/haproxy/haproxy.cfg"
     );
     assert!(edge.input.default_backend.is_some());
-}
-
-fn one_service_snapshot(services: Vec<serde_json::Value>) -> Snapshot {
-    let tasks: Vec<_> = (0..services.len())
-        .map(|i| {
-            let sid = services[i]["ID"].as_str().unwrap().to_owned();
-            task(
-                &format!("t{i}"),
-                &sid,
-                "n1",
-                "running",
-                "running",
-                &[(APPNET, "appnet", &format!("10.0.9.{}/24", i + 10))],
-                &[],
-            )
-        })
-        .collect();
-    snapshot(
-        json!({"services": services, "tasks": tasks, "networks": [network(APPNET, "appnet", "10.0.9.0/24")]}),
-    )
-}
-
-fn svc(id: &str, name: &str, labels: &[(&str, &str)]) -> serde_json::Value {
-    service(id, name, labels, &[(APPNET, "10.0.9.2/24")], &[])
 }
 
 #[test]

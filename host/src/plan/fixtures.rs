@@ -175,3 +175,32 @@ pub fn node(id: &str, hostname: &str, addr: &str) -> Value {
 pub fn snapshot(v: Value) -> Snapshot {
     serde_json::from_value(v).expect("fixture is a valid snapshot")
 }
+
+/// The overlay network of [`one_service_snapshot`].
+pub const APPNET: &str = "appnetid00000000000000001";
+
+/// `services` (each from [`svc`]) with one running task each on appnet.
+pub fn one_service_snapshot(services: Vec<serde_json::Value>) -> Snapshot {
+    let tasks: Vec<_> = (0..services.len())
+        .map(|i| {
+            let sid = services[i]["ID"].as_str().unwrap().to_owned();
+            task(
+                &format!("t{i}"),
+                &sid,
+                "n1",
+                "running",
+                "running",
+                &[(APPNET, "appnet", &format!("10.0.9.{}/24", i + 10))],
+                &[],
+            )
+        })
+        .collect();
+    snapshot(
+        json!({"services": services, "tasks": tasks, "networks": [network(APPNET, "appnet", "10.0.9.0/24")]}),
+    )
+}
+
+/// A service on appnet (VIP 10.0.9.2).
+pub fn svc(id: &str, name: &str, labels: &[(&str, &str)]) -> serde_json::Value {
+    service(id, name, labels, &[(APPNET, "10.0.9.2/24")], &[])
+}

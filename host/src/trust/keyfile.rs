@@ -174,7 +174,7 @@ pub fn create(path: &Path, file: &KeyFile) -> std::io::Result<bool> {
     let dir = parent(path);
     std::fs::create_dir_all(dir)?;
     let temp = temp_beside(dir, path);
-    write_private(&temp, file)?;
+    write_new(&temp, file.to_text().as_bytes(), 0o600)?;
     let linked = std::fs::hard_link(&temp, path);
     let _ = std::fs::remove_file(&temp);
     match linked {
@@ -188,10 +188,15 @@ pub fn create(path: &Path, file: &KeyFile) -> std::io::Result<bool> {
 /// fsynced, renamed over it, the directory fsynced. A crash leaves the old
 /// file or the new one, never half of either.
 pub fn write(path: &Path, file: &KeyFile) -> std::io::Result<()> {
+    write_file(path, file.to_text().as_bytes(), 0o600)
+}
+
+/// [`write`] for any bytes and mode (other private files: ACME keys).
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = parent(path);
     std::fs::create_dir_all(dir)?;
     let temp = temp_beside(dir, path);
-    let result = write_private(&temp, file).and_then(|()| {
+    let result = write_new(&temp, bytes, mode).and_then(|()| {
         std::fs::rename(&temp, path)?;
         std::fs::File::open(dir)?.sync_all()
     });
@@ -220,17 +225,18 @@ fn temp_beside(dir: &Path, path: &Path) -> std::path::PathBuf {
     ))
 }
 
-/// `file` in a new file at `temp` (mode 0600, created exclusively, synced).
-fn write_private(temp: &Path, file: &KeyFile) -> std::io::Result<()> {
+/// `bytes` in a new file at `temp` (`mode` whatever the umask, created
+/// exclusively, synced).
+fn write_new(temp: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let _ = std::fs::remove_file(temp);
     let result = (|| {
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .open(temp)?;
-        out.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        out.write_all(file.to_text().as_bytes())?;
+        out.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        out.write_all(bytes)?;
         out.sync_all()
     })();
     if result.is_err() {
