@@ -881,3 +881,42 @@ fn agent_metrics_port_without_an_agent_is_a_warning() {
         "AgentMetricsPort = 9102\n{traffic}"
     )));
 }
+
+#[test]
+fn acme_section_is_read_and_bad_values_name_their_key() {
+    let text = |acme: &str| format!("[ACME]\n{acme}\n{}", one(""));
+    let loaded = parse(&text(
+        "Directory = \"letsencrypt-staging\"\nEmail = \"ops@example.org\"\n\
+         ChallengeEndpoint = \"10.0.0.5:8402\"\nRenewBefore = \"240h\"\nStateDir = \"/srv/acme\"",
+    ))
+    .unwrap();
+    let acme = loaded.config.acme.unwrap();
+    assert_eq!(acme.directory, super::acme::LETSENCRYPT_STAGING);
+    assert_eq!(acme.email.as_deref(), Some("ops@example.org"));
+    assert_eq!(acme.challenge_endpoint.as_deref(), Some("10.0.0.5:8402"));
+    assert_eq!(acme.renew_before, Duration::from_secs(240 * 3600));
+    assert_eq!(acme.state_dir, Path::new("/srv/acme"));
+    assert_eq!(parse(&one("")).unwrap().config.acme, None);
+
+    for (line, key) in [
+        ("Directory = \"http://acme.example/dir\"", "ACME.Directory"),
+        ("Directory = \"https://a b\"", "ACME.Directory"),
+        ("Email = \"a@b.org, c@d.org\"", "ACME.Email"),
+        ("Email = \"nobody\"", "ACME.Email"),
+        (
+            "ChallengeEndpoint = \"proxy-node:8402\"",
+            "ACME.ChallengeEndpoint",
+        ),
+        ("RenewBefore = \"soon\"", "ACME.RenewBefore"),
+    ] {
+        let err = parse(&text(line)).unwrap_err().to_string();
+        assert!(err.contains(key) && err.contains("line 2"), "{line}: {err}");
+    }
+    let warned = parse(&text("Directroy = \"letsencrypt\""))
+        .unwrap()
+        .warnings;
+    assert!(
+        warned.iter().any(|w| w.contains("ACME.Directroy")),
+        "{warned:?}"
+    );
+}
