@@ -5,6 +5,7 @@
 //!   answer with their identity, [`certs`] from a test CA, the [`proxy`]
 //!   under test on free [`ports`], a [`client`], and the [`scenarios`] run
 //!   against both proxies.
+//! - [`pebble`]: a real ACME server (Debian's pebble) for automatic HTTPS.
 
 pub mod backend;
 pub mod bench_run;
@@ -14,6 +15,7 @@ pub mod client;
 pub mod grpc;
 pub mod h2;
 pub mod inputs;
+pub mod pebble;
 pub mod policy_scenarios;
 pub mod ports;
 pub mod procs;

@@ -57,15 +57,7 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
     let p = s.prefix.clone();
     let net = s.step("network", || s.network("net"));
     let (port, ssl_port, api_port) = (free_port(), free_port(), free_port());
-    let cluster = Cluster {
-        name: "tenant".into(),
-        plugin: "nginx",
-        proxy_image: image,
-        networks: vec![net.clone()],
-        region: "east",
-        port,
-        ssl_port,
-    };
+    let cluster = Cluster::east("tenant", "nginx", &image, &net, (port, ssl_port));
     let proxy = cluster.proxy_service(&p);
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new("tenant test CA");

@@ -42,9 +42,21 @@ pub fn router(tokens: Tokens) -> axum::Router {
         .with_state(tokens)
 }
 
-async fn answer(State(tokens): State<Tokens>, Path(token): Path<String>) -> (StatusCode, String) {
+async fn answer(
+    State(tokens): State<Tokens>,
+    Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> (StatusCode, String) {
     match tokens.get(&token) {
-        Some(answer) => (StatusCode::OK, answer),
+        Some(answer) => {
+            // Which host the directory validated (through the proxies);
+            // the header is the caller's, so it is logged escaped and short.
+            let host = headers
+                .get(axum::http::header::HOST)
+                .map(|h| String::from_utf8_lossy(&h.as_bytes()[..h.len().min(255)]).into_owned());
+            tracing::info!(host = ?host, "ACME challenge answered");
+            (StatusCode::OK, answer)
+        }
         None => (StatusCode::NOT_FOUND, "no such challenge\n".to_owned()),
     }
 }

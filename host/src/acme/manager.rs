@@ -16,18 +16,60 @@ use super::challenge::Tokens;
 use super::order;
 use super::store::{Issued, Store};
 use crate::config::AcmeConfig;
+use crate::metrics::Metrics;
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// How often hosts waiting for the proxies are looked at again.
+const PROXIES_POLL: Duration = Duration::from_secs(1);
 /// Looked at again at least this often (the clock may jump).
 const WAKE: Duration = Duration::from_secs(3600);
+
+/// [`HostStatus`] without its details: what the metrics count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostState {
+    Waiting,
+    Ordering,
+    Issued,
+    Failed,
+}
+
+impl HostState {
+    pub fn of(status: &HostStatus) -> HostState {
+        match status {
+            HostStatus::WaitingForProxies => HostState::Waiting,
+            HostStatus::Ordering => HostState::Ordering,
+            HostStatus::Issued { .. } => HostState::Issued,
+            HostStatus::Failed { .. } => HostState::Failed,
+        }
+    }
+
+    /// As `sluice status` and the metrics' `state` label say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HostState::Waiting => "waiting",
+            HostState::Ordering => "ordering",
+            HostState::Issued => "issued",
+            HostState::Failed => "failed",
+        }
+    }
+}
 
 /// Where a wanted host's certificate stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostStatus {
+    /// Not every proxy replica serves the host's challenge route yet: an
+    /// order now would fail validation (and count against the directory's
+    /// rate limit), so it waits.
+    WaitingForProxies,
     Ordering,
-    Issued { not_after: SystemTime },
-    Failed { error: String, retry_in: Duration },
+    Issued {
+        not_after: SystemTime,
+    },
+    Failed {
+        error: String,
+        retry_at: SystemTime,
+    },
 }
 
 /// Handle on the ACME task, which runs as long as the runtime does.
@@ -38,7 +80,19 @@ pub struct Acme {
     wanted: Arc<watch::Sender<BTreeSet<String>>>,
     issued: Arc<Notify>,
     status: Arc<Mutex<BTreeMap<String, HostStatus>>>,
+    /// Per cluster: its newest revision's hash and the hosts whose
+    /// challenge route it carries.
+    routes: Arc<Mutex<BTreeMap<String, Routed>>>,
+    serving: Serving,
+    metrics: Arc<Metrics>,
 }
+
+/// A cluster's newest revision (its hash) and the ACME hosts it routes.
+type Routed = (String, BTreeSet<String>);
+
+/// Whether every proxy replica of a cluster (first argument) serves a
+/// revision (second, its hash).
+pub type Serving = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 impl std::fmt::Debug for Acme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,8 +104,16 @@ impl std::fmt::Debug for Acme {
 
 impl Acme {
     /// Start ordering (needs a Tokio runtime). `endpoint`: where proxy
-    /// tasks reach the challenge listener that answers from `tokens`.
-    pub fn start(config: AcmeConfig, store: Store, endpoint: SocketAddr, tokens: Tokens) -> Acme {
+    /// tasks reach the challenge listener that answers from `tokens`;
+    /// `serving`: whether a cluster's replicas run a revision.
+    pub fn start(
+        config: AcmeConfig,
+        store: Store,
+        endpoint: SocketAddr,
+        tokens: Tokens,
+        serving: Serving,
+        metrics: Arc<Metrics>,
+    ) -> Acme {
         let held = store.certificates();
         for (host, issued) in &held {
             tracing::info!(host, not_after = %humantime(issued.not_after), "ACME certificate from StateDir");
@@ -63,6 +125,9 @@ impl Acme {
             wanted: Arc::new(wanted),
             issued: Arc::new(Notify::new()),
             status: Arc::default(),
+            routes: Arc::default(),
+            serving,
+            metrics,
         };
         tokio::spawn(manage(config, store, tokens, acme.clone(), wanted_rx));
         acme
@@ -100,6 +165,86 @@ impl Acme {
         self.issued.notified().await
     }
 
+    /// `cluster`'s newest revision (`hash`) routes the challenges of `hosts`.
+    pub fn routed(&self, cluster: &str, hash: &str, hosts: &BTreeSet<String>) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if hosts.is_empty() {
+            routes.remove(cluster);
+        } else if routes
+            .get(cluster)
+            .is_none_or(|(h, s)| h != hash || s != hosts)
+        {
+            routes.insert(cluster.to_owned(), (hash.to_owned(), hosts.clone()));
+        }
+    }
+
+    /// True once every replica of a cluster routing `host`'s challenges
+    /// serves the revision that does.
+    fn challenge_served(&self, host: &str) -> bool {
+        let routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        routes
+            .iter()
+            .any(|(cluster, (hash, hosts))| hosts.contains(host) && (self.serving)(cluster, hash))
+    }
+
+    /// The metrics: hosts by state, and per cluster the earliest end of
+    /// its certificates (what an expiry alert watches).
+    fn record(&self) {
+        let status = self.status();
+        for state in [
+            HostState::Waiting,
+            HostState::Ordering,
+            HostState::Issued,
+            HostState::Failed,
+        ] {
+            let n = status
+                .values()
+                .filter(|s| HostState::of(s) == state)
+                .count();
+            self.metrics
+                .acme_hosts
+                .get_or_create(&crate::metrics::AcmeStateLabel {
+                    state: state.name().to_owned(),
+                })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        let certs = self.certificates();
+        let routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (cluster, (_, hosts)) in &routes {
+            let earliest = hosts
+                .iter()
+                .filter_map(|h| certs.get(h))
+                .map(|i| i.not_after)
+                .min();
+            if let Some(at) = earliest {
+                let secs = at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                self.metrics
+                    .acme_certificate_expiry
+                    .get_or_create(&Metrics::cluster(cluster))
+                    .set(i64::try_from(secs).unwrap_or(i64::MAX));
+            }
+        }
+    }
+
+    fn ordered(&self, result: &str) {
+        self.metrics
+            .acme_orders
+            .get_or_create(&crate::metrics::AcmeResultLabel {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
     fn set_status(&self, host: &str, status: HostStatus) {
         self.status
             .lock()
@@ -135,11 +280,19 @@ async fn manage(
             .retain(|h, _| hosts.contains(h));
         let certs = acme.certificates();
         let now = Instant::now();
-        let todo: Vec<&String> = hosts
+        let due_now: Vec<&String> = hosts
             .iter()
             .filter(|h| due(certs.get(*h), config.renew_before, SystemTime::now()))
             .filter(|h| backoff.get(*h).is_none_or(|(at, _)| *at <= now))
             .collect();
+        // An order validates at once: the proxies must answer first.
+        let (todo, waiting): (Vec<&String>, Vec<&String>) =
+            due_now.into_iter().partition(|h| acme.challenge_served(h));
+        for host in &waiting {
+            if !certs.contains_key(host.as_str()) {
+                acme.set_status(host, HostStatus::WaitingForProxies);
+            }
+        }
         for host in &todo {
             if let Some(issued) = certs.get(*host) {
                 acme.set_status(
@@ -161,7 +314,7 @@ async fn manage(
                     host,
                     HostStatus::Failed {
                         error,
-                        retry_in: delay,
+                        retry_at: SystemTime::now() + delay,
                     },
                 );
             };
@@ -196,8 +349,12 @@ async fn manage(
                     next.insert(host.clone(), issued);
                     *acme.certs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
                     acme.issued.notify_one();
+                    acme.ordered("issued");
                 }
-                Err(e) => failed(&mut backoff, format!("{e:#}")),
+                Err(e) => {
+                    acme.ordered("failed");
+                    failed(&mut backoff, format!("{e:#}"));
+                }
             }
         }
         // Next: a backoff ending, a renewal coming due, or new hosts.
@@ -210,7 +367,12 @@ async fn manage(
         let retries = backoff
             .values()
             .map(|(at, _)| at.saturating_duration_since(Instant::now()));
-        let sleep = renewals.chain(retries).fold(WAKE, Duration::min);
+        acme.record();
+        let mut sleep = renewals.chain(retries).fold(WAKE, Duration::min);
+        if !waiting.is_empty() {
+            // Replicas converge within seconds; look again soon.
+            sleep = sleep.min(PROXIES_POLL);
+        }
         tokio::select! {
             changed = wanted.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(sleep.max(Duration::from_millis(100))) => {}

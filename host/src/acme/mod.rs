@@ -20,4 +20,4 @@ pub mod order;
 pub mod routes;
 pub mod store;
 
-pub use manager::{Acme, HostStatus};
+pub use manager::{Acme, HostStatus, Serving};

@@ -6,7 +6,8 @@
 //!   the cluster, so no service's upstream can stand in for it and answer
 //!   the directory in the host's name.
 //! - A host with an issued certificate terminates TLS with files under the
-//!   proxy's config directory (`sluice-acme/<host>.crt|.key`), and the
+//!   proxy's config directory (`sluice-acme/<host>.pem`: the chain, then
+//!   the key, one file as HAProxy's `crt` wants it and nginx reads it), and the
 //!   revision carries those files: they are installed with the config it
 //!   belongs to, by the agent, and a renewal is a reload in place.
 
@@ -25,12 +26,14 @@ use crate::wit::latest::{ContextRoot, OutputFile, Server, TlsFiles, TlsVerify, U
 /// Where the certificate files go, under the config file's directory.
 pub const DIR: &str = "sluice-acme";
 
-/// The files of `host`'s certificate under `config_dir`.
+/// The file of `host`'s certificate under `config_dir`: chain and key in
+/// one (HAProxy reads the key only from there; nginx, without a key path,
+/// from the certificate's file).
 pub fn files_of(config_dir: &str, host: &str) -> TlsFiles {
     let dir = config_dir.trim_end_matches('/');
     TlsFiles {
-        cert_path: format!("{dir}/{DIR}/{host}.crt"),
-        key_path: Some(format!("{dir}/{DIR}/{host}.key")),
+        cert_path: format!("{dir}/{DIR}/{host}.pem"),
+        key_path: None,
     }
 }
 
@@ -123,13 +126,14 @@ pub fn attach(
         if *tls != files_of(config_dir, &host.name) {
             continue;
         }
+        let mut contents = issued.chain_pem.clone();
+        if !contents.ends_with('\n') {
+            contents.push('\n');
+        }
+        contents.push_str(&issued.key_pem);
         revision.files.push(OutputFile {
             path: tls.cert_path.clone(),
-            contents: issued.chain_pem.clone(),
-        });
-        revision.files.push(OutputFile {
-            path: tls.key_path.clone().unwrap_or_default(),
-            contents: issued.key_pem.clone(),
+            contents,
         });
         added = true;
     }
@@ -214,11 +218,8 @@ mod tests {
         let certs = BTreeMap::from([("a.test".to_string(), issued())]);
         let after = decorate(&plan, challenge, &certs, "/etc/nginx");
         let tls = after.input.hosts[0].tls.clone().unwrap();
-        assert_eq!(tls.cert_path, "/etc/nginx/sluice-acme/a.test.crt");
-        assert_eq!(
-            tls.key_path.as_deref(),
-            Some("/etc/nginx/sluice-acme/a.test.key")
-        );
+        assert_eq!(tls.cert_path, "/etc/nginx/sluice-acme/a.test.pem");
+        assert_eq!(tls.key_path, None, "the key is in the certificate's file");
 
         let revision = Revision {
             extension: "default".into(),
@@ -250,11 +251,12 @@ mod tests {
         let paths: Vec<&str> = with.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
-            [
-                "/etc/nginx/nginx.conf",
-                "/etc/nginx/sluice-acme/a.test.crt",
-                "/etc/nginx/sluice-acme/a.test.key"
-            ]
+            ["/etc/nginx/nginx.conf", "/etc/nginx/sluice-acme/a.test.pem"]
+        );
+        let pem = &with.files[1].contents;
+        assert!(
+            pem.find("CERTIFICATE").unwrap() < pem.find("PRIVATE KEY").unwrap(),
+            "chain then key: {pem}"
         );
         assert_eq!(
             with.hash,

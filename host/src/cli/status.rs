@@ -88,6 +88,27 @@ fn table(status: &StatusDoc, now: u64) -> String {
             }
         }
     }
+    if !status.acme.is_empty() {
+        out.push_str("ACME certificates:\n");
+    }
+    for (host, a) in &status.acme {
+        out.push_str(&format!("  {host}: {}", a.state));
+        if let Some(end) = a.not_after_ms {
+            let left = end.saturating_sub(now) / 1000;
+            out.push_str(&format!(
+                ", serving one that ends in {}d {}h",
+                left / 86_400,
+                left % 86_400 / 3600
+            ));
+        }
+        if let Some(retry) = a.retry_in_s {
+            out.push_str(&format!(", next try in {retry}s"));
+        }
+        out.push('\n');
+        if let Some(error) = &a.error {
+            out.push_str(&format!("    {}\n", error.replace('\n', "\n    ")));
+        }
+    }
     if let Some(plan) = &status.plan {
         match serde_json::from_value::<View>(plan.clone()) {
             Ok(view) => out.push_str(&plan_table(&view, now)),
@@ -292,6 +313,38 @@ mod tests {
              \x20   a.test/api -> no running task (503)\n\
              excluded services:\n\
              \x20 bad (cluster east), com.docker.lb.port: must be a port number\n"
+        );
+    }
+
+    #[test]
+    fn table_shows_each_acme_host_and_why_it_has_no_new_certificate() {
+        use sluice::serve::wire::AcmeHostStatus;
+        let mut status = StatusDoc::default();
+        status.acme.insert(
+            "a.example".into(),
+            AcmeHostStatus {
+                state: "issued".into(),
+                not_after_ms: Some(10_000 + (2 * 86_400 + 3 * 3600) * 1000),
+                ..AcmeHostStatus::default()
+            },
+        );
+        status.acme.insert(
+            "b.example".into(),
+            AcmeHostStatus {
+                state: "failed".into(),
+                error: Some("rate limited\n\u{1b}[2J".into()),
+                retry_in_s: Some(60),
+                ..AcmeHostStatus::default()
+            },
+        );
+        assert_eq!(
+            table(&status, 10_000),
+            "no clusters published yet\n\
+             ACME certificates:\n\
+             \x20 a.example: issued, serving one that ends in 2d 3h\n\
+             \x20 b.example: failed, next try in 60s\n\
+             \x20   rate limited\n\
+             \x20   ?[2J\n"
         );
     }
 }

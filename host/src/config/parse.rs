@@ -15,7 +15,9 @@ use toml::de::{DeTable, DeValue};
 use super::HostPatterns;
 use super::error::{ConfigError, Pos};
 use super::model::{Config, Delivery, Extension, PluginRef, PublishMode};
-use super::plugin_choice::{default_proxy_image, derive_plugin, parse_plugin, parse_sha256};
+use super::plugin_choice::{
+    default_proxy_image, derive_plugin, named_proxy, parse_plugin, parse_sha256,
+};
 use super::settings::read_settings;
 use super::validate::{ExtensionSpans, validate};
 use super::values::{Item, Reader, join_key};
@@ -396,8 +398,8 @@ impl Parser<'_> {
         let implied = derive_plugin(proxy_image.as_deref(), ext.image.as_deref());
         ext.plugin = match plugin {
             Some(plugin) => {
-                if let (Some(image), PluginRef::Builtin(_)) = (&proxy_image, &plugin)
-                    && plugin != implied
+                if let (Some(image), PluginRef::Builtin(name)) = (&proxy_image, &plugin)
+                    && named_proxy(image).is_some_and(|named| named != name)
                 {
                     self.warnings.push(format!(
                         "`{ext_path}.Plugin` is {:?} but `{ext_path}.ProxyImage` {image:?} looks like {:?}; check that the proxy image runs the plugin's proxy",

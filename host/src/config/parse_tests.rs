@@ -680,6 +680,19 @@ fn plugin_contradicting_proxy_image_warns() {
     assert!(loaded.warnings[0].contains("`Extensions.east.Plugin` is \"haproxy\""));
     let loaded = parse(&one("Plugin = \"haproxy\"\nProxyImage = \"haproxy:2.6\"")).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // An image ID (how images built locally are referenced) names no proxy.
+    let id = "sha256:7b5a64e3d88141fd2763dcc403ac67f90e54d9f7a63b02264182553f69786c45";
+    for plugin in ["haproxy", "nginx"] {
+        let loaded = parse(&one(&format!(
+            "Plugin = \"{plugin}\"\nProxyImage = \"{id}\""
+        )))
+        .unwrap();
+        assert!(
+            loaded.warnings.is_empty(),
+            "{plugin}: {:?}",
+            loaded.warnings
+        );
+    }
 }
 
 #[test]

@@ -45,6 +45,20 @@ pub fn derive_plugin(proxy_image: Option<&str>, image: Option<&str>) -> PluginRe
     PluginRef::Builtin(name.to_owned())
 }
 
+/// The built-in plugin an image's repository name says it runs, if it
+/// names one: haproxy, or nginx (Interlock's proxy images are nginx). An
+/// image ID (`sha256:...`) says nothing.
+pub fn named_proxy(image: &str) -> Option<&'static str> {
+    let repo = repository(image);
+    if repo.contains("haproxy") {
+        Some("haproxy")
+    } else if repo.contains("nginx") || repo.contains("interlock") {
+        Some("nginx")
+    } else {
+        None
+    }
+}
+
 /// The proxy image to run when `ProxyImage` is not set.
 pub fn default_proxy_image(plugin: &PluginRef) -> &'static str {
     match plugin {

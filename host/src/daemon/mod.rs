@@ -6,6 +6,7 @@
 //! nothing changed writes nothing. A cluster whose render or apply fails keeps
 //! its last good config and the other clusters carry on.
 
+mod acme_status;
 mod agents;
 mod broken_tls;
 mod cluster_error;
@@ -147,6 +148,12 @@ pub async fn run_reloading(
         },
     ));
     tracing::info!(listen = %addr, agents_reach = %endpoint, certificate_for = ?names, "API serving (TLS)");
+    // ACME orders wait until the proxies serve a host's challenge route.
+    let serving: crate::acme::Serving = {
+        let store = store.clone();
+        Arc::new(move |cluster: &str, hash: &str| store.serving(cluster, hash))
+    };
+    let status_store = store.clone();
     let agents = agents::Agents::new(store, keys, endpoint);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -159,9 +166,15 @@ pub async fn run_reloading(
     let (acme_stop, acme_stopped) = tokio::sync::oneshot::channel::<()>();
     let acme = match &config.acme {
         Some(acme_config) => Some(
-            start_acme(acme_config, node_addr.as_deref(), async move {
-                let _ = acme_stopped.await;
-            })
+            start_acme(
+                acme_config,
+                node_addr.as_deref(),
+                serving,
+                metrics.clone(),
+                async move {
+                    let _ = acme_stopped.await;
+                },
+            )
             .await?,
         ),
         None => None,
@@ -170,6 +183,8 @@ pub async fn run_reloading(
         reconcile::Reconciler::new(config, instance, host, raw, swarm, agents, metrics);
     reconciler.show_on(dashboard);
     if let Some(acme) = acme {
+        let shown = acme.clone();
+        status_store.show_acme(Arc::new(move || acme_status::of(&shown)));
         reconciler.use_acme(acme);
     }
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
@@ -200,6 +215,8 @@ pub async fn run_reloading(
 async fn start_acme(
     config: &crate::config::AcmeConfig,
     node_addr: Option<&str>,
+    serving: crate::acme::Serving,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Acme> {
     let store = crate::acme::store::Store::open(&config.state_dir)?;
@@ -225,7 +242,14 @@ async fn start_acme(
         shutdown,
     ));
     tracing::info!(listen = %addr, proxies_reach = %endpoint, directory = %config.directory, "ACME: answering HTTP-01 challenges (plain HTTP)");
-    Ok(Acme::start(config.clone(), store, endpoint, tokens))
+    Ok(Acme::start(
+        config.clone(),
+        store,
+        endpoint,
+        tokens,
+        serving,
+        metrics,
+    ))
 }
 
 fn hitless_clusters(config: &Config) -> bool {

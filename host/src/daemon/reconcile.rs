@@ -388,6 +388,14 @@ impl Reconciler {
                 }
                 None => revision,
             };
+            if let Some(a) = &self.acme {
+                // Orders wait until the replicas serve this revision.
+                let hosts = match &acme {
+                    Some(_) => &cluster.acme_hosts,
+                    None => &BTreeSet::new(),
+                };
+                a.routed(name, &revision.hash, hosts);
+            }
             if !retry::due(
                 self.failing.get(name),
                 Instant::now(),

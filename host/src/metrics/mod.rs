@@ -39,6 +39,18 @@ pub struct ExcludedLabels {
     pub label: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AcmeStateLabel {
+    /// `waiting`, `ordering`, `issued` or `failed`.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AcmeResultLabel {
+    /// `issued` or `failed`.
+    pub result: String,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 pub struct Metrics {
@@ -57,6 +69,9 @@ pub struct Metrics {
     pub swarm_read_duration: Histogram,
     pub apply_duration: Family<ClusterLabel, Histogram>,
     pub plugin_memory: Family<ClusterLabel, Gauge>,
+    pub acme_hosts: Family<AcmeStateLabel, Gauge>,
+    pub acme_orders: Family<AcmeResultLabel, Counter>,
+    pub acme_certificate_expiry: Family<ClusterLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -167,6 +182,25 @@ impl Metrics {
             Unit::Bytes,
             plugin_memory.clone(),
         );
+        let acme_hosts = Family::<AcmeStateLabel, Gauge>::default();
+        registry.register(
+            "acme_hosts",
+            "sluice.tls = acme hosts by where their certificate stands ([ACME] configured)",
+            acme_hosts.clone(),
+        );
+        let acme_orders = Family::<AcmeResultLabel, Counter>::default();
+        registry.register(
+            "acme_orders",
+            "Certificate orders sent to the ACME directory, by result",
+            acme_orders.clone(),
+        );
+        let acme_certificate_expiry = Family::<ClusterLabel, Gauge>::default();
+        registry.register_with_unit(
+            "acme_certificate_expiry_earliest",
+            "When the cluster's first ACME certificate to expire ends (Unix time)",
+            Unit::Seconds,
+            acme_certificate_expiry.clone(),
+        );
         Metrics {
             registry,
             rounds,
@@ -183,6 +217,9 @@ impl Metrics {
             swarm_read_duration,
             apply_duration,
             plugin_memory,
+            acme_hosts,
+            acme_orders,
+            acme_certificate_expiry,
         }
     }
 

@@ -12,7 +12,8 @@ use axum::body::Bytes;
 use tokio::sync::watch;
 
 use super::wire::{
-    AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, TlsPair, TlsProblem, now_ms,
+    AcmeHostStatus, AgentReport, ClusterStatus, ReplicaStatus, RevisionDoc, StatusDoc, TlsPair,
+    TlsProblem, now_ms,
 };
 use crate::metrics::Metrics;
 use crate::trust::Signer;
@@ -78,7 +79,12 @@ pub struct Store {
     metrics: Arc<Metrics>,
     /// The last round's plan, for `/v2/status`.
     plan: Mutex<Option<Arc<Shown>>>,
+    /// Where ACME certificates stand, asked at each status request.
+    acme: Mutex<Option<AcmeSource>>,
 }
+
+/// The ACME hosts' status, from the ACME task (which lives above this).
+pub type AcmeSource = Arc<dyn Fn() -> BTreeMap<String, AcmeHostStatus> + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,6 +107,7 @@ impl Store {
             tls_reported: tokio::sync::Notify::new(),
             metrics,
             plan: Mutex::default(),
+            acme: Mutex::default(),
         }
     }
 
@@ -336,13 +343,39 @@ impl Store {
         *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
     }
 
+    /// Show ACME hosts' status from `source` in the full status.
+    pub fn show_acme(&self, source: AcmeSource) {
+        *self.acme.lock().unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
     /// Every cluster's status, or only `only`'s (with the plan's view: all
-    /// of it, or only that cluster's part).
+    /// of it, or only that cluster's part; ACME hosts in the full view).
     pub fn status_with_plan(&self, only: Option<&str>) -> StatusDoc {
         let mut doc = self.status(only);
         let plan = self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone();
         doc.plan = plan.map(|p| serde_json::to_value(p.view(only)).expect("the view serialises"));
+        if only.is_none() {
+            let acme = self.acme.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            doc.acme = acme.map(|source| source()).unwrap_or_default();
+        }
         doc
+    }
+
+    /// True when `cluster`'s proxy replicas heard from lately (within two
+    /// poll timeouts: a live agent polls at least once per timeout) all
+    /// serve `hash`, and there is at least one.
+    pub fn serving(&self, cluster: &str, hash: &str) -> bool {
+        let recent = now_ms().saturating_sub(2 * super::POLL_TIMEOUT.as_millis() as u64);
+        let clusters = self.lock();
+        let Some(c) = clusters.get(cluster) else {
+            return false;
+        };
+        let mut live = c
+            .replicas
+            .values()
+            .filter(|r| r.last_seen_ms >= recent)
+            .peekable();
+        live.peek().is_some() && live.all(|r| r.running.as_deref() == Some(hash))
     }
 
     /// Every cluster's status, or only `only`'s.

@@ -271,3 +271,20 @@ fn convergence_counts_replicas_that_were_there_before_the_publication() {
     };
     assert_eq!(count(&metrics), 1, "{}", metrics.encode());
 }
+
+/// ACME orders wait for this: every live replica serves the revision with
+/// the challenge route. No replica, or one still on another revision, is
+/// not serving.
+#[test]
+fn serving_needs_every_replica_on_the_revision() {
+    let store = Store::with_metrics(signer(), Arc::new(Metrics::new()));
+    assert!(!store.serving("east", "r2"), "no replica yet");
+    store.seen("east", "a", "r1");
+    store.seen("east", "b", "r2");
+    assert!(!store.serving("east", "r2"), "replica a is on r1");
+    store.seen("east", "a", "r2");
+    assert!(store.serving("east", "r2"));
+    assert!(!store.serving("west", "r2"), "another cluster's replicas");
+    store.seen("east", "c", "");
+    assert!(!store.serving("east", "r2"), "replica c serves nothing yet");
+}

@@ -152,6 +152,27 @@ pub struct StatusDoc {
     /// caller may see. Its shape is the daemon's (`plan::view::View`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<serde_json::Value>,
+    /// Where each `sluice.tls = acme` host's certificate stands (the full
+    /// view only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acme: BTreeMap<String, AcmeHostStatus>,
+}
+
+/// One ACME host's certificate, as `sluice status` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeHostStatus {
+    /// `waiting` (for every proxy replica to serve its challenge route),
+    /// `ordering`, `issued` or `failed`.
+    pub state: String,
+    /// The certificate it serves, if any: its end (ms since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_ms: Option<u64>,
+    /// Why the last order failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Seconds until the next attempt after a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_in_s: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

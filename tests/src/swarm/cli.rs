@@ -55,6 +55,12 @@ impl Docker {
         Some(all[0].clone())
     }
 
+    /// IDs of the running containers of `service` on this engine.
+    pub fn container_ids(&self, service: &str) -> Vec<String> {
+        let filter = format!("label=com.docker.swarm.service.name={service}");
+        self.lines(&["ps", "-q", "--no-trunc", "--filter", &filter])
+    }
+
     /// Names of the service's tasks' containers that run on this engine.
     pub fn containers_of(&self, services: &[String]) -> Vec<String> {
         self.lines(&[

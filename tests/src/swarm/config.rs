@@ -110,14 +110,26 @@ impl Cluster {
     /// An nginx cluster `name` on `net`, its proxy on the east node (the
     /// manager) with the harness's nginx image.
     pub fn nginx_east(env: &SwarmEnv, name: &str, net: &str, port: u16, ssl_port: u16) -> Cluster {
+        Cluster::east(name, "nginx", &env.nginx_image, net, (port, ssl_port))
+    }
+
+    /// A `plugin` cluster `name` on `net`, its proxy (`image`) on the east
+    /// node, publishing `ports` (HTTP, HTTPS).
+    pub fn east(
+        name: &str,
+        plugin: &'static str,
+        image: &str,
+        net: &str,
+        ports: (u16, u16),
+    ) -> Cluster {
         Cluster {
             name: name.into(),
-            plugin: "nginx",
-            proxy_image: env.nginx_image.clone(),
+            plugin,
+            proxy_image: image.to_owned(),
             networks: vec![net.to_owned()],
             region: "east",
-            port,
-            ssl_port,
+            port: ports.0,
+            ssl_port: ports.1,
         }
     }
 

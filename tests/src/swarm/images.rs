@@ -34,6 +34,11 @@ pub fn nginx_agent(agent_binary: &str) -> String {
     built(&["agents", agent_binary], "NGINX_AGENT_IMAGE")
 }
 
+/// `sluice/haproxy-agent` around `agent_binary`, as [`nginx_agent`].
+pub fn haproxy_agent(agent_binary: &str) -> String {
+    built(&["agents", agent_binary], "HAPROXY_AGENT_IMAGE")
+}
+
 /// `sluice/prometheus`: this machine's Prometheus binary (Debian's package),
 /// for scraping on the test Swarm: its image ID.
 pub fn prometheus() -> String {
