@@ -25,36 +25,6 @@ const PROXIES_POLL: Duration = Duration::from_secs(1);
 /// Looked at again at least this often (the clock may jump).
 const WAKE: Duration = Duration::from_secs(3600);
 
-/// [`HostStatus`] without its details: what the metrics count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HostState {
-    Waiting,
-    Ordering,
-    Issued,
-    Failed,
-}
-
-impl HostState {
-    pub fn of(status: &HostStatus) -> HostState {
-        match status {
-            HostStatus::WaitingForProxies => HostState::Waiting,
-            HostStatus::Ordering => HostState::Ordering,
-            HostStatus::Issued { .. } => HostState::Issued,
-            HostStatus::Failed { .. } => HostState::Failed,
-        }
-    }
-
-    /// As `sluice status` and the metrics' `state` label say it.
-    pub fn name(self) -> &'static str {
-        match self {
-            HostState::Waiting => "waiting",
-            HostState::Ordering => "ordering",
-            HostState::Issued => "issued",
-            HostState::Failed => "failed",
-        }
-    }
-}
-
 /// Where a wanted host's certificate stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostStatus {
@@ -70,6 +40,21 @@ pub enum HostStatus {
         error: String,
         retry_at: SystemTime,
     },
+}
+
+impl HostStatus {
+    /// Every [`HostStatus::state`], for the metrics to count each.
+    pub const STATES: [&'static str; 4] = ["waiting", "ordering", "issued", "failed"];
+
+    /// As `sluice status` and the metrics' `state` label say it.
+    pub fn state(&self) -> &'static str {
+        match self {
+            HostStatus::WaitingForProxies => "waiting",
+            HostStatus::Ordering => "ordering",
+            HostStatus::Issued { .. } => "issued",
+            HostStatus::Failed { .. } => "failed",
+        }
+    }
 }
 
 /// Handle on the ACME task, which runs as long as the runtime does.
@@ -181,12 +166,10 @@ impl Acme {
     /// True once every replica of a cluster routing `host`'s challenges
     /// serves the revision that does.
     fn challenge_served(&self, host: &str) -> bool {
-        let routes = self
-            .routes
+        // `serving` asks the API's store, which never calls back in here.
+        self.routes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        routes
             .iter()
             .any(|(cluster, (hash, hosts))| hosts.contains(host) && (self.serving)(cluster, hash))
     }
@@ -195,20 +178,12 @@ impl Acme {
     /// its certificates (what an expiry alert watches).
     fn record(&self) {
         let status = self.status();
-        for state in [
-            HostState::Waiting,
-            HostState::Ordering,
-            HostState::Issued,
-            HostState::Failed,
-        ] {
-            let n = status
-                .values()
-                .filter(|s| HostState::of(s) == state)
-                .count();
+        for state in HostStatus::STATES {
+            let n = status.values().filter(|s| s.state() == state).count();
             self.metrics
                 .acme_hosts
                 .get_or_create(&crate::metrics::AcmeStateLabel {
-                    state: state.name().to_owned(),
+                    state: state.to_owned(),
                 })
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }

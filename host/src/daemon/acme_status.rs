@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::acme::manager::HostState;
 use crate::acme::{Acme, HostStatus};
 use crate::serve::wire::AcmeHostStatus;
 
@@ -31,7 +30,7 @@ fn shown(
         .into_iter()
         .map(|(host, s)| {
             let mut shown = AcmeHostStatus {
-                state: HostState::of(&s).name().to_owned(),
+                state: s.state().to_owned(),
                 not_after_ms: serving(&host).map(ms),
                 ..AcmeHostStatus::default()
             };

@@ -153,7 +153,6 @@ pub async fn run_reloading(
         let store = store.clone();
         Arc::new(move |cluster: &str, hash: &str| store.serving(cluster, hash))
     };
-    let status_store = store.clone();
     let agents = agents::Agents::new(store, keys, endpoint);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -184,7 +183,9 @@ pub async fn run_reloading(
     reconciler.show_on(dashboard);
     if let Some(acme) = acme {
         let shown = acme.clone();
-        status_store.show_acme(Arc::new(move || acme_status::of(&shown)));
+        reconciler
+            .store()
+            .show_acme(Arc::new(move || acme_status::of(&shown)));
         reconciler.use_acme(acme);
     }
     let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
