@@ -70,6 +70,8 @@ pub struct Acme {
     routes: Arc<Mutex<BTreeMap<String, Routed>>>,
     serving: Serving,
     metrics: Arc<Metrics>,
+    /// The clusters whose earliest expiry the metrics show.
+    expiry_reported: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// A cluster's newest revision (its hash) and the ACME hosts it routes.
@@ -113,6 +115,7 @@ impl Acme {
             routes: Arc::default(),
             serving,
             metrics,
+            expiry_reported: Arc::default(),
         };
         tokio::spawn(manage(config, store, tokens, acme.clone(), wanted_rx));
         acme
@@ -188,12 +191,13 @@ impl Acme {
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
         let certs = self.certificates();
-        let routes = self
-            .routes
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reported = self
+            .expiry_reported
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for (cluster, (_, hosts)) in &routes {
+            .unwrap_or_else(|p| p.into_inner());
+        let mut now_reported = BTreeSet::new();
+        for (cluster, (_, hosts)) in routes.iter() {
             let earliest = hosts
                 .iter()
                 .filter_map(|h| certs.get(h))
@@ -207,8 +211,17 @@ impl Acme {
                     .acme_certificate_expiry
                     .get_or_create(&Metrics::cluster(cluster))
                     .set(i64::try_from(secs).unwrap_or(i64::MAX));
+                now_reported.insert(cluster.clone());
             }
         }
+        // A cluster that no longer serves ACME certificates must not keep
+        // its last expiry: an alert on it would fire for nothing.
+        for gone in reported.difference(&now_reported) {
+            self.metrics
+                .acme_certificate_expiry
+                .remove(&Metrics::cluster(gone));
+        }
+        *reported = now_reported;
     }
 
     fn ordered(&self, result: &str) {
@@ -385,5 +398,54 @@ mod tests {
             ..cert(day)
         };
         assert!(due(Some(&expired), 30 * day, now));
+    }
+
+    /// An `Acme` with no task behind it, holding `certs`.
+    fn idle(certs: BTreeMap<String, Issued>) -> Acme {
+        Acme {
+            endpoint: "127.0.0.1:1".parse().unwrap(),
+            certs: Arc::new(RwLock::new(Arc::new(certs))),
+            wanted: Arc::new(watch::channel(BTreeSet::new()).0),
+            issued: Arc::new(Notify::new()),
+            status: Arc::default(),
+            routes: Arc::default(),
+            serving: Arc::new(|_: &str, _: &str| true),
+            metrics: Arc::new(Metrics::new()),
+            expiry_reported: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_cluster_without_acme_hosts_drops_its_expiry_metric() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        let cert = |not_after| Issued {
+            chain_pem: String::new(),
+            key_pem: String::new(),
+            not_after,
+        };
+        let acme = idle(BTreeMap::from([
+            ("a.test".to_owned(), cert(at + Duration::from_secs(5))),
+            ("b.test".to_owned(), cert(at)),
+        ]));
+        let hosts = |h: &[&str]| h.iter().map(|h| h.to_string()).collect::<BTreeSet<_>>();
+        acme.routed("east", "h1", &hosts(&["a.test", "b.test"]));
+        acme.routed("west", "h2", &hosts(&["a.test"]));
+        acme.record();
+        let text = acme.metrics.encode();
+        let line = |cluster: &str, secs: u64| {
+            format!(
+                "sluice_acme_certificate_expiry_earliest_seconds{{cluster=\"{cluster}\"}} {secs}"
+            )
+        };
+        assert!(text.contains(&line("east", 1_900_000_000)), "{text}");
+        assert!(text.contains(&line("west", 1_900_000_005)), "{text}");
+
+        // west routes no ACME host any more; east loses the earlier one.
+        acme.routed("west", "h3", &BTreeSet::new());
+        acme.routed("east", "h4", &hosts(&["a.test"]));
+        acme.record();
+        let text = acme.metrics.encode();
+        assert!(text.contains(&line("east", 1_900_000_005)), "{text}");
+        assert!(!text.contains("cluster=\"west\""), "{text}");
     }
 }

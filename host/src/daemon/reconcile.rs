@@ -156,21 +156,13 @@ impl Reconciler {
                 self.acme_refused.remove(name);
                 continue;
             }
-            let hitless = self
-                .config
-                .extensions
-                .get(name)
-                .is_some_and(|e| e.delivery == Delivery::Hitless);
-            let why = match (&self.acme, hitless) {
-                (Some(_), true) => {
+            let why = match self.acme_serves(name) {
+                Ok(_) => {
                     wanted.extend(cluster.acme_hosts.iter().cloned());
                     self.acme_refused.remove(name);
                     continue;
                 }
-                (None, _) => "config.toml has no [ACME] section (where certificates come from)",
-                (Some(_), false) => {
-                    "its Extension delivers by Docker configs (Delivery = \"rolling\"), which are no place for private keys; use hitless delivery"
-                }
+                Err(why) => why,
             };
             if self.acme_refused.insert(name.clone()) {
                 tracing::warn!(
@@ -183,6 +175,24 @@ impl Reconciler {
         }
         if let Some(acme) = &self.acme {
             acme.want(wanted);
+        }
+    }
+
+    /// The ACME task, when cluster `name`'s `sluice.tls = acme` hosts can
+    /// get certificates; else why not (a rolling cluster's files go into
+    /// Docker configs, which are no place for keys).
+    fn acme_serves(&self, name: &str) -> Result<&Acme, &'static str> {
+        let hitless = self
+            .config
+            .extensions
+            .get(name)
+            .is_some_and(|e| e.delivery == Delivery::Hitless);
+        match (&self.acme, hitless) {
+            (Some(acme), true) => Ok(acme),
+            (None, _) => Err("config.toml has no [ACME] section (where certificates come from)"),
+            (Some(_), false) => Err(
+                "its Extension delivers by Docker configs (Delivery = \"rolling\"), which are no place for private keys; use hitless delivery",
+            ),
         }
     }
 
@@ -271,9 +281,9 @@ impl Reconciler {
             // ACME hosts: their challenge route, and the certificates issued.
             // (Only for clusters that have them: most have none.)
             let acme = self
-                .acme
-                .as_ref()
-                .filter(|_| ext.delivery == Delivery::Hitless && !cluster.acme_hosts.is_empty())
+                .acme_serves(name)
+                .ok()
+                .filter(|_| !cluster.acme_hosts.is_empty())
                 .map(|a| {
                     let config_dir = std::path::Path::new(crate::render::config_path(
                         &cluster.input,
