@@ -65,25 +65,47 @@ pub fn group(group: i32) -> Vec<Proc> {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| {
-            let (parent, g) = stat_fields(pid)?;
-            if g != group {
-                return None;
-            }
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-            if status.contains("State:\tZ") {
-                return None;
-            }
-            let rollup =
-                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-            Some(Proc {
-                pid,
-                parent,
-                rss_kib: kib(&status, "VmRSS:"),
-                pss_kib: kib(&rollup, "Pss:"),
-            })
-        })
+        .filter(|pid| stat_fields(*pid).is_some_and(|(_, g)| g == group))
+        .filter_map(read)
         .collect()
+}
+
+/// Every live process in `pid`'s cgroup (a container's processes, whatever
+/// their groups: its agent, the proxy's master and workers).
+pub fn cgroup(pid: i32) -> Vec<Proc> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    // cgroup v1 (this machine): the memory hierarchy; v2: the unified one.
+    let dir = cgroups.lines().find_map(|l| {
+        let (_, rest) = l.split_once(':')?;
+        match rest.split_once(':')? {
+            ("memory", path) => Some(format!("/sys/fs/cgroup/memory{path}")),
+            ("", path) if path != "/" => Some(format!("/sys/fs/cgroup{path}")),
+            _ => None,
+        }
+    });
+    let Some(dir) = dir else { return Vec::new() };
+    std::fs::read_to_string(format!("{dir}/cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter_map(read)
+        .collect()
+}
+
+/// `pid`'s parent and memory; None when it is gone or a zombie.
+fn read(pid: i32) -> Option<Proc> {
+    let (parent, _) = stat_fields(pid)?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    if status.contains("State:\tZ") {
+        return None;
+    }
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    Some(Proc {
+        pid,
+        parent,
+        rss_kib: kib(&status, "VmRSS:"),
+        pss_kib: kib(&rollup, "Pss:"),
+    })
 }
 
 /// The master's children (nginx's and HAProxy's workers).

@@ -23,7 +23,6 @@
 mod burst;
 mod churn;
 mod convergence;
-mod daemon;
 mod engine;
 mod machine;
 mod probe;

@@ -11,7 +11,7 @@ use sluice_tests::ports::free_port;
 use sluice_tests::swarm::cli::Docker;
 use sluice_tests::swarm::{Scenario, SwarmEnv};
 
-use crate::daemon::Daemon;
+use sluice_tests::swarm::keyed::KeyedDaemon;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -42,7 +42,7 @@ pub struct Proxy {
 /// Field order is drop order: the daemon stops before the scenario removes
 /// the services, and the agent token secrets go once nothing uses them.
 pub struct Scene {
-    pub daemon: Daemon,
+    pub daemon: KeyedDaemon,
     pub s: Scenario,
     _secrets: Secrets,
     pub mode: Mode,
@@ -123,7 +123,7 @@ pub fn build(env: &'static SwarmEnv, mode: Mode, image: &str, networks: usize) -
     ];
     let api_port = free_port();
     let config = config(env, &prefix, mode, image, api_port, &proxies);
-    let daemon = Daemon::start(&config, &prefix, api_port);
+    let daemon = KeyedDaemon::start(&config, &prefix, api_port);
     let scene = Scene {
         daemon,
         s,

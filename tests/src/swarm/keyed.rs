@@ -1,29 +1,29 @@
-//! The daemon in-process with an agent key of its own (so the benchmark can
-//! read `/v2/status` with the admin token), stopped on drop.
+//! The daemon in-process with an agent key of its own, so that a benchmark
+//! can read `/v2/status` with the admin token (reloads and runtime updates
+//! per replica); stopped on drop.
 
 use sluice::agent::client::DaemonClient;
 use sluice::serve::Keyring;
 use sluice::serve::wire::StatusDoc;
 
-pub struct Daemon {
+pub struct KeyedDaemon {
     client: DaemonClient,
     runtime: tokio::runtime::Runtime,
     /// Stops the daemon when dropped.
-    daemon: sluice_tests::swarm::daemon::Daemon,
+    daemon: super::daemon::Daemon,
     _key_dir: tempfile::TempDir,
 }
 
-impl Daemon {
+impl KeyedDaemon {
     /// Starts Sluice instance `instance` on `config`, whose `ListenAddr`
     /// must be `:api_port`.
-    pub fn start(config: &str, instance: &str, api_port: u16) -> Daemon {
+    pub fn start(config: &str, instance: &str, api_port: u16) -> KeyedDaemon {
         let key_dir = tempfile::tempdir().expect("a temp dir");
         let key_file = key_dir.path().join("agent.key");
         std::fs::write(&key_file, "sluice delivery benchmark key, not secret\n")
             .expect("write the agent key");
         let keys = Keyring::load(&key_file).expect("the agent key loads");
-        let daemon =
-            sluice_tests::swarm::daemon::Daemon::start_with_key(config, instance, Some(key_file));
+        let daemon = super::daemon::Daemon::start_with_key(config, instance, Some(key_file));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -34,7 +34,7 @@ impl Daemon {
             keys.admin_tls().expect("admin TLS"),
         )
         .expect("a client of the daemon's API");
-        Daemon {
+        KeyedDaemon {
             client,
             runtime,
             daemon,
@@ -60,5 +60,15 @@ impl Daemon {
             .clusters
             .get(cluster)
             .map_or(0, |c| c.replicas.values().map(|r| r.reloads).sum()))
+    }
+
+    /// Revisions the agents of `cluster` applied through the proxy's
+    /// runtime API (no reload), summed over replicas.
+    pub fn runtime_updates(&self, cluster: &str) -> Result<u64, String> {
+        let status = self.status()?;
+        Ok(status
+            .clusters
+            .get(cluster)
+            .map_or(0, |c| c.replicas.values().map(|r| r.runtime_updates).sum()))
     }
 }
