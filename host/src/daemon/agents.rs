@@ -30,6 +30,12 @@ impl Agents {
         }
     }
 
+    /// A reconcile round runs until the guard is dropped (the pacers wait
+    /// for it before they call a held revision quiet).
+    pub(super) fn round_running(&self) -> crate::serve::publisher::RoundRunning {
+        self.publisher.round_running()
+    }
+
     pub(super) fn offer(&self, cluster: &str, plan: &ClusterPlan, revision: &Revision) {
         self.publisher.offer(revision_doc(cluster, plan, revision));
     }

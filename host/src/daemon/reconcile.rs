@@ -231,6 +231,7 @@ impl Reconciler {
     ) -> anyhow::Result<Round> {
         self.round += 1;
         self.metrics.rounds.inc();
+        let _publishing = self.agents.round_running();
         let mut done = Round::default();
         let span = tracing::debug_span!("round", n = self.round);
         let read_started = Instant::now();

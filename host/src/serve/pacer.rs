@@ -3,6 +3,12 @@
 //! the newest goes out once renders have been stable for `QUIET` (or after
 //! `MAX_HOLD` under sustained churn). A burst of changes is thus at most two
 //! reloads: the first change and the final state.
+//!
+//! A reconcile round in progress is not quiet: it may be reading the next
+//! change of the burst. At 10,000 services one round of a burst can take
+//! longer than `QUIET`, and without this the held revision went out in the
+//! middle of the burst (three reloads for one burst); only `MAX_HOLD` ends a
+//! hold while a round runs.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +24,10 @@ pub const MAX_HOLD: Duration = Duration::from_secs(2);
 pub struct Pacer<T> {
     published: Option<(String, Instant)>,
     held: Option<Held<T>>,
+    /// A reconcile round is in progress.
+    busy: bool,
+    /// The round in progress rendered something new (held).
+    changed_in_round: bool,
 }
 
 #[derive(Debug)]
@@ -33,6 +43,8 @@ impl<T> Default for Pacer<T> {
         Pacer {
             published: None,
             held: None,
+            busy: false,
+            changed_in_round: false,
         }
     }
 }
@@ -45,6 +57,7 @@ impl<T> Pacer<T> {
                 held.hash = hash.to_owned();
                 held.item = item;
                 held.changed = now;
+                self.changed_in_round = self.busy;
             }
             if self.published.as_ref().is_some_and(|(h, _)| h == hash) {
                 // Back to what runs: nothing to publish.
@@ -55,6 +68,7 @@ impl<T> Pacer<T> {
         match &self.published {
             Some((h, _)) if h == hash => None,
             Some((_, at)) if now.duration_since(*at) < MIN_INTERVAL => {
+                self.changed_in_round = self.busy;
                 self.held = Some(Held {
                     hash: hash.to_owned(),
                     item,
@@ -70,10 +84,28 @@ impl<T> Pacer<T> {
         }
     }
 
+    /// A reconcile round started (`true`) or ended (at `now`). A round
+    /// that rendered something new may have spent a while after it (the
+    /// apply), while more changes queued unseen: quiet counts from its end.
+    pub fn round(&mut self, now: Instant, running: bool) {
+        if !running
+            && std::mem::take(&mut self.changed_in_round)
+            && let Some(held) = &mut self.held
+        {
+            held.changed = held.changed.max(now);
+        }
+        self.busy = running;
+    }
+
     /// When the held revision is due, if one is held.
     pub fn due(&self) -> Option<Instant> {
         let held = self.held.as_ref()?;
-        let stable = (held.changed + QUIET).min(held.since + MAX_HOLD);
+        let longest = held.since + MAX_HOLD;
+        let stable = if self.busy {
+            longest
+        } else {
+            (held.changed + QUIET).min(longest)
+        };
         let spaced = self
             .published
             .as_ref()
@@ -99,12 +131,25 @@ mod tests {
     /// Offers `(at_ms, hash)` in order, checking due items in between, until
     /// `end_ms`; returns `(ms, hash)` of each publication.
     fn simulate(offers: &[(u64, &str)], end_ms: u64) -> Vec<(u64, String)> {
+        simulate_rounds(offers, &[], end_ms)
+    }
+
+    /// [`simulate`] with reconcile rounds running over `[from, to)` ms.
+    fn simulate_rounds(
+        offers: &[(u64, &str)],
+        rounds: &[(u64, u64)],
+        end_ms: u64,
+    ) -> Vec<(u64, String)> {
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
         let mut pacer = Pacer::default();
         let mut out = Vec::new();
         let mut offers = offers.iter().peekable();
         for ms in 0..=end_ms {
+            let running = rounds.iter().any(|(from, to)| (*from..*to).contains(&ms));
+            if running != pacer.busy {
+                pacer.round(at(ms), running);
+            }
             if let Some(h) = pacer.take_due(at(ms)) {
                 out.push((ms, h));
             }
@@ -177,6 +222,38 @@ mod tests {
         assert_eq!(
             simulate(&[(0, "a"), (100, "b"), (200, "a")], 2000),
             pubs(&[(0, "a")])
+        );
+    }
+
+    #[test]
+    fn a_round_in_progress_is_not_quiet() {
+        // b is held at 100; a round runs from 200 to 900 (reading the
+        // burst's next change, say): b waits for its end, not for 400.
+        assert_eq!(
+            simulate_rounds(&[(0, "a"), (100, "b")], &[(200, 900)], 2000),
+            pubs(&[(0, "a"), (900, "b")])
+        );
+        // The round offers c before its end: c goes out once quiet after
+        // the round (which may have been applying while changes queued).
+        assert_eq!(
+            simulate_rounds(&[(0, "a"), (100, "b"), (699, "c")], &[(200, 900)], 2000),
+            pubs(&[(0, "a"), (1200, "c")])
+        );
+        // b is rendered early in a round that then applies for 500 ms:
+        // quiet starts when the round ends, not when b was rendered.
+        assert_eq!(
+            simulate_rounds(&[(0, "a"), (100, "b")], &[(90, 600)], 2000),
+            pubs(&[(0, "a"), (900, "b")])
+        );
+        // A round that renders nothing new does not put quiet off.
+        assert_eq!(
+            simulate_rounds(&[(0, "a"), (100, "b")], &[(250, 450)], 2000),
+            pubs(&[(0, "a"), (450, "b")])
+        );
+        // A round that never ends still lets the hold end at MAX_HOLD.
+        assert_eq!(
+            simulate_rounds(&[(0, "a"), (100, "b")], &[(150, 5000)], 5000),
+            pubs(&[(0, "a"), (2100, "b")])
         );
     }
 }

@@ -14,7 +14,24 @@ use super::wire::RevisionDoc;
 /// Handle to the publishing task; it ends when the last handle is dropped.
 #[derive(Clone, Debug)]
 pub struct Publisher {
-    tx: mpsc::UnboundedSender<RevisionDoc>,
+    tx: mpsc::UnboundedSender<Message>,
+}
+
+/// A reconcile round in progress (see [`Publisher::round_running`]).
+#[derive(Debug)]
+pub struct RoundRunning(mpsc::UnboundedSender<Message>);
+
+impl Drop for RoundRunning {
+    fn drop(&mut self) {
+        let _ = self.0.send(Message::Round(false));
+    }
+}
+
+#[derive(Debug)]
+enum Message {
+    Offer(RevisionDoc),
+    /// A reconcile round started (`true`) or ended.
+    Round(bool),
 }
 
 impl Publisher {
@@ -29,12 +46,20 @@ impl Publisher {
     /// superseded before its turn) never.
     pub fn offer(&self, doc: RevisionDoc) {
         // Only fails when the task is gone, i.e. the runtime stops.
-        let _ = self.tx.send(doc);
+        let _ = self.tx.send(Message::Offer(doc));
+    }
+
+    /// A reconcile round starts; it ends when the guard is dropped. No
+    /// held revision goes out for quiet meanwhile (see [`Pacer`]).
+    pub fn round_running(&self) -> RoundRunning {
+        let _ = self.tx.send(Message::Round(true));
+        RoundRunning(self.tx.clone())
     }
 }
 
-async fn drive(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<RevisionDoc>) {
+async fn drive(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Message>) {
     let mut pacers: BTreeMap<String, Pacer<RevisionDoc>> = BTreeMap::new();
+    let mut busy = false;
     loop {
         let next = pacers.values().filter_map(Pacer::due).min();
         let wake = async {
@@ -44,14 +69,27 @@ async fn drive(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<RevisionDoc>) 
             }
         };
         tokio::select! {
-            doc = rx.recv() => {
-                let Some(doc) = doc else { return };
-                let hash = doc.hash.clone();
-                let pacer = pacers.entry(doc.cluster.clone()).or_default();
-                if let Some(doc) = pacer.offer(Instant::now().into_std(), &hash, doc) {
-                    publish(&store, &doc);
+            message = rx.recv() => match message {
+                None => return,
+                Some(Message::Offer(doc)) => {
+                    let hash = doc.hash.clone();
+                    let pacer = pacers.entry(doc.cluster.clone()).or_insert_with(|| {
+                        let mut pacer = Pacer::default();
+                        pacer.round(Instant::now().into_std(), busy);
+                        pacer
+                    });
+                    if let Some(doc) = pacer.offer(Instant::now().into_std(), &hash, doc) {
+                        publish(&store, &doc);
+                    }
                 }
-            }
+                Some(Message::Round(running)) => {
+                    busy = running;
+                    let now = Instant::now().into_std();
+                    for pacer in pacers.values_mut() {
+                        pacer.round(now, running);
+                    }
+                }
+            },
             _ = wake => {
                 let now = Instant::now().into_std();
                 for pacer in pacers.values_mut() {

@@ -146,7 +146,12 @@ pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     let mut daemon = tokio::process::Command::new(sluice)
         .args(["run", "-c"])
         .arg(&config_path)
-        .env("RUST_LOG", "warn")
+        // BENCH_DAEMON_LOG: the daemon's RUST_LOG, to look into a run (its
+        // log is then kept as target/bench-scale-daemon-<services>.log).
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_DAEMON_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
@@ -257,6 +262,10 @@ pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     // A daemon that failed to apply (the fake lacking an answer) would time
     // something else: say so.
     let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    if std::env::var_os("BENCH_DAEMON_LOG").is_some() {
+        let kept = bench_run::target_dir().join(format!("bench-scale-daemon-{services}.log"));
+        std::fs::write(&kept, &log).expect("keep the daemon's log");
+    }
     let complaints: Vec<&str> = log
         .lines()
         // The plan's own findings about the bench's labels are expected.
