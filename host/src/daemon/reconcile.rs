@@ -96,7 +96,8 @@ struct Rendered {
     plan: Arc<ClusterPlan>,
     /// The plugin file it was rendered with.
     plugin: crate::render::PluginId,
-    result: Result<Revision, Arc<ClusterError>>,
+    /// Shared with the round that uses it: a cache hit copies no files.
+    result: Result<Arc<Revision>, Arc<ClusterError>>,
     /// A transient failure (the deadline on a busy machine) is rendered
     /// again from then on; any other result stands until an input changes.
     retry_at: Option<Instant>,
@@ -328,6 +329,7 @@ impl Reconciler {
                         .instrument(tracing::debug_span!(parent: &span, "render"))
                         .await,
                     )
+                    .map(Arc::new)
                     .map_err(Arc::new);
                     self.metrics
                         .render_duration
@@ -372,7 +374,7 @@ impl Reconciler {
                     result
                 }
             };
-            let revision: Revision = match result {
+            let revision: Arc<Revision> = match result {
                 Ok(r) => r,
                 Err(e) => {
                     // A cached failure was recorded when it happened: its
@@ -394,9 +396,12 @@ impl Reconciler {
                 }
             };
             let revision = match &acme {
-                Some((_, certs, config_dir)) => {
-                    routes::attach(revision, cluster, certs, config_dir)
-                }
+                Some((_, certs, config_dir)) => Arc::new(routes::attach(
+                    Arc::unwrap_or_clone(revision),
+                    cluster,
+                    certs,
+                    config_dir,
+                )),
                 None => revision,
             };
             if let Some(a) = &self.acme {

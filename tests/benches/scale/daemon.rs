@@ -178,6 +178,11 @@ pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     let first = started.elapsed().as_secs_f64();
     tokio::time::sleep(SETTLE).await;
     let rest_rss = procs::status_kib(pid, "VmRSS:");
+    // Of which the binary's own pages (file) and the heap (anonymous).
+    let (rest_file, rest_anon) = (
+        procs::status_kib(pid, "RssFile:"),
+        procs::status_kib(pid, "RssAnon:"),
+    );
 
     let mut latencies = Vec::new();
     let mut cpu = Vec::new();
@@ -283,12 +288,15 @@ pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
     let max = latencies.iter().copied().fold(0.0, f64::max);
     let cpu_p50 = bench_run::median(cpu.clone());
     println!(
-        "{services:>6} services | first revision {first:>6.2} s | RSS at rest {:>5.0} MiB, \
+        "{services:>6} services | first revision {first:>6.2} s | RSS at rest {:>5.0} MiB \
+         ({:.0} file, {:.0} anonymous), \
          after changes {:>5.0} MiB, peak {:>5.0} MiB | event -> revision p50 {:>6.3} s, \
          max {:>6.3} s | CPU per change p50 {:>6.3} s | mean Swarm read {:>5.1} ms, render {:>5.1} ms | \
          burst of {BURST} in {burst_sent:.2} s: {burst_publications} revisions published \
          (at {})",
         mib(rest_rss),
+        mib(rest_file),
+        mib(rest_anon),
         mib(rss),
         mib(hwm),
         p50,
@@ -306,6 +314,8 @@ pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         "services": services,
         "first_revision_s": first,
         "rss_rest_mib": mib(rest_rss),
+        "rss_rest_file_mib": mib(rest_file),
+        "rss_rest_anon_mib": mib(rest_anon),
         "rss_after_changes_mib": mib(rss),
         "rss_peak_mib": mib(hwm),
         "event_to_revision_s": latencies,
