@@ -28,6 +28,8 @@ pub struct Pacer<T> {
     busy: bool,
     /// The round in progress rendered something new (held).
     changed_in_round: bool,
+    /// The round in progress published something.
+    published_in_round: bool,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,7 @@ impl<T> Default for Pacer<T> {
             held: None,
             busy: false,
             changed_in_round: false,
+            published_in_round: false,
         }
     }
 }
@@ -79,6 +82,7 @@ impl<T> Pacer<T> {
             }
             _ => {
                 self.published = Some((hash.to_owned(), now));
+                self.published_in_round = self.busy;
                 Some(item)
             }
         }
@@ -87,12 +91,23 @@ impl<T> Pacer<T> {
     /// A reconcile round started (`true`) or ended (at `now`). A round
     /// that rendered something new may have spent a while after it (the
     /// apply), while more changes queued unseen: quiet counts from its end.
+    ///
+    /// A publication made during a round counts as made at its end: when
+    /// rounds take longer than `MIN_INTERVAL` (20,000 services on a busy
+    /// machine), the next round's render would otherwise always look like a
+    /// change after a quiet spell and go out at once, one per round.
     pub fn round(&mut self, now: Instant, running: bool) {
-        if !running
-            && std::mem::take(&mut self.changed_in_round)
-            && let Some(held) = &mut self.held
-        {
-            held.changed = held.changed.max(now);
+        if !running {
+            if std::mem::take(&mut self.changed_in_round)
+                && let Some(held) = &mut self.held
+            {
+                held.changed = held.changed.max(now);
+            }
+            if std::mem::take(&mut self.published_in_round)
+                && let Some((_, at)) = &mut self.published
+            {
+                *at = (*at).max(now);
+            }
         }
         self.busy = running;
     }
@@ -120,6 +135,7 @@ impl<T> Pacer<T> {
         }
         let held = self.held.take()?;
         self.published = Some((held.hash, now));
+        self.published_in_round = self.busy;
         Some(held.item)
     }
 }
@@ -146,6 +162,10 @@ mod tests {
         let mut out = Vec::new();
         let mut offers = offers.iter().peekable();
         for ms in 0..=end_ms {
+            // A round ending where the next begins still ends first.
+            if pacer.busy && rounds.iter().any(|(_, to)| *to == ms) {
+                pacer.round(at(ms), false);
+            }
             let running = rounds.iter().any(|(from, to)| (*from..*to).contains(&ms));
             if running != pacer.busy {
                 pacer.round(at(ms), running);
@@ -254,6 +274,26 @@ mod tests {
         assert_eq!(
             simulate_rounds(&[(0, "a"), (100, "b")], &[(150, 5000)], 5000),
             pubs(&[(0, "a"), (2100, "b")])
+        );
+    }
+
+    #[test]
+    fn rounds_slower_than_the_spacing_still_make_two_publications() {
+        // Back-to-back rounds of 400 ms, each rendering the burst's next
+        // state: the first goes out at once, the last once quiet after the
+        // last round, none in between.
+        assert_eq!(
+            simulate_rounds(
+                &[(50, "a"), (450, "b"), (850, "c")],
+                &[(0, 400), (400, 800), (800, 1200)],
+                3000
+            ),
+            pubs(&[(50, "a"), (1500, "c")])
+        );
+        // A lone change after such a round still goes out at once.
+        assert_eq!(
+            simulate_rounds(&[(50, "a"), (1000, "b")], &[(0, 400), (950, 1100)], 3000),
+            pubs(&[(50, "a"), (1000, "b")])
         );
     }
 }
