@@ -281,6 +281,22 @@ fn prometheus_scrapes_the_daemon_and_the_proxy_replicas_found_in_the_swarm() {
         Duration::from_secs(60),
     );
     s.timing("new service -> late.test 200", t);
+    // For a moment after an nginx reload its old workers (the revision
+    // before late.test) still take new connections: the counted traffic
+    // starts once late.test answered five times in a row.
+    sluice_tests::swarm::poll::until(
+        "late.test served by every worker",
+        Duration::from_secs(10),
+        || {
+            for _ in 0..5 {
+                let r = s.get(Node::East, PORT, "late.test")?;
+                if r.status != 200 {
+                    return Err(format!("{r:?}"));
+                }
+            }
+            Ok(())
+        },
+    );
     // Traffic the test counts: demo.A and late.test answered by the
     // services, and one host nobody routes (the default server's 503).
     let sent = 12;
