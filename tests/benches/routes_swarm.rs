@@ -254,14 +254,8 @@ fn measure(
         std::thread::sleep(Duration::from_millis(400));
         let host = format!("churn-{i}.routes.bench");
         let t = Instant::now();
-        s.manager.run(&[
-            "service",
-            "update",
-            "--detach",
-            "--label-add",
-            &format!("com.docker.lb.hosts={host}"),
-            &churn,
-        ]);
+        s.manager
+            .label_add(&churn, &format!("com.docker.lb.hosts={host}"));
         s.wait_served(Node::East, port, &host, &churn, SERVED_TIMEOUT);
         change_s.push(t.elapsed().as_secs_f64());
     }

@@ -243,26 +243,13 @@ fn routes_follow_scaling_label_updates_and_removal() {
         "{left:?} answers, but was not one of {seen:?}"
     );
 
-    s.manager.run(&[
-        "service",
-        "update",
-        "--detach",
-        "--label-add",
-        "com.docker.lb.hosts=app2.test",
-        &app,
-    ]);
+    s.manager.label_add(&app, "com.docker.lb.hosts=app2.test");
     let t = s.wait_served(Node::East, port, "app2.test", &app, CHANGE);
     s.timing("hosts label changed -> new host 200", t);
 
     // A `sluice.*` policy label reaches the proxy like any label.
-    s.manager.run(&[
-        "service",
-        "update",
-        "--detach",
-        "--label-add",
-        "sluice.response_header.X-Sluice-Policy=e2e",
-        &app,
-    ]);
+    s.manager
+        .label_add(&app, "sluice.response_header.X-Sluice-Policy=e2e");
     let ((), t) = until("the policy's response header", CHANGE, || {
         let r = s.get(Node::East, port, "app2.test")?;
         let has = r

@@ -179,14 +179,8 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
     ];
     let broken = whoami(&s, &cluster, "broken", "broken.tenant", &pair, None);
     let changed = Instant::now();
-    s.manager.run(&[
-        "service",
-        "update",
-        "--detach",
-        "--label-add",
-        "com.docker.lb.hosts=move.tenant,moved.tenant",
-        &mover,
-    ]);
+    s.manager
+        .label_add(&mover, "com.docker.lb.hosts=move.tenant,moved.tenant");
     let t = s.wait_served(Node::East, port, "moved.tenant", &mover, CHANGE);
     s.timing("broken pair added, neighbour's change -> first 200", t);
     let (_, t) = until(
@@ -220,14 +214,8 @@ fn tenants_cannot_take_hosts_or_secrets_and_a_broken_certificate_stays_local() {
     // And the cluster still follows changes after that, without touching the
     // proxy service (the broken pair's secrets stay attached: no restart).
     let before = s.settled_state(&proxy, CHANGE).version;
-    s.manager.run(&[
-        "service",
-        "update",
-        "--detach",
-        "--label-add",
-        "com.docker.lb.hosts=move.tenant,again.tenant",
-        &mover,
-    ]);
+    s.manager
+        .label_add(&mover, "com.docker.lb.hosts=move.tenant,again.tenant");
     s.wait_served(Node::East, port, "again.tenant", &mover, CHANGE);
     assert_eq!(
         s.settled_state(&proxy, CHANGE).version,

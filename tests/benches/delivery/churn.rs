@@ -49,14 +49,10 @@ pub fn under_reconfiguration(scene: &Scene, n: usize) -> ChurnResult {
         std::thread::sleep(Duration::from_millis(400));
         let host = format!("churn-{i}.bench");
         let t = Instant::now();
-        scene.s.manager.run(&[
-            "service",
-            "update",
-            "--detach",
-            "--label-add",
-            &format!("com.docker.lb.hosts={host}"),
-            &churn,
-        ]);
+        scene
+            .s
+            .manager
+            .label_add(&churn, &format!("com.docker.lb.hosts={host}"));
         probe::first_served(addr, &host, &churn, LOAD_EVERY, CHANGE_TIMEOUT)
             .unwrap_or_else(|| panic!("{host} never served"));
         change_s.push(t.elapsed().as_secs_f64());

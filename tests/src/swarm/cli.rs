@@ -39,6 +39,19 @@ impl Docker {
     }
 
     /// Non-empty output lines.
+    /// `docker service update --detach --label-add LABEL SERVICE`
+    /// (`label`: `key=value`).
+    pub fn label_add(&self, service: &str, label: &str) {
+        self.run(&[
+            "service",
+            "update",
+            "--detach",
+            "--label-add",
+            label,
+            service,
+        ]);
+    }
+
     pub fn lines(&self, args: &[&str]) -> Vec<String> {
         self.try_run(args)
             .unwrap_or_default()

@@ -61,14 +61,4 @@ impl KeyedDaemon {
             .get(cluster)
             .map_or(0, |c| c.replicas.values().map(|r| r.reloads).sum()))
     }
-
-    /// Revisions the agents of `cluster` applied through the proxy's
-    /// runtime API (no reload), summed over replicas.
-    pub fn runtime_updates(&self, cluster: &str) -> Result<u64, String> {
-        let status = self.status()?;
-        Ok(status
-            .clusters
-            .get(cluster)
-            .map_or(0, |c| c.replicas.values().map(|r| r.runtime_updates).sum()))
-    }
 }
