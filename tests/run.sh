@@ -11,4 +11,7 @@ rustup target add wasm32-wasip2
 # Swarm tests may only skip when asked to; by default a missing Swarm fails.
 export SLUICE_REQUIRE_SWARM="${SLUICE_REQUIRE_SWARM:-1}"
 cargo test --no-fail-fast --manifest-path plugins/Cargo.toml --workspace
+# The CLI the tests run as a user does (tests/src/sluice_bin.rs): built here,
+# so no test pays for that build inside a timed step.
+cargo build -p sluice --bin sluice
 cargo test --no-fail-fast --workspace

@@ -153,6 +153,10 @@ fn certificate_and_renewal(plugin: &'static str, prefix: &str, image: fn(&str) -
         eprintln!("\n*** SKIPPED acme_swarm: pebble is not installed (apt install pebble)\n");
         return;
     };
+    // `sluice status` runs inside the certificate's short life: build the
+    // CLI now, not then (on a fresh machine that build took 75 s, long
+    // enough for two renewals to pass unseen).
+    sluice_tests::sluice_bin::sluice_bin();
     let image = image(env!("CARGO_BIN_EXE_test-agent"));
     let mut s = Scenario::new(env, prefix);
     let p = s.prefix.clone();
