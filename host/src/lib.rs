@@ -19,6 +19,7 @@
 /// The proxy agent (its own crate and binary, `sluice-agent`).
 pub use sluice_agent as agent;
 pub mod acme;
+pub mod allocator;
 pub mod apply;
 pub mod config;
 pub mod daemon;

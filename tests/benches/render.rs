@@ -19,7 +19,7 @@ use sluice::config::{self, Config};
 use sluice::plan;
 use sluice::render::{PluginHost, render_cluster};
 use sluice::snapshot::{Snapshot, Swarm};
-use sluice_tests::bench_snapshot::{NETWORKS, TASKS_PER_SERVICE, snapshot_json};
+use sluice_tests::bench_snapshot::{CONFIG, NETWORKS, TASKS_PER_SERVICE, snapshot_json};
 use sluice_tests::{bench_run, procs, sluice_bin};
 
 // As in the `sluice` binary (host/src/main.rs).
@@ -42,15 +42,6 @@ const CLI_TARGET_MIB: f64 = 160.0;
 /// TLS listener, 4,333,182 bytes; 2026-12-06: the SNI map's hash buckets
 /// hold two names once the map is large, 4,333,212 bytes.)
 const REFERENCE_HASH: &str = "7c1c91459466349d51d831836efbe9c78f5bf308d69dfce4e7c15e519b75b477";
-
-const CONFIG: &str = r#"
-[Extensions.main]
-  Plugin = "nginx"
-  ServiceCluster = ""
-  [Extensions.main.Config]
-    WorkerProcesses = "auto"
-    MaxConnections = 4096
-"#;
 
 struct Sample {
     parse: Duration,
@@ -201,6 +192,8 @@ fn whole_process(snapshot: &str, config_text: &str) -> (f64, Option<f64>) {
 }
 
 fn main() {
+    // What the `sluice` binary runs with.
+    sluice::allocator::tune();
     procs::serve_run_alone();
     if !bench_run::requested() {
         return;

@@ -7,6 +7,17 @@
 use serde_json::{Value, json};
 
 pub const TASKS_PER_SERVICE: usize = 2;
+
+/// The benchmarks' `config.toml` for this cluster planned and rendered in
+/// process: one Extension, `main`, rendered by nginx.
+pub const CONFIG: &str = r#"
+[Extensions.main]
+  Plugin = "nginx"
+  ServiceCluster = ""
+  [Extensions.main.Config]
+    WorkerProcesses = "auto"
+    MaxConnections = 4096
+"#;
 pub const NETWORKS: usize = 8;
 
 fn network_id(n: usize) -> String {

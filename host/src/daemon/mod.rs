@@ -188,7 +188,14 @@ pub async fn run_reloading(
             .show_acme(Arc::new(move || acme_status::of(&shown)));
         reconciler.use_acme(acme);
     }
-    let result = schedule::run(&mut reconciler, rx, reloads, shutdown).await;
+    // Free memory goes back to the system once the rounds pause.
+    let (activity, quiet) = crate::allocator::Activity::new();
+    let releaser = tokio::spawn(crate::allocator::release_when_quiet(
+        quiet,
+        crate::allocator::purge,
+    ));
+    let result = schedule::run(&mut reconciler, rx, reloads, &activity, shutdown).await;
+    releaser.abort();
     watcher.abort();
     let _ = api_stop.send(());
     let _ = acme_stop.send(());

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
 
 use super::reconcile::Reconciler;
+use crate::allocator::Activity;
 use crate::config::Config;
 use crate::observe::follow::Reading;
 use crate::observe::watch::Trigger;
@@ -30,6 +31,7 @@ pub(super) async fn run(
     reconciler: &mut Reconciler,
     mut triggers: UnboundedReceiver<Trigger>,
     mut reloads: UnboundedReceiver<Config>,
+    activity: &Activity,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
@@ -56,6 +58,7 @@ pub(super) async fn run(
     let mut swarm_changed = true;
     loop {
         let round = reconciler.round(swarm_changed, &reading).await;
+        activity.happened();
         // An event is used up only by a round that reached the clusters.
         swarm_changed &= round.is_err();
         let now = Instant::now();

@@ -29,8 +29,10 @@ use fake_docker::FakeDocker;
 
 const CHANGES: usize = 10;
 /// The daemon polls every task fast for its first 15 s (services may be
-/// converging as it starts): changes are measured after that.
-const SETTLE: Duration = Duration::from_secs(16);
+/// converging as it starts): changes are measured after that, and its RSS
+/// at rest once it has been quiet for a while (it hands free memory back
+/// after `sluice::allocator::QUIET`).
+pub const SETTLE: Duration = Duration::from_secs(18);
 /// Services changed at once, one every 10 ms.
 const BURST: usize = 100;
 /// The burst's changes are this far apart (100 of them: a second).
@@ -60,7 +62,7 @@ fn series(text: &str, name: &str) -> Option<f64> {
 
 /// `sluice_revision_timestamp_seconds{cluster="main"}` from the daemon's
 /// `/metrics`, if it has one yet.
-fn revision_timestamp(metrics_port: u16) -> Option<f64> {
+pub fn revision_timestamp(metrics_port: u16) -> Option<f64> {
     series(&metrics(metrics_port)?, "sluice_revision_timestamp_seconds")
 }
 
@@ -83,7 +85,7 @@ fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
-fn config(dir: &std::path::Path, docker: &FakeDocker, metrics_port: u16) -> String {
+pub fn config(dir: &std::path::Path, docker: &FakeDocker, metrics_port: u16) -> String {
     format!(
         r#"ListenAddr = "127.0.0.1:0"
 DockerURL = "tcp://{docker}"
@@ -106,7 +108,9 @@ MetricsAddr = "127.0.0.1:{metrics_port}"
     )
 }
 
-pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
+/// The replayed Swarm of `services` services (one node, the secrets their
+/// TLS labels name) and the services' IDs.
+pub fn replayed_state(services: usize) -> (Value, Vec<String>) {
     let mut state: Value = serde_json::from_str(&snapshot_json(services)).expect("snapshot");
     state["nodes"] = json!([{
         "ID": "node000000000000000000000", "Version": {"Index": 1},
@@ -136,6 +140,11 @@ pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
         .iter()
         .map(|s| s["ID"].as_str().expect("ID").to_owned())
         .collect();
+    (state, ids)
+}
+
+pub async fn measure(sluice: &std::path::Path, services: usize) -> Value {
+    let (state, ids) = replayed_state(services);
     let docker = FakeDocker::start(state).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let metrics_port = free_port();

@@ -6,6 +6,7 @@
 //!
 //!     cargo bench -p sluice-tests --bench scale
 //!     BENCH_SERVICES=10000 BENCH_PARTS=daemon,haproxy cargo bench -p sluice-tests --bench scale
+//!     BENCH_SERVICES=10000 BENCH_PARTS=heap cargo bench -p sluice-tests --bench scale
 //!
 //! Each part prints its own lines as it goes; the table at the end has, per
 //! size: the daemon's RSS (at rest / peak), the time from a one-service
@@ -15,9 +16,12 @@
 //! first) and until the old ones are gone, HAProxy's runtime update of a backend's tasks (no
 //! reload) against its check + reload, and the requests that failed under
 //! steady load during the reloads. Results go to `target/bench-scale.json`.
+//! The `heap` part (not run unless asked for) says what the daemon's state
+//! weighs, part by part ([`heap`]).
 
 mod daemon;
 mod fake_docker;
+mod heap;
 mod proxies;
 
 use serde_json::{Value, json};
@@ -26,6 +30,11 @@ use sluice_tests::certs::Ca;
 use sluice_tests::sluice_bin::sluice_release_bin;
 
 use proxies::Kind;
+
+// Counts live bytes for the `heap` part; the daemon part's `sluice run` is
+// another process, with its own allocator.
+#[global_allocator]
+static GLOBAL: heap::Counting = heap::Counting;
 
 const DEFAULT_SIZES: &[usize] = &[1_000, 5_000, 10_000, 20_000];
 
@@ -42,8 +51,8 @@ fn main() {
             "haproxy".to_owned(),
         ],
         |s| match s {
-            "daemon" | "nginx" | "haproxy" => s.to_owned(),
-            other => panic!("BENCH_PARTS: daemon, nginx or haproxy, not {other:?}"),
+            "daemon" | "nginx" | "haproxy" | "heap" => s.to_owned(),
+            other => panic!("BENCH_PARTS: daemon, nginx, haproxy or heap, not {other:?}"),
         },
     );
     let has = |p: &str| parts.iter().any(|q| q == p);
@@ -71,9 +80,14 @@ fn main() {
             }
         };
         let (nginx, haproxy) = (proxy(Kind::Nginx), proxy(Kind::Haproxy));
-        rows.push(
-            json!({"services": services, "daemon": daemon, "nginx": nginx, "haproxy": haproxy}),
-        );
+        let heap = if has("heap") {
+            heap::measure(&runtime, services)
+        } else {
+            Value::Null
+        };
+        rows.push(json!({
+            "services": services, "daemon": daemon, "nginx": nginx, "haproxy": haproxy, "heap": heap,
+        }));
     }
     print_table(&rows);
     let out = bench_run::target_dir().join("bench-scale.json");
