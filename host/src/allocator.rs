@@ -5,9 +5,10 @@
 //! mimalloc purges freed pages only while it is busy allocating, so an idle
 //! daemon kept what its last rounds freed, and its arenas were advised for
 //! transparent huge pages, which keep whole 2 MiB pages resident around a
-//! few live objects. Without huge pages, and with free memory handed back
-//! once the daemon has been quiet for [`QUIET`], it rests lower (numbers in
-//! docs/scale.md) while a round allocates exactly as before.
+//! few live objects. Built without that advice (mimalloc's `no_thp` feature,
+//! workspace `Cargo.toml`), and with free memory handed back once the daemon
+//! has been quiet for [`QUIET`], it rests lower (numbers in docs/scale.md)
+//! while a round allocates exactly as before.
 
 use std::time::Duration;
 
@@ -17,44 +18,40 @@ use tokio::sync::watch;
 /// a burst, so rounds that follow each other keep their pages.
 pub const QUIET: Duration = Duration::from_secs(1);
 
-/// Called first thing in `main` (and by the benchmarks that measure what
-/// the binary runs).
-pub fn tune() {
-    // The `no_thp` build feature keeps mimalloc from asking for huge pages;
-    // on a host whose THP setting is `always` the kernel would still use
-    // them (and khugepaged fill purged holes): off for this process, as
-    // mimalloc's `MIMALLOC_ALLOW_THP=0` does, unless that says otherwise.
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none()
-        && let Err(e) = nix::sys::prctl::set_thp_disable(true)
-    {
-        tracing::debug!("transparent huge pages stay on: {e}");
-    }
-}
-
-/// Tells [`release_when_quiet`] that the daemon did something.
+/// Tells [`release_when_quiet`] when the daemon's rounds start and end.
 #[derive(Clone)]
-pub struct Activity(watch::Sender<()>);
+pub struct Activity(watch::Sender<bool>);
 
 impl Activity {
-    pub fn new() -> (Activity, watch::Receiver<()>) {
-        let (tx, rx) = watch::channel(());
+    pub fn new() -> (Activity, watch::Receiver<bool>) {
+        let (tx, rx) = watch::channel(false);
         (Activity(tx), rx)
     }
 
-    pub fn happened(&self) {
-        self.0.send_replace(());
+    pub fn round_started(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn round_ended(&self) {
+        self.0.send_replace(false);
     }
 }
 
-/// Once `activity` has been still for [`QUIET`], `release` (once per quiet
-/// spell; the daemon passes [`purge`]). Ends when every [`Activity`] is
-/// dropped.
-pub async fn release_when_quiet(mut activity: watch::Receiver<()>, mut release: impl FnMut()) {
-    while activity.changed().await.is_ok() {
+/// Once no round has run for [`QUIET`], `release` (once per quiet spell;
+/// the daemon passes [`purge`]); never during a round, however long.
+/// Ends when every [`Activity`] is dropped.
+pub async fn release_when_quiet(mut rounds: watch::Receiver<bool>, mut release: impl FnMut()) {
+    while rounds.changed().await.is_ok() {
         loop {
+            if *rounds.borrow_and_update() {
+                // A round runs: wait for its end.
+                if rounds.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             tokio::select! {
-                changed = activity.changed() => if changed.is_err() { return },
+                changed = rounds.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(QUIET) => break,
             }
         }
@@ -63,7 +60,9 @@ pub async fn release_when_quiet(mut activity: watch::Receiver<()>, mut release: 
 }
 
 /// Hand mimalloc's free pages back to the system: a forced collect purges
-/// what the arenas hold free, whichever thread freed it.
+/// the free memory of every arena and of the calling thread's heap (pages
+/// other threads' heaps keep are theirs to give back). Does nothing where
+/// mimalloc is not the global allocator (the `sluice` binary sets it).
 pub fn purge() {
     // SAFETY: mimalloc's collect may be called from any thread at any time.
     unsafe { libmimalloc_sys::mi_collect(true) };
@@ -85,43 +84,40 @@ mod tests {
             count.fetch_add(1, Ordering::SeqCst);
         }));
         let step = |d: Duration| tokio::time::sleep(d);
+        let round = |d: Duration| {
+            let activity = activity.clone();
+            async move {
+                activity.round_started();
+                tokio::time::sleep(d).await;
+                activity.round_ended();
+            }
+        };
+        let seen = || released.load(Ordering::SeqCst);
         // Nothing happened yet: nothing to release.
         step(QUIET * 3).await;
-        assert_eq!(
-            released.load(Ordering::SeqCst),
-            0,
-            "released before any activity"
-        );
+        assert_eq!(seen(), 0, "released before any round");
         // Rounds closer together than QUIET: still busy.
         for _ in 0..5 {
-            activity.happened();
+            round(QUIET / 10).await;
             step(QUIET / 2).await;
         }
-        assert_eq!(
-            released.load(Ordering::SeqCst),
-            0,
-            "released between busy rounds"
-        );
+        assert_eq!(seen(), 0, "released between busy rounds");
         step(QUIET).await;
-        assert_eq!(
-            released.load(Ordering::SeqCst),
-            1,
-            "not released once quiet"
-        );
+        assert_eq!(seen(), 1, "not released once quiet");
         // Still quiet: once per spell.
         step(QUIET * 5).await;
-        assert_eq!(
-            released.load(Ordering::SeqCst),
-            1,
-            "released again without activity"
-        );
-        activity.happened();
+        assert_eq!(seen(), 1, "released again without a round");
+        // A round longer than the quiet spell is not quiet.
+        activity.round_started();
+        step(QUIET * 3).await;
+        assert_eq!(seen(), 1, "released during a long round");
+        activity.round_ended();
         step(QUIET * 2).await;
-        assert_eq!(released.load(Ordering::SeqCst), 2, "the next quiet spell");
+        assert_eq!(seen(), 2, "not released after the long round");
         drop(activity);
         tokio::time::timeout(QUIET, task)
             .await
-            .expect("ends when the activity's sender is gone")
+            .expect("ends when the rounds' sender is gone")
             .expect("no panic");
     }
 }

@@ -12,7 +12,6 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    sluice::allocator::tune();
     let args = cli::Args::parse();
     if let Err(e) = cli::init_tracing(args.debug, args.log_format, args.otlp_endpoint.as_deref()) {
         eprintln!("error: {e:#}");

@@ -192,8 +192,6 @@ fn whole_process(snapshot: &str, config_text: &str) -> (f64, Option<f64>) {
 }
 
 fn main() {
-    // What the `sluice` binary runs with.
-    sluice::allocator::tune();
     procs::serve_run_alone();
     if !bench_run::requested() {
         return;

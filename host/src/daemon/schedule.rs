@@ -57,8 +57,9 @@ pub(super) async fn run(
     let mut reading = Reading::full();
     let mut swarm_changed = true;
     loop {
+        activity.round_started();
         let round = reconciler.round(swarm_changed, &reading).await;
-        activity.happened();
+        activity.round_ended();
         // An event is used up only by a round that reached the clusters.
         swarm_changed &= round.is_err();
         let now = Instant::now();

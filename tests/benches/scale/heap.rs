@@ -142,7 +142,7 @@ fn daemon_at_rest(runtime: &tokio::runtime::Runtime, services: usize) -> isize {
     let text = config(dir.path(), &docker, metrics_port);
     // The fake's answers are made once and kept: ask for each before
     // counting, so only the daemon's own bytes are.
-    let warm = Daemon::start_with_key(&text, "heap-warm", None);
+    let warm = Daemon::start_with_key(&text, "heap", None);
     until_published(metrics_port);
     drop(warm);
     std::thread::sleep(Duration::from_secs(1));
