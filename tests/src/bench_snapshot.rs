@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 pub const TASKS_PER_SERVICE: usize = 2;
+pub const NETWORKS: usize = 8;
 
 /// The benchmarks' `config.toml` for this cluster planned and rendered in
 /// process: one Extension, `main`, rendered by nginx.
@@ -18,7 +19,6 @@ pub const CONFIG: &str = r#"
     WorkerProcesses = "auto"
     MaxConnections = 4096
 "#;
-pub const NETWORKS: usize = 8;
 
 fn network_id(n: usize) -> String {
     format!("benchnet{n:017}")

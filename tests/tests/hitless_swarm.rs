@@ -90,15 +90,8 @@ impl Env {
 
     /// Route `host` to `service` (a label change, as a user makes it).
     fn add_host(&self, service: &str, host: &str) {
-        let label = format!("com.docker.lb.hosts={host}");
-        self.docker(&[
-            "service",
-            "update",
-            "--detach",
-            "--label-add",
-            &label,
-            service,
-        ]);
+        self.cli
+            .label_add(service, &format!("com.docker.lb.hosts={host}"));
     }
 
     /// ID of the running container of service `name`, if one runs.

@@ -38,7 +38,6 @@ impl Docker {
         self.try_run(args).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Non-empty output lines.
     /// `docker service update --detach --label-add LABEL SERVICE`
     /// (`label`: `key=value`).
     pub fn label_add(&self, service: &str, label: &str) {
@@ -52,6 +51,7 @@ impl Docker {
         ]);
     }
 
+    /// Non-empty output lines.
     pub fn lines(&self, args: &[&str]) -> Vec<String> {
         self.try_run(args)
             .unwrap_or_default()
